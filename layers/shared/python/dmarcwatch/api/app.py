@@ -1,0 +1,65 @@
+"""The ASGI app factory: the local stack mounts every group, each Lambda mounts its own."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from aws_lambda_powertools import Logger
+from fastapi import FastAPI, Request, Response
+
+from dmarcwatch import __version__
+from dmarcwatch.api.context import request_id_of
+from dmarcwatch.api.errors import install_error_handlers
+from dmarcwatch.api.registry import API_PREFIX, FUNCTION_GROUPS, FunctionGroup, routers_for
+from dmarcwatch.api.schemas import ErrorEnvelope
+
+logger = Logger(service="dmarcwatch")
+
+_ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorEnvelope, "description": text}
+    for status, text in {
+        400: "Validation error",
+        401: "Missing, invalid, revoked or expired API key",
+        403: "Forbidden or subscription required",
+        404: "Not found (also for other tenants' ids)",
+        429: "Rate limit or quota exceeded (see Retry-After)",
+        500: "Internal error",
+    }.items()
+}
+
+
+def create_app(groups: Sequence[FunctionGroup] = FUNCTION_GROUPS, *, prefix: str = API_PREFIX) -> FastAPI:
+    """`prefix` is /v1 locally; in Lambda it is empty because the API Gateway stage `v1` carries it."""
+    app = FastAPI(
+        title="dmarcwatch API",
+        version=__version__,
+        description="DMARC reports and DNS intelligence for the domains you monitor.",
+        docs_url="/docs" if prefix else None,
+        redoc_url=None,
+        openapi_url=f"{prefix}/openapi.json" if prefix else None,
+        servers=[{"url": API_PREFIX if not prefix else "/"}],
+        responses=_ERROR_RESPONSES,
+    )
+    app.state.prefix = prefix
+    install_error_handlers(app)
+    for group in groups:
+        for router in routers_for(group):
+            app.include_router(router, prefix=prefix)
+
+    @app.middleware("http")
+    async def _request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request_id_of(request)
+        logger.append_keys(request_id=request_id)
+        response = await call_next(request)
+        response.headers["X-Request-Id"] = request_id
+        for name, value in (getattr(request.state, "rate_headers", None) or {}).items():
+            response.headers.setdefault(name, value)
+        logger.info(
+            "request",
+            extra={"method": request.method, "path": request.url.path, "status": response.status_code},
+        )
+        return response
+
+    return app

@@ -1,0 +1,33 @@
+"""Builds the Lambda handler of one API function group: Mangum over that group's routers."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mangum import Mangum
+
+from dmarcwatch.api.app import create_app
+from dmarcwatch.api.registry import group_named
+from dmarcwatch.observability import NAMESPACE, SERVICE
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def make_handler(group_name: str) -> Any:
+    group = group_named(group_name)
+    asgi = Mangum(create_app([group], prefix=""), lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # Mangum's context protocol and Powertools' LambdaContext describe the same object differently.
+        response: dict[str, Any] = asgi(event, cast(Any, context))
+        return response
+
+    return handler

@@ -1,0 +1,45 @@
+"""GET /account: the account, its plan, subscription and usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from dmarcwatch.api.context import request_id_of
+from dmarcwatch.api.deps import CurrentPrincipal
+from dmarcwatch.models import iso
+from dmarcwatch.services import accounts
+
+router = APIRouter(tags=["account"])
+
+
+@router.get("/account", summary="The calling account, plan, subscription status and usage")
+def get_account(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    account, plan = principal.account, principal.plan
+    usage = accounts.usage(principal.tenant)
+    return {
+        "data": {
+            "id": account.id,
+            "email": account.email,
+            "name": account.name,
+            "environment": principal.key.environment.value,
+            "created_at": iso(account.created_at),
+            "subscription_status": account.subscription_status.value,
+            "plan": {
+                "name": plan.name.value,
+                "requests_per_minute": plan.requests_per_minute,
+                "requests_per_day": plan.requests_per_day,
+                "domains_allowed": plan.domains_allowed,
+                "scan_interval_hours": plan.scan_interval_hours,
+                "api_keys_per_environment": plan.api_keys_per_environment,
+            },
+            "usage": {
+                "domains": usage.domains,
+                "domains_allowed": plan.domains_allowed,
+                "api_calls_today": usage.api_calls_today,
+                "reports_this_month": usage.reports_this_month,
+            },
+        },
+        "meta": {"request_id": request_id_of(request)},
+    }

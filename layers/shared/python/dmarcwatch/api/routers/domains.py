@@ -1,0 +1,114 @@
+"""Domains: list (search, cursor), add one or many, get, delete, activate, deactivate."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from dmarcwatch.api.context import public_base_url, request_id_of
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
+from dmarcwatch.api.pagination import decode_cursor, encode_cursor
+from dmarcwatch.api.schemas import BulkAddOut, DomainCreate, DomainOut, InvalidDomainOut
+from dmarcwatch.errors import ApiError, ErrorCode
+from dmarcwatch.models import DomainStatus
+from dmarcwatch.services import domains
+
+router = APIRouter(tags=["domains"])
+
+Search = Annotated[
+    str | None, Query(max_length=253, description="Only domains whose name contains this text")
+]
+
+
+@router.get("/domains", summary="List monitored domains")
+def list_domains(
+    request: Request,
+    principal: CurrentPrincipal,
+    search: Search = None,
+    limit: Limit = 25,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    tenant = principal.tenant
+    query = {"search": search or ""}
+    after = decode_cursor(tenant, query, cursor) if cursor else None
+    page = domains.list_domains(tenant, limit=limit, search=search, after=after)
+    next_cursor = encode_cursor(tenant, query, page.after) if page.after else None
+    params = {k: v for k, v in {"search": search, "limit": limit, "cursor": next_cursor}.items() if v}
+    meta: dict[str, Any] = {
+        "request_id": request_id_of(request),
+        "limit": limit,
+        "next_cursor": next_cursor,
+        "next": f"{public_base_url(request, request.app.state.prefix)}/domains?{urlencode(params)}"
+        if next_cursor
+        else None,
+    }
+    if not search:
+        meta["total_count"] = domains.domain_count(tenant)
+    return {"data": [DomainOut.of(d).model_dump() for d in page.items], "meta": meta}
+
+
+@router.post("/domains", status_code=status.HTTP_201_CREATED, summary="Add one domain or up to 500 at once")
+def add_domains(
+    request: Request, response: Response, body: DomainCreate, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    meta = {"request_id": request_id_of(request)}
+    if body.domain is not None:
+        result = domains.add_domains(principal.tenant, principal.plan, [body.domain])
+        if result.invalid:
+            bad = result.invalid[0]
+            code = ErrorCode.FORBIDDEN if bad.reason == "plan_limit" else ErrorCode.VALIDATION_ERROR
+            raise ApiError(
+                code, bad.message, details=[{"field": "domain", "issue": bad.reason, "message": bad.message}]
+            )
+        if result.existing:
+            raise ApiError(ErrorCode.CONFLICT, f"{result.existing[0]} is already monitored")
+        return {"data": DomainOut.of(result.added[0]).model_dump(), "meta": meta}
+
+    assert body.domains is not None
+    result = domains.add_domains(principal.tenant, principal.plan, body.domains)
+    if not result.added:
+        response.status_code = status.HTTP_200_OK
+    out = BulkAddOut(
+        submitted=result.submitted,
+        added=len(result.added),
+        existing=len(result.existing),
+        duplicates=len(result.duplicates),
+        invalid=len(result.invalid),
+        domains=[DomainOut.of(d) for d in result.added],
+        existing_domains=result.existing,
+        invalid_domains=[
+            InvalidDomainOut(domain=i.input, reason=i.reason, message=i.message) for i in result.invalid
+        ],
+    )
+    return {"data": out.model_dump(), "meta": meta}
+
+
+@router.get("/domains/{domain_id}", summary="One domain, by id or by name")
+def get_domain(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    domain = domains.resolve(principal.tenant, domain_id)
+    return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}
+
+
+@router.delete("/domains/{domain_id}", summary="Stop monitoring a domain")
+def delete_domain(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    domain = domains.delete_domain(principal.tenant, domain_id)
+    return {
+        "data": {"id": domain.id, "domain": domain.name, "deleted": True},
+        "meta": {"request_id": request_id_of(request)},
+    }
+
+
+@router.post("/domains/{domain_id}/activate", summary="Resume monitoring")
+def activate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    domain = domains.set_status(principal.tenant, domain_id, DomainStatus.ACTIVE)
+    return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}
+
+
+@router.post(
+    "/domains/{domain_id}/deactivate", summary="Pause monitoring (reports are quarantined, no scans)"
+)
+def deactivate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    domain = domains.set_status(principal.tenant, domain_id, DomainStatus.INACTIVE)
+    return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}

@@ -1,0 +1,46 @@
+"""GET /health (no auth) and GET / (version, caller, endpoint list)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from dmarcwatch import __version__
+from dmarcwatch.api.context import request_id_of
+from dmarcwatch.api.deps import CurrentPrincipal
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/health", summary="Liveness check", openapi_extra={"x-public": True})
+def health(request: Request) -> dict[str, Any]:
+    return {"data": {"status": "ok", "version": __version__}, "meta": {"request_id": request_id_of(request)}}
+
+
+@router.get("/", summary="API index: version, caller and endpoints")
+def index(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    from dmarcwatch.api.registry import API_PREFIX, route_specs  # the registry imports this module
+
+    endpoints = [
+        {
+            "method": spec.method,
+            "path": API_PREFIX + spec.path.rstrip("/") or API_PREFIX + "/",
+            "auth": not spec.public,
+        }
+        for spec in route_specs()
+    ]
+    return {
+        "data": {
+            "name": "dmarcwatch",
+            "version": __version__,
+            "caller": {
+                "account_id": principal.account.id,
+                "environment": principal.key.environment.value,
+                "key_id": principal.key.id,
+                "plan": principal.account.plan.value,
+            },
+            "endpoints": endpoints,
+        },
+        "meta": {"request_id": request_id_of(request)},
+    }

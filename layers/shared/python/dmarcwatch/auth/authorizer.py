@@ -1,0 +1,44 @@
+"""The API Gateway TOKEN authorizer: key -> allow policy with tenant context and usage identifier.
+
+The policy allows every route of the API because API Gateway caches it per token for all methods.
+Failures raise `Unauthorized`, which API Gateway turns into a 401 (shaped by the gateway responses).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerTokenEvent,
+)
+
+from dmarcwatch.auth.principal import authenticate, bearer_token
+from dmarcwatch.errors import ApiError
+
+
+class Unauthorized(Exception):
+    """API Gateway maps exactly the message 'Unauthorized' to a 401."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def authorize(event: APIGatewayAuthorizerTokenEvent) -> dict[str, Any]:
+    try:
+        principal = authenticate(bearer_token(event.authorization_token))
+    except ApiError as error:
+        raise Unauthorized() from error
+    policy = APIGatewayAuthorizerResponse.from_route_arn(
+        event.method_arn,
+        principal_id=principal.key.id,
+        context={
+            "account_id": principal.account.id,
+            "environment": principal.key.environment.value,
+            "key_id": principal.key.id,
+            "plan": principal.account.plan.value,
+        },
+        usage_identifier_key=principal.account.gateway_key_value,
+    )
+    policy.allow_all_routes()
+    return policy.asdict()

@@ -1,0 +1,105 @@
+"""The app-level limiter: per account per minute and per day, and failed authentications per IP.
+
+Limits are per account (all its keys and both environments), as the account's API Gateway usage plan
+counts them, so the local stack and AWS answer the same. Counters live in DynamoDB with TTL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dmarcwatch.errors import ApiError, ErrorCode
+from dmarcwatch.plans import Plan
+from dmarcwatch.store import counters
+
+
+@dataclass(frozen=True)
+class RateStatus:
+    limit: int
+    remaining: int
+    reset_epoch: int
+    quota_limit: int | None
+    quota_used: int
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.remaining, 0)),
+            "X-RateLimit-Reset": str(self.reset_epoch),
+            "X-API-Quota-Limit": "unlimited" if self.quota_limit is None else str(self.quota_limit),
+            "X-API-Quota-Used": str(self.quota_used),
+        }
+
+
+def _windows(now: float) -> tuple[str, int, str, int]:
+    minute = int(now // 60)
+    day = datetime.fromtimestamp(now, UTC).date()
+    day_end = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86_400)
+    return f"MIN#{minute}", (minute + 1) * 60, f"DAY#{day.isoformat()}", day_end
+
+
+def day_window(day: datetime) -> str:
+    return f"DAY#{day.date().isoformat()}"
+
+
+def check_and_count(account_id: str, plan: Plan, now: float | None = None) -> RateStatus:
+    """Count one call; raise 429 (rate_limit_exceeded or quota_exceeded, with Retry-After) if over."""
+    now = time.time() if now is None else now
+    minute_sk, minute_reset, day_sk, day_reset = _windows(now)
+    subject = f"account:{account_id}"
+    minute_hits = counters.increment(
+        subject, minute_sk, expires_at_epoch=minute_reset + 120, limit=plan.requests_per_minute
+    )
+    if minute_hits is None:
+        status = RateStatus(
+            plan.requests_per_minute, 0, minute_reset, plan.requests_per_day, counters.read(subject, day_sk)
+        )
+        raise ApiError(
+            ErrorCode.RATE_LIMIT_EXCEEDED,
+            f"rate limit of {plan.requests_per_minute} requests per minute exceeded",
+            headers={**status.headers(), "Retry-After": str(max(1, minute_reset - int(now)))},
+        )
+    day_hits = counters.increment(
+        subject, day_sk, expires_at_epoch=day_reset + 86_400 * 2, limit=plan.requests_per_day
+    )
+    if day_hits is None:
+        assert plan.requests_per_day is not None
+        status = RateStatus(
+            plan.requests_per_minute,
+            plan.requests_per_minute - minute_hits,
+            minute_reset,
+            plan.requests_per_day,
+            plan.requests_per_day,
+        )
+        raise ApiError(
+            ErrorCode.QUOTA_EXCEEDED,
+            f"daily quota of {plan.requests_per_day} requests exceeded",
+            headers={**status.headers(), "Retry-After": str(max(1, day_reset - int(now)))},
+        )
+    return RateStatus(
+        plan.requests_per_minute,
+        plan.requests_per_minute - minute_hits,
+        minute_reset,
+        plan.requests_per_day,
+        day_hits,
+    )
+
+
+def calls_today(account_id: str, now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    return counters.read(f"account:{account_id}", day_window(now))
+
+
+def count_failed_auth(source_ip: str, limit: int, now: float | None = None) -> bool:
+    """Count a failed authentication from `source_ip`; False once the IP is over its limit."""
+    now = time.time() if now is None else now
+    minute_sk, minute_reset, _, _ = _windows(now)
+    hits = counters.increment(f"ip:{source_ip}", minute_sk, expires_at_epoch=minute_reset + 120, limit=limit)
+    return hits is not None
+
+
+def retry_after_minute(now: float | None = None) -> int:
+    now = time.time() if now is None else now
+    return max(1, int((now // 60 + 1) * 60 - now))

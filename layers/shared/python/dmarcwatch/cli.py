@@ -1,0 +1,89 @@
+"""`dmarcwatch` command line: operator (admin) commands and the local stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from dmarcwatch.errors import ApiError
+from dmarcwatch.models import Environment, iso
+from dmarcwatch.plans import PlanName
+
+
+def _emit(payload: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+
+def _create_account(args: argparse.Namespace) -> int:
+    from dmarcwatch.services import admin
+
+    created = admin.create_account(args.email, PlanName(args.plan), args.name, args.expires_in_days)
+    _emit(
+        {
+            "account_id": created.account.id,
+            "email": created.account.email,
+            "plan": created.account.plan.value,
+            "gateway_key_id": created.account.gateway_key_id,
+            "live_key": created.live_key.secret,
+            "test_key": created.test_key.secret,
+            "keys_expire_at": iso(created.live_key.key.expires_at),
+            "note": "The keys are shown only now; they are stored hashed.",
+        }
+    )
+    return 0
+
+
+def _create_key(args: argparse.Namespace) -> int:
+    from dmarcwatch.services import admin
+
+    issued = admin.create_key(args.account, Environment(args.environment), args.name, args.expires_in_days)
+    _emit({"key_id": issued.key.id, "environment": issued.key.environment.value, "key": issued.secret})
+    return 0
+
+
+def _local(args: argparse.Namespace) -> int:
+    from dmarcwatch.local.stack import run
+
+    return run()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dmarcwatch", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    admin = commands.add_parser("admin", help="operator commands (talk to the deployment's AWS account)")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+
+    create_account = admin_commands.add_parser("create-account", help="create an account and its first keys")
+    create_account.add_argument("--email", required=True)
+    create_account.add_argument("--plan", choices=[p.value for p in PlanName], default=PlanName.FREE.value)
+    create_account.add_argument("--name")
+    create_account.add_argument("--expires-in-days", type=int, default=365)
+    create_account.set_defaults(func=_create_account)
+
+    create_key = admin_commands.add_parser("create-key", help="issue another key for an account")
+    create_key.add_argument("--account", required=True)
+    create_key.add_argument("--environment", choices=[e.value for e in Environment], default="live")
+    create_key.add_argument("--name", default="admin-issued key")
+    create_key.add_argument("--expires-in-days", type=int, default=365)
+    create_key.set_defaults(func=_create_key)
+
+    local = commands.add_parser("local", help="run the whole service locally (what `make dev` runs)")
+    local.set_defaults(func=_local)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except ApiError as error:
+        sys.stderr.write(f"error: {error.code.value}: {error.message}\n")
+        return 1
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Every setting of the service, read once from `DMARCWATCH_*` environment variables.
+
+The CDK stack sets these on each Lambda; the local stack sets them for its processes. Defaults are the
+embedded local ones, so a bare checkout runs without configuration.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DMARCWATCH_", extra="ignore")
+
+    stage: str = "local"
+    region: str = "us-east-1"
+    # Points boto3 at the embedded AWS (moto server) of the local stack; unset in AWS.
+    aws_endpoint_url: str | None = None
+
+    table_name: str = "dmarcwatch"
+    raw_bucket: str = "dmarcwatch-raw"
+    exports_bucket: str = "dmarcwatch-exports"
+    ingest_queue_url: str | None = None
+    scan_queue_url: str | None = None
+
+    reports_domain: str = "reports.dmarcwatch.local"
+    # HMAC key for pagination cursors. The local default is fine for a laptop; the CDK stack injects a
+    # generated secret.
+    cursor_secret: SecretStr = SecretStr("local-development-cursor-secret-change-me")
+    # SSM parameter holding {"free": "<usage plan id>", ...}; written by the CDK stack and the local
+    # bootstrap, read by the admin CLI to attach new accounts' gateway keys.
+    usage_plans_parameter: str = "/dmarcwatch/usage-plans"
+
+    # Failed authentications allowed per source IP per minute before 429.
+    unauthenticated_per_minute: int = 30
+
+    dns_nameservers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    dns_port: int = 53
+    dns_timeout: float = 2.0
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    smtp_port: int = 2525
+    aws_port: int = 5000
+
+    def model_post_init(self, __context: object) -> None:
+        self.dns_nameservers = _split_csv(self.dns_nameservers)  # type: ignore[assignment]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

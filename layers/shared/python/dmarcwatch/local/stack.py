@@ -1,0 +1,138 @@
+"""`dmarcwatch local` (what `make dev` runs): embedded AWS, the API, and room for more services.
+
+Everything listens on 127.0.0.1. Later services (SMTP inbound, queue workers, the scheduler) implement
+`LocalService` and are added to `services()`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import uvicorn
+from moto.server import ThreadedMotoServer
+
+from dmarcwatch.config import get_settings
+from dmarcwatch.store import aws
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+
+
+class LocalService(Protocol):
+    name: str
+
+    def start(self) -> str:
+        """Start in the background; return where to reach it."""
+
+    def stop(self) -> None: ...
+
+
+class EmbeddedAws:
+    name = "embedded AWS (moto)"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+    def start(self) -> str:
+        self._server.start()
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+class ApiServer:
+    name = "API"
+
+    def __init__(self, host: str, port: int) -> None:
+        from dmarcwatch.api.app import create_app
+
+        config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="api", daemon=True)
+        self.url = f"http://{host}:{port}/v1"
+
+    def start(self) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the API server did not start (is the port free?)")
+            time.sleep(0.05)
+        return self.url
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+
+def _point_at_embedded_aws(endpoint: str) -> None:
+    for name, value in _FAKE_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    os.environ["DMARCWATCH_AWS_ENDPOINT_URL"] = endpoint
+    os.environ.setdefault("AWS_DEFAULT_REGION", get_settings().region)
+    aws.reset()
+
+
+def _banner(lines: list[str]) -> None:
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def run(wait: Callable[[threading.Event], None] | None = None) -> int:
+    from dmarcwatch.local.bootstrap import bootstrap
+    from dmarcwatch.plans import PlanName
+    from dmarcwatch.services import admin
+
+    settings = get_settings()
+    embedded = EmbeddedAws(settings.aws_port)
+    endpoint = embedded.start()
+    _point_at_embedded_aws(endpoint)
+    bootstrap()
+    settings = get_settings()
+    created = admin.create_account(f"dev-{int(time.time())}@localhost", PlanName.PRO, "Local developer", 365)
+    api = ApiServer(settings.api_host, settings.api_port)
+    started: list[LocalService] = [embedded]
+    try:
+        api_url = api.start()
+        started.append(api)
+        _banner(
+            [
+                "",
+                "dmarcwatch is running locally",
+                f"  API:           {api_url}   (docs: {api_url.removesuffix('/v1')}/docs)",
+                f"  embedded AWS:  {endpoint}",
+                f"  account:       {created.account.id} (plan pro)",
+                f"  live key:      {created.live_key.secret}",
+                f"  test key:      {created.test_key.secret}",
+                "",
+                "Try:",
+                f"  curl -s {api_url}/account -H 'Authorization: Bearer {created.live_key.secret}'",
+                "Admin CLI against this stack (in another shell):",
+                f"  DMARCWATCH_AWS_ENDPOINT_URL={endpoint} \\",
+                "    AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 \\",
+                "    .venv/bin/dmarcwatch admin create-account --email you@example.com --plan pro",
+                "",
+                f"DMARCWATCH_READY api={api_url} aws={endpoint} key={created.live_key.secret}"
+                f" test_key={created.test_key.secret}",
+                "Press Ctrl-C to stop.",
+            ]
+        )
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        (wait or (lambda event: event.wait()))(stop)
+    finally:
+        for service in reversed(started):
+            service.stop()
+    return 0

@@ -1,0 +1,4 @@
+"""Names shared by every function's Powertools Logger, Tracer and Metrics."""
+
+SERVICE = "dmarcwatch"
+NAMESPACE = "Dmarcwatch"

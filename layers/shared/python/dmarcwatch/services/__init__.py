@@ -1,0 +1,1 @@
+"""The domain layer: what the API handlers, the admin CLI and the workers call."""

@@ -1,0 +1,69 @@
+"""Accounts: creation (admin CLI) and the account summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dmarcwatch.auth import ratelimit
+from dmarcwatch.errors import ApiError, ErrorCode
+from dmarcwatch.ids import IdPrefix, new_id
+from dmarcwatch.models import Account, Environment, Tenant, utcnow
+from dmarcwatch.plans import Plan, PlanName, get_plan
+from dmarcwatch.services.keys import DEFAULT_EXPIRY_DAYS, IssuedKey, new_key
+from dmarcwatch.store import accounts as store
+from dmarcwatch.store import counters
+from dmarcwatch.store import domains as domain_store
+
+
+@dataclass(frozen=True)
+class CreatedAccount:
+    account: Account
+    live_key: IssuedKey
+    test_key: IssuedKey
+
+
+def create_account(
+    email: str, plan: PlanName, name: str | None = None, expires_in_days: int | None = DEFAULT_EXPIRY_DAYS
+) -> CreatedAccount:
+    """A new account with a first key in each environment (returned once, stored hashed)."""
+    now = utcnow()
+    account = Account(
+        id=new_id(IdPrefix.ACCOUNT), email=email.strip().lower(), name=name, plan=plan, created_at=now
+    )
+    live = new_key(account.id, Environment.LIVE, "first live key", expires_in_days, now)
+    test = new_key(account.id, Environment.TEST, "first test key", expires_in_days, now)
+    try:
+        store.create_account(account, [live.key, test.key])
+    except store.EmailTaken as error:
+        raise ApiError(ErrorCode.CONFLICT, f"an account with email {account.email} exists") from error
+    return CreatedAccount(account, live, test)
+
+
+def reports_counter_subject(tenant: Tenant) -> str:
+    """The counter the report pipeline increments per stored report (read by the account summary)."""
+    return f"reports:{tenant.account_id}:{tenant.environment.value}"
+
+
+def month_window(now: datetime) -> str:
+    return f"MONTH#{now:%Y-%m}"
+
+
+@dataclass(frozen=True)
+class Usage:
+    domains: int
+    api_calls_today: int
+    reports_this_month: int
+
+
+def usage(tenant: Tenant) -> Usage:
+    now = datetime.now(UTC)
+    return Usage(
+        domains=domain_store.domain_count(tenant),
+        api_calls_today=ratelimit.calls_today(tenant.account_id, now),
+        reports_this_month=counters.read(reports_counter_subject(tenant), month_window(now)),
+    )
+
+
+def plan_of(account: Account) -> Plan:
+    return get_plan(account.plan)

@@ -1,0 +1,41 @@
+"""Operator actions behind `dmarcwatch admin`: accounts with their gateway keys, extra keys."""
+
+from __future__ import annotations
+
+from dmarcwatch.errors import ApiError, ErrorCode
+from dmarcwatch.models import Account, Environment, Tenant
+from dmarcwatch.plans import PlanName, get_plan
+from dmarcwatch.services import accounts, keys
+from dmarcwatch.store import accounts as account_store
+from dmarcwatch.store import gateway
+
+
+def create_account(
+    email: str, plan: PlanName, name: str | None, expires_in_days: int | None
+) -> accounts.CreatedAccount:
+    """Create the account and, where a deployment published its usage plans, its gateway key."""
+    created = accounts.create_account(email, plan, name, expires_in_days)
+    plan_ids = gateway.usage_plan_ids()
+    if plan_ids is not None:
+        key_id, key_value = gateway.create_account_key(created.account.id, plan_ids[plan.value])
+        account_store.set_gateway_key(created.account.id, key_id, key_value)
+        account = created.account.model_copy(
+            update={"gateway_key_id": key_id, "gateway_key_value": key_value}
+        )
+        created = accounts.CreatedAccount(account, created.live_key, created.test_key)
+    return created
+
+
+def create_key(
+    account_id: str, environment: Environment, name: str, expires_in_days: int | None
+) -> keys.IssuedKey:
+    account = account_store.get_account(account_id)
+    if account is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"no account {account_id}")
+    return keys.create_key(
+        Tenant(account_id=account_id, environment=environment), get_plan(account.plan), name, expires_in_days
+    )
+
+
+def get_account(account_id: str) -> Account | None:
+    return account_store.get_account(account_id)

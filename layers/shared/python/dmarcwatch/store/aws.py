@@ -1,0 +1,42 @@
+"""boto3 clients built from settings, so the local stack can point them at its embedded AWS."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from dmarcwatch.config import get_settings
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+
+
+@cache
+def client(service: str) -> Any:
+    settings = get_settings()
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CONFIG,
+    )
+
+
+@cache
+def resource(service: str) -> Any:
+    settings = get_settings()
+    return boto3.resource(
+        service,  # type: ignore[call-overload]
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CONFIG,
+    )
+
+
+def reset() -> None:
+    """Forget cached clients and settings (tests and the local stack change the environment)."""
+    client.cache_clear()
+    resource.cache_clear()
+    get_settings.cache_clear()

@@ -1,0 +1,240 @@
+"""Monitored domains of a tenant.
+
+Item layout:
+- domain:   pk=TENANT#<acct>#<env> sk=DOMAIN#<ascii name>   (sorted by name for listing and prefix search)
+- id alias: pk=TENANT#<acct>#<env> sk=DOMAINID#<dom_id>    -> name (lookups by id)
+- counter:  pk=TENANT#<acct>#<env> sk=META                 domain_count, kept in the same transactions
+            so the plan's allowance is enforced without counting items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dmarcwatch import table as t
+from dmarcwatch.models import Domain, DomainStatus, Tenant
+from dmarcwatch.store.db import (
+    cancellation_reasons,
+    is_cancelled,
+    key,
+    low_level,
+    parse_ts,
+    table,
+    to_wire,
+    ts,
+)
+
+# A transaction holds at most 100 items: two per domain plus the counter.
+_DOMAINS_PER_TRANSACTION = 49
+
+
+class AllowanceExceeded(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class DomainPage:
+    items: list[Domain]
+    # The sort key to continue after (the last returned item's), or None at the end.
+    after: str | None
+
+
+def _pk(tenant: Tenant) -> str:
+    return t.tenant_pk(tenant.account_id, tenant.environment)
+
+
+def _item(tenant: Tenant, domain: Domain) -> dict[str, Any]:
+    return {
+        **key(_pk(tenant), t.domain_sk(domain.name)),
+        "type": "domain",
+        "id": domain.id,
+        "name": domain.name,
+        "unicode_name": domain.unicode_name,
+        "status": domain.status.value,
+        "created_at": ts(domain.created_at),
+        "updated_at": ts(domain.updated_at),
+    }
+
+
+def _from(item: dict[str, Any]) -> Domain:
+    return Domain.model_validate(
+        {**item, "created_at": parse_ts(item["created_at"]), "updated_at": parse_ts(item["updated_at"])}
+    )
+
+
+def domain_count(tenant: Tenant) -> int:
+    item = table().get_item(Key=key(_pk(tenant), t.TENANT_META_SK), ConsistentRead=True).get("Item")
+    return int(item.get("domain_count", 0)) if item else 0
+
+
+def existing_names(tenant: Tenant, names: Iterable[str]) -> set[str]:
+    wanted = list(dict.fromkeys(names))
+    found: set[str] = set()
+    client = low_level()
+    for start in range(0, len(wanted), 100):
+        keys = [to_wire(key(_pk(tenant), t.domain_sk(n))) for n in wanted[start : start + 100]]
+        request: dict[str, Any] = {
+            table().name: {
+                "Keys": keys,
+                "ProjectionExpression": "#n",
+                "ExpressionAttributeNames": {"#n": "name"},
+            }
+        }
+        while request:
+            response = client.batch_get_item(RequestItems=request)
+            found.update(i["name"]["S"] for i in response["Responses"].get(table().name, []))
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def _counter_update(tenant: Tenant, delta: int, allowance: int | None) -> dict[str, Any]:
+    update: dict[str, Any] = {
+        "TableName": table().name,
+        "Key": to_wire(key(_pk(tenant), t.TENANT_META_SK)),
+        "UpdateExpression": "ADD domain_count :d",
+        "ExpressionAttributeValues": to_wire({":d": delta}),
+    }
+    if allowance is not None and delta > 0:
+        update["ConditionExpression"] = "attribute_not_exists(domain_count) OR domain_count <= :max"
+        update["ExpressionAttributeValues"] = to_wire({":d": delta, ":max": allowance - delta})
+    return {"Update": update}
+
+
+def _insert_chunk(tenant: Tenant, domains: list[Domain], allowance: int) -> None:
+    items: list[dict[str, Any]] = []
+    for domain in domains:
+        items.append(
+            {
+                "Put": {
+                    "TableName": table().name,
+                    "Item": to_wire(_item(tenant, domain)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+        items.append(
+            {
+                "Put": {
+                    "TableName": table().name,
+                    "Item": to_wire({**key(_pk(tenant), t.domain_id_sk(domain.id)), "name": domain.name}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        )
+    items.append(_counter_update(tenant, len(domains), allowance))
+    low_level().transact_write_items(TransactItems=items)
+
+
+def insert_domains(
+    tenant: Tenant, domains: list[Domain], allowance: int
+) -> tuple[list[Domain], list[Domain]]:
+    """Insert new domains; returns (added, already existing).
+
+    Chunks go in one transaction each. When a chunk is cancelled (a concurrent insert of the same
+    name, or the allowance), it is retried domain by domain so one conflict never fails the others.
+    Raises AllowanceExceeded only if nothing could be added for that reason.
+    """
+    added: list[Domain] = []
+    existing: list[Domain] = []
+    over_allowance = False
+    for start in range(0, len(domains), _DOMAINS_PER_TRANSACTION):
+        chunk = domains[start : start + _DOMAINS_PER_TRANSACTION]
+        try:
+            _insert_chunk(tenant, chunk, allowance)
+            added.extend(chunk)
+            continue
+        except ClientError as error:
+            if not is_cancelled(error):
+                raise
+        for domain in chunk:
+            try:
+                _insert_chunk(tenant, [domain], allowance)
+                added.append(domain)
+            except ClientError as error:
+                if not is_cancelled(error):
+                    raise
+                reasons = cancellation_reasons(error)
+                if reasons and reasons[-1] == "ConditionalCheckFailed":
+                    over_allowance = True
+                else:
+                    existing.append(domain)
+    if over_allowance and not added:
+        raise AllowanceExceeded()
+    return added, existing
+
+
+def get_by_name(tenant: Tenant, name: str) -> Domain | None:
+    item = table().get_item(Key=key(_pk(tenant), t.domain_sk(name)), ConsistentRead=True).get("Item")
+    return _from(item) if item else None
+
+
+def get_by_id(tenant: Tenant, domain_id: str) -> Domain | None:
+    alias = table().get_item(Key=key(_pk(tenant), t.domain_id_sk(domain_id)), ConsistentRead=True).get("Item")
+    return get_by_name(tenant, alias["name"]) if alias else None
+
+
+def list_page(tenant: Tenant, *, limit: int, search: str | None, after: str | None) -> DomainPage:
+    """Up to `limit` domains in name order whose name contains `search`.
+
+    A filtered query can return short pages, so this reads on until the page is full, and the cursor
+    is the key of the last item returned (not DynamoDB's LastEvaluatedKey), so no item is skipped.
+    """
+    items: list[Domain] = []
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sk)",
+        "ExpressionAttributeValues": {":pk": _pk(tenant), ":sk": "DOMAIN#"},
+        "Limit": max(limit, 25),
+    }
+    if search:
+        query["FilterExpression"] = "contains(#n, :q) OR contains(unicode_name, :q)"
+        query["ExpressionAttributeNames"] = {"#n": "name"}
+        query["ExpressionAttributeValues"][":q"] = search
+    cursor = key(_pk(tenant), after) if after else None
+    while True:
+        if cursor:
+            query["ExclusiveStartKey"] = cursor
+        response = table().query(**query)
+        for item in response["Items"]:
+            items.append(_from(item))
+            if len(items) == limit:
+                more = item is not response["Items"][-1] or "LastEvaluatedKey" in response
+                return DomainPage(items, str(item["sk"]) if more else None)
+        cursor = response.get("LastEvaluatedKey")
+        if not cursor:
+            return DomainPage(items, None)
+
+
+def set_status(tenant: Tenant, domain: Domain, status: DomainStatus, now: Any) -> None:
+    table().update_item(
+        Key=key(_pk(tenant), t.domain_sk(domain.name)),
+        UpdateExpression="SET #s = :s, updated_at = :u",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": status.value, ":u": ts(now)},
+        ConditionExpression="attribute_exists(pk)",
+    )
+
+
+def delete(tenant: Tenant, domain: Domain) -> bool:
+    """Delete the domain, its id alias and one from the counter; False if it was already gone."""
+    items = [
+        {
+            "Delete": {
+                "TableName": table().name,
+                "Key": to_wire(key(_pk(tenant), t.domain_sk(domain.name))),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        },
+        {"Delete": {"TableName": table().name, "Key": to_wire(key(_pk(tenant), t.domain_id_sk(domain.id)))}},
+        _counter_update(tenant, -1, None),
+    ]
+    try:
+        low_level().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if is_cancelled(error):
+            return False
+        raise
+    return True

@@ -1,0 +1,105 @@
+"""The single DynamoDB table, defined once.
+
+The CDK stack, the local bootstrap and the tests all build the table from `TABLE`; the store module
+builds every key with the helpers below, so the item layout documented in docs/architecture.md lives in
+one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class TableDef:
+    partition_key: str
+    sort_key: str
+    ttl_attribute: str
+    indexes: tuple[IndexDef, ...] = field(default_factory=tuple)
+
+    def create_table_kwargs(self, table_name: str) -> dict[str, Any]:
+        """Arguments for boto3 `create_table` (local stack and tests)."""
+        attrs = {self.partition_key, self.sort_key}
+        for index in self.indexes:
+            attrs |= {index.partition_key, index.sort_key}
+        return {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+            "KeySchema": [
+                {"AttributeName": self.partition_key, "KeyType": "HASH"},
+                {"AttributeName": self.sort_key, "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": [
+                        {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                        {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in self.indexes
+            ],
+        }
+
+
+TABLE = TableDef(
+    partition_key="pk",
+    sort_key="sk",
+    ttl_attribute="expires_at_epoch",
+    indexes=(IndexDef(name="gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),),
+)
+
+
+# --- key builders -------------------------------------------------------------------------------------
+# Every tenant item's partition key starts with the account and the environment, so a request scoped to
+# one tenant cannot address another tenant's items by construction.
+
+
+def tenant_pk(account_id: str, environment: str) -> str:
+    return f"TENANT#{account_id}#{environment}"
+
+
+def account_pk(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}"
+
+
+ACCOUNT_SK = "ACCOUNT"
+TENANT_META_SK = "META"
+ACCOUNTS_INDEX_PK = "ACCOUNTS"
+
+
+def email_pk(email: str) -> str:
+    return f"EMAIL#{email.lower()}"
+
+
+def key_hash_pk(key_hash: str) -> str:
+    return f"KEYHASH#{key_hash}"
+
+
+KEY_HASH_SK = "KEYHASH"
+
+
+def key_sk(key_id: str) -> str:
+    return f"KEY#{key_id}"
+
+
+def domain_sk(name: str) -> str:
+    return f"DOMAIN#{name}"
+
+
+def domain_id_sk(domain_id: str) -> str:
+    return f"DOMAINID#{domain_id}"
+
+
+def rate_pk(subject: str) -> str:
+    return f"RATE#{subject}"

@@ -1,0 +1,195 @@
+"""Authentication, the error envelope, request ids and rate limiting, across every endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from dmarcwatch.api.registry import API_PREFIX, route_specs
+from dmarcwatch.auth import ratelimit
+from dmarcwatch.errors import ApiError, ErrorCode
+from dmarcwatch.plans import Plan, PlanName
+from fastapi.testclient import TestClient
+
+from tests.integration.conftest import ApiAccount
+
+PROTECTED = [
+    (s.method, API_PREFIX + s.path.replace("{key_id}", "key_x").replace("{domain_id}", "example.com"))
+    for s in route_specs()
+    if not s.public
+]
+
+
+def assert_envelope(response_json: dict[str, object], code: str) -> None:
+    error = response_json["error"]
+    assert isinstance(error, dict)
+    assert error["code"] == code
+    assert error["message"]
+    assert error["request_id"]
+    assert isinstance(error["details"], list)
+
+
+def test_health_needs_no_key_and_carries_a_request_id(client: TestClient) -> None:
+    response = client.get("/v1/health")
+    assert response.status_code == 200
+    assert response.json()["data"]["status"] == "ok"
+    assert response.headers["X-Request-Id"] == response.json()["meta"]["request_id"]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer", "Basic dXNlcjpwYXNz", "Bearer dmw_live_short", "Bearer " + "dmw_live_" + "a" * 38],
+)
+def test_every_protected_endpoint_rejects_missing_and_bad_keys(
+    client: TestClient, method: str, path: str, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.request(method, path, headers=headers, json={})
+    assert response.status_code == 401
+    assert_envelope(response.json(), "invalid_api_key")
+    assert response.headers["X-Request-Id"] == response.json()["error"]["request_id"]
+
+
+def test_unknown_endpoint_is_a_404_envelope(client: TestClient) -> None:
+    response = client.get("/v1/no-such-thing")
+    assert response.status_code == 404
+    assert_envelope(response.json(), "not_found")
+
+
+def test_wrong_method_is_a_405_envelope(client: TestClient, account: ApiAccount) -> None:
+    response = client.put("/v1/account", headers=account.headers())
+    assert response.status_code == 405
+    assert_envelope(response.json(), "method_not_allowed")
+
+
+def test_authenticated_responses_carry_rate_headers(client: TestClient, account: ApiAccount) -> None:
+    first = client.get("/v1/account", headers=account.headers())
+    second = client.get("/v1/account", headers=account.headers())
+    assert first.status_code == second.status_code == 200
+    assert first.headers["X-RateLimit-Limit"] == "300"
+    assert int(first.headers["X-RateLimit-Remaining"]) == int(second.headers["X-RateLimit-Remaining"]) + 1
+    assert int(first.headers["X-RateLimit-Reset"]) > 0
+    assert first.headers["X-API-Quota-Limit"] == "10000"
+    assert int(second.headers["X-API-Quota-Used"]) == int(first.headers["X-API-Quota-Used"]) + 1
+    # Errors after authentication carry them too.
+    missing = client.get("/v1/domains/dom_AAAAAAAAAAAAAAAAAAAA", headers=account.headers())
+    assert missing.status_code == 404
+    assert "X-RateLimit-Remaining" in missing.headers
+
+
+def test_the_free_plans_per_minute_limit_gives_429_with_retry_after(
+    client: TestClient, make_account: Callable[..., ApiAccount]
+) -> None:
+    free = make_account(PlanName.FREE)
+    statuses = [client.get("/v1/account", headers=free.headers()).status_code for _ in range(60)]
+    assert statuses == [200] * 60
+    limited = client.get("/v1/account", headers=free.headers())
+    assert limited.status_code == 429
+    assert_envelope(limited.json(), "rate_limit_exceeded")
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
+    # The limit is per account: the test key shares it, another account does not.
+    assert client.get("/v1/account", headers=free.headers("test")).status_code == 429
+    assert client.get("/v1/account", headers=make_account(PlanName.FREE).headers()).status_code == 200
+
+
+def test_daily_quota_gives_quota_exceeded_and_refused_calls_are_not_counted(aws: None) -> None:
+    tiny = Plan(
+        name=PlanName.FREE,
+        requests_per_minute=100,
+        requests_per_day=3,
+        domains_allowed=1,
+        scan_interval_hours=24,
+    )
+    now = 1_800_000_000.0
+    for used in range(1, 4):
+        assert ratelimit.check_and_count("acct_quota", tiny, now).quota_used == used
+    for _ in range(2):
+        with pytest.raises(ApiError) as refused:
+            ratelimit.check_and_count("acct_quota", tiny, now)
+        assert refused.value.code == ErrorCode.QUOTA_EXCEEDED
+        assert refused.value.headers["X-API-Quota-Used"] == "3"
+        assert int(refused.value.headers["Retry-After"]) > 0
+    # The next UTC day starts afresh.
+    assert ratelimit.check_and_count("acct_quota", tiny, now + 86_400).quota_used == 1
+
+
+def test_unlimited_daily_quota_is_reported_as_unlimited(aws: None) -> None:
+    enterprise = Plan(
+        name=PlanName.ENTERPRISE,
+        requests_per_minute=5,
+        requests_per_day=None,
+        domains_allowed=1,
+        scan_interval_hours=1,
+    )
+    status = ratelimit.check_and_count("acct_ent", enterprise, 1_800_000_000.0)
+    assert status.headers()["X-API-Quota-Limit"] == "unlimited"
+
+
+def test_repeated_failed_authentication_from_one_address_is_throttled(
+    client: TestClient, account: ApiAccount
+) -> None:
+    bad = {"Authorization": "Bearer dmw_live_" + "b" * 38}
+    statuses = [client.get("/v1/account", headers=bad).status_code for _ in range(31)]
+    assert statuses[:30] == [401] * 30
+    assert statuses[30] == 429
+    assert "Retry-After" in client.get("/v1/account", headers=bad).headers
+    # A valid key from the same address still works: the counter only slows key guessing.
+    assert client.get("/v1/account", headers=account.headers()).status_code == 200
+
+
+def test_revoked_key_is_refused_on_the_very_next_request(client: TestClient, account: ApiAccount) -> None:
+    created = client.post("/v1/keys", headers=account.headers(), json={"name": "ci"}).json()["data"]
+    new_headers = {"Authorization": f"Bearer {created['key']}"}
+    assert client.get("/v1/account", headers=new_headers).status_code == 200
+    assert client.delete(f"/v1/keys/{created['id']}", headers=account.headers()).status_code == 200
+    refused = client.get("/v1/account", headers=new_headers)
+    assert refused.status_code == 401
+    assert_envelope(refused.json(), "invalid_api_key")
+
+
+def test_expired_key_gets_key_expired(client: TestClient, account: ApiAccount) -> None:
+    from dmarcwatch.models import Environment, utcnow
+    from dmarcwatch.services.keys import new_key
+    from dmarcwatch.store import accounts as store
+
+    issued = new_key(account.id, Environment.LIVE, "old", 1, utcnow() - timedelta(days=2))
+    store.put_key(issued.key)
+    response = client.get("/v1/account", headers={"Authorization": f"Bearer {issued.secret}"})
+    assert response.status_code == 401
+    assert_envelope(response.json(), "key_expired")
+
+
+def test_unexpected_errors_are_a_500_envelope_without_internals(
+    client: TestClient, account: ApiAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dmarcwatch.services import accounts
+
+    def explode(*_: object) -> None:
+        raise RuntimeError("secret internal detail /var/task/x.py")
+
+    monkeypatch.setattr(accounts, "usage", explode)
+    response = client.get("/v1/account", headers=account.headers())
+    assert response.status_code == 500
+    assert_envelope(response.json(), "internal_error")
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
+    assert response.headers["X-Request-Id"]
+
+
+def test_validation_errors_list_each_field(client: TestClient, account: ApiAccount) -> None:
+    response = client.post("/v1/keys", headers=account.headers(), json={"name": "", "expires_in_days": 0})
+    assert response.status_code == 400
+    assert_envelope(response.json(), "validation_error")
+    fields = {d["field"] for d in response.json()["error"]["details"]}
+    assert fields == {"name", "expires_in_days"}
+
+
+def test_malformed_json_body_is_a_validation_error(client: TestClient, account: ApiAccount) -> None:
+    response = client.post(
+        "/v1/domains", headers={**account.headers(), "Content-Type": "application/json"}, content=b"{not json"
+    )
+    assert response.status_code == 400
+    assert_envelope(response.json(), "validation_error")
