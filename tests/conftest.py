@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -25,14 +26,11 @@ os.environ.pop("AWS_PROFILE", None)
 
 @pytest.fixture(scope="session")
 def _moto_session() -> Iterator[None]:
-    """One in-process moto per test process, bootstrapped like the local stack.
+    """One in-process moto per test process, with the buckets and usage plans of the local bootstrap."""
+    from moto import mock_aws
 
-    Tests share it safely because every tenant item is keyed by its account, and each test makes its
-    own accounts: isolation by the same construction the product relies on.
-    """
     from dmarcwatch.local.bootstrap import bootstrap
     from dmarcwatch.store import aws as aws_clients
-    from moto import mock_aws
 
     with mock_aws():
         aws_clients.reset()
@@ -42,5 +40,19 @@ def _moto_session() -> Iterator[None]:
 
 
 @pytest.fixture
-def aws(_moto_session: None) -> None:
-    """AWS (moto) with the table, buckets and usage plans in place."""
+def aws(_moto_session: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """AWS (moto) with a fresh table for this test.
+
+    A table per test keeps tests independent and fast: moto copies a whole table for every item of a
+    transaction, so a table that grew over the session would slow every later transaction.
+    """
+    from dmarcwatch.config import get_settings
+    from dmarcwatch.store import db
+
+    monkeypatch.setenv("DMARCWATCH_TABLE_NAME", f"dmarcwatch-{uuid.uuid4().hex[:12]}")
+    get_settings.cache_clear()
+    db.create_table()
+    yield
+    db.low_level().delete_table(TableName=get_settings().table_name)
+    monkeypatch.undo()
+    get_settings.cache_clear()

@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from dmarcwatch.plans import PlanName
 from fastapi.testclient import TestClient
+
+from dmarcwatch.plans import PlanName
 
 
 @dataclass

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
+
 from dmarcwatch.api.registry import API_PREFIX, route_specs
 from dmarcwatch.auth import ratelimit
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.plans import Plan, PlanName
-from fastapi.testclient import TestClient
-
 from tests.integration.conftest import ApiAccount
 
 PROTECTED = [

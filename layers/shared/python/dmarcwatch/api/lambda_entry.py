@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
@@ -28,6 +29,7 @@ def make_handler(group_name: str) -> Any:
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Mangum's context protocol and Powertools' LambdaContext describe the same object differently.
         response: dict[str, Any] = asgi(event, cast(Any, context))
+        metrics.add_metric(name=f"Responses{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)
         return response
 
     return handler

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerTokenEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dmarcwatch.auth.authorizer import authorize
+from dmarcwatch.auth.authorizer import Unauthorized, authorize
 from dmarcwatch.observability import NAMESPACE, SERVICE
 
 logger = Logger(service=SERVICE)
@@ -22,4 +23,10 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return authorize(APIGatewayAuthorizerTokenEvent(event))
+    try:
+        policy = authorize(APIGatewayAuthorizerTokenEvent(event))
+    except Unauthorized:
+        metrics.add_metric(name="AuthorizerDenied", unit=MetricUnit.Count, value=1)
+        raise
+    metrics.add_metric(name="AuthorizerAllowed", unit=MetricUnit.Count, value=1)
+    return policy
