@@ -193,3 +193,36 @@ def test_malformed_json_body_is_a_validation_error(client: TestClient, account: 
     )
     assert response.status_code == 400
     assert_envelope(response.json(), "validation_error")
+
+
+def test_canceled_subscription_gets_subscription_required(client: TestClient, account: ApiAccount) -> None:
+    from dmarcwatch.models import SubscriptionStatus
+    from dmarcwatch.services import admin
+
+    admin.set_subscription(account.id, SubscriptionStatus.CANCELED)
+    response = client.get("/v1/domains", headers=account.headers())
+    assert response.status_code == 403
+    assert_envelope(response.json(), "subscription_required")
+    admin.set_subscription(account.id, SubscriptionStatus.ACTIVE)
+    assert client.get("/v1/domains", headers=account.headers()).status_code == 200
+
+
+def test_cursor_secret_comes_from_secrets_manager_when_deployed(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dmarcwatch.config import get_settings
+    from dmarcwatch.store import aws as aws_clients
+    from dmarcwatch.store.secrets import cursor_secret
+
+    arn = aws_clients.client("secretsmanager").create_secret(
+        Name="cursor-test", SecretString="s3cr3t-from-sm"
+    )["ARN"]
+    monkeypatch.setenv("DMARCWATCH_CURSOR_SECRET_ARN", arn)
+    get_settings.cache_clear()
+    cursor_secret.cache_clear()
+    try:
+        assert cursor_secret() == b"s3cr3t-from-sm"
+    finally:
+        monkeypatch.delenv("DMARCWATCH_CURSOR_SECRET_ARN")
+        get_settings.cache_clear()
+        cursor_secret.cache_clear()

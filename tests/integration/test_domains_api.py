@@ -107,7 +107,8 @@ def test_bulk_add_of_more_than_500_is_refused(client: TestClient, account: ApiAc
 def test_bulk_add_spanning_several_transactions(
     client: TestClient, make_account: Callable[..., ApiAccount]
 ) -> None:
-    # 120 names cross two transaction chunks (49 domains each); the e2e test sends the full 500.
+    # 120 names cross two transaction chunks (49 domains each). A full 500 is slow only under moto, which
+    # copies the table for every item of a transaction.
     big = make_account(PlanName.ENTERPRISE)
     add(client, big, "d007.example")
     result = add(client, big, *[f"d{i:03}.example" for i in range(120)])
@@ -194,7 +195,7 @@ def test_search_filters_and_paginates(client: TestClient, account: ApiAccount) -
     add(client, account, *[f"shop{i}.example" for i in range(5)], *[f"blog{i}.example" for i in range(5)])
     first = client.get("/v1/domains?search=SHOP&limit=3", headers=account.headers()).json()
     assert [d["domain"] for d in first["data"]] == ["shop0.example", "shop1.example", "shop2.example"]
-    assert "total_count" not in first["meta"]
+    assert first["meta"]["total_count"] is None
     cursor = first["meta"]["next_cursor"]
     second = client.get(f"/v1/domains?search=SHOP&limit=3&cursor={cursor}", headers=account.headers()).json()
     assert [d["domain"] for d in second["data"]] == ["shop3.example", "shop4.example"]

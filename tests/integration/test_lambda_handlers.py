@@ -136,3 +136,17 @@ def test_authorizer_refuses_a_revoked_key(aws: None, account: ApiAccount) -> Non
     account_store.revoke_key(key, utcnow())
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         handler_of("authorizer")(token_event(f"Bearer {account.live_key}"), FakeContext())
+
+
+def test_authorizer_denies_an_expired_key_naming_the_reason(aws: None, account: ApiAccount) -> None:
+    from datetime import timedelta
+
+    from dmarcwatch.models import Environment, utcnow
+    from dmarcwatch.services.keys import new_key
+
+    issued = new_key(account.id, Environment.LIVE, "old", 1, utcnow() - timedelta(days=2))
+    account_store.put_key(issued.key)
+    policy = handler_of("authorizer")(token_event(f"Bearer {issued.secret}"), FakeContext())
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert policy["context"]["error_code"] == "key_expired"
+    assert "usageIdentifierKey" not in policy

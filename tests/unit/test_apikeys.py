@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dmarcwatch.auth.apikeys import generate_key, hash_key, key_prefix, parse_key
 from dmarcwatch.models import Environment
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dmarcwatch.domain_names import DomainName, InvalidDomain, normalize_domain
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from dmarcwatch.errors import ApiError
-from dmarcwatch.models import Environment, iso
+from dmarcwatch.models import Environment, SubscriptionStatus, iso
 from dmarcwatch.plans import PlanName
 
 
@@ -43,6 +43,21 @@ def _create_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_subscription(args: argparse.Namespace) -> int:
+    from dmarcwatch.services import admin
+
+    admin.set_subscription(args.account, SubscriptionStatus(args.status))
+    _emit({"account_id": args.account, "subscription_status": args.status})
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from dmarcwatch.api.openapi import openapi_document
+
+    sys.stdout.write(json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n")
+    return 0
+
+
 def _local(args: argparse.Namespace) -> int:
     from dmarcwatch.local.stack import run
 
@@ -69,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--name", default="admin-issued key")
     create_key.add_argument("--expires-in-days", type=int, default=365)
     create_key.set_defaults(func=_create_key)
+
+    openapi = commands.add_parser("openapi", help="print the OpenAPI document (docs/openapi.json)")
+    openapi.set_defaults(func=_openapi)
+
+    subscription = admin_commands.add_parser(
+        "set-subscription",
+        help="mark an account's subscription active, past_due or canceled (403 when canceled)",
+    )
+    subscription.add_argument("--account", required=True)
+    subscription.add_argument("--status", required=True, choices=[s.value for s in SubscriptionStatus])
+    subscription.set_defaults(func=_set_subscription)
 
     local = commands.add_parser("local", help="run the whole service locally (what `make dev` runs)")
     local.set_defaults(func=_local)

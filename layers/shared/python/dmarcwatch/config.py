@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # HMAC key for pagination cursors. The local default is fine for a laptop; the CDK stack injects a
     # generated secret.
     cursor_secret: SecretStr = SecretStr("local-development-cursor-secret-change-me")
+    # In AWS the secret lives in Secrets Manager; the stack passes its ARN and the value is read once.
+    cursor_secret_arn: str | None = None
     # SSM parameter holding {"free": "<usage plan id>", ...}; written by the CDK stack and the local
     # bootstrap, read by the admin CLI to attach new accounts' gateway keys.
     usage_plans_parameter: str = "/dmarcwatch/usage-plans"

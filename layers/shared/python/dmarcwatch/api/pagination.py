@@ -13,9 +13,9 @@ import hmac
 import json
 from typing import Any
 
-from dmarcwatch.config import get_settings
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import Tenant
+from dmarcwatch.store.secrets import cursor_secret
 
 
 def _b64(data: bytes) -> str:
@@ -32,8 +32,7 @@ def _fingerprint(tenant: Tenant, query: dict[str, Any]) -> str:
 
 
 def _sign(payload: str) -> str:
-    secret = get_settings().cursor_secret.get_secret_value().encode()
-    return _b64(hmac.new(secret, payload.encode("ascii"), hashlib.sha256).digest())
+    return _b64(hmac.new(cursor_secret(), payload.encode("ascii"), hashlib.sha256).digest())
 
 
 def encode_cursor(tenant: Tenant, query: dict[str, Any], position: str) -> str:

@@ -16,7 +16,7 @@ class Meta(BaseModel):
 
 
 class ListMeta(Meta):
-    limit: int
+    limit: int | None = None
     next_cursor: str | None = None
     next: str | None = None
     total_count: int | None = None
@@ -41,6 +41,61 @@ class ErrorBody(BaseModel):
 
 class ErrorEnvelope(BaseModel):
     error: ErrorBody
+
+
+# --- meta and account ---------------------------------------------------------------------------------
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+
+
+class CallerOut(BaseModel):
+    account_id: str
+    environment: str
+    key_id: str
+    plan: str
+
+
+class EndpointOut(BaseModel):
+    method: str
+    path: str
+    auth: bool
+
+
+class IndexOut(BaseModel):
+    name: str
+    version: str
+    caller: CallerOut
+    endpoints: list[EndpointOut]
+
+
+class PlanOut(BaseModel):
+    name: str
+    requests_per_minute: int
+    requests_per_day: int | None = Field(description="null: unlimited")
+    domains_allowed: int
+    scan_interval_hours: int
+    api_keys_per_environment: int
+
+
+class UsageOut(BaseModel):
+    domains: int
+    domains_allowed: int
+    api_calls_today: int
+    reports_this_month: int
+
+
+class AccountOut(BaseModel):
+    id: str
+    email: str
+    name: str | None
+    environment: str
+    created_at: str | None
+    subscription_status: str
+    plan: PlanOut
+    usage: UsageOut
 
 
 # --- keys ---------------------------------------------------------------------------------------------
@@ -126,6 +181,12 @@ class InvalidDomainOut(BaseModel):
     domain: str
     reason: str
     message: str
+
+
+class DomainDeleted(BaseModel):
+    id: str
+    domain: str
+    deleted: bool
 
 
 class BulkAddOut(BaseModel):

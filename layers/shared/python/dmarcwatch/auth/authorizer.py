@@ -1,7 +1,9 @@
 """The API Gateway TOKEN authorizer: key -> allow policy with tenant context and usage identifier.
 
 The policy allows every route of the API because API Gateway caches it per token for all methods.
-Failures raise `Unauthorized`, which API Gateway turns into a 401 (shaped by the gateway responses).
+An unknown or revoked key raises `Unauthorized` (API Gateway's 401, shaped as invalid_api_key). An
+expired key gets a Deny policy whose context names the error, so the ACCESS_DENIED gateway response
+answers key_expired. A lapsed subscription is allowed through: the app answers subscription_required.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 
 from dmarcwatch.auth.principal import authenticate, bearer_token
-from dmarcwatch.errors import ApiError
+from dmarcwatch.errors import ApiError, ErrorCode
 
 
 class Unauthorized(Exception):
@@ -26,9 +28,17 @@ class Unauthorized(Exception):
 
 def authorize(event: APIGatewayAuthorizerTokenEvent) -> dict[str, Any]:
     try:
-        principal = authenticate(bearer_token(event.authorization_token))
+        principal = authenticate(bearer_token(event.authorization_token), check_subscription=False)
     except ApiError as error:
-        raise Unauthorized() from error
+        if error.code != ErrorCode.KEY_EXPIRED:
+            raise Unauthorized() from error
+        denied = APIGatewayAuthorizerResponse.from_route_arn(
+            event.method_arn,
+            principal_id="expired-key",
+            context={"error_code": error.code.value, "error_message": error.message},
+        )
+        denied.deny_all_routes()
+        return denied.asdict()
     policy = APIGatewayAuthorizerResponse.from_route_arn(
         event.method_arn,
         principal_id=principal.key.id,

@@ -38,7 +38,7 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def authenticate(token: str | None) -> Principal:
+def authenticate(token: str | None, *, check_subscription: bool = True) -> Principal:
     """The principal for `token`, or ApiError invalid_api_key / key_expired / subscription_required.
 
     Revocation and expiry are checked against a strongly consistent read on every call, which is why
@@ -57,7 +57,7 @@ def authenticate(token: str | None) -> Principal:
     account = account_store.get_account(api_key.account_id)
     if account is None:
         raise ApiError(ErrorCode.INVALID_API_KEY, "invalid or revoked API key")
-    if account.subscription_status == SubscriptionStatus.CANCELED:
+    if check_subscription and account.subscription_status == SubscriptionStatus.CANCELED:
         raise ApiError(ErrorCode.SUBSCRIPTION_REQUIRED, "the account's subscription is not active")
     account_store.touch_key(api_key, now)
     return Principal(account=account, key=api_key)

@@ -6,6 +6,7 @@ Everything listens on 127.0.0.1. Later services (SMTP inbound, queue workers, th
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -44,6 +45,7 @@ class EmbeddedAws:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
     def start(self) -> str:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the banner
         self._server.start()
         return f"http://127.0.0.1:{self.port}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dmarcwatch.errors import ApiError, ErrorCode
-from dmarcwatch.models import Account, Environment, Tenant
+from dmarcwatch.models import Account, Environment, SubscriptionStatus, Tenant
 from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.services import accounts, keys
 from dmarcwatch.store import accounts as account_store
@@ -39,3 +39,8 @@ def create_key(
 
 def get_account(account_id: str) -> Account | None:
     return account_store.get_account(account_id)
+
+
+def set_subscription(account_id: str, status: SubscriptionStatus) -> None:
+    if not account_store.set_subscription_status(account_id, status.value):
+        raise ApiError(ErrorCode.NOT_FOUND, f"no account {account_id}")

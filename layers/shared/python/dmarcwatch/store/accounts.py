@@ -218,3 +218,19 @@ def touch_key(api_key: ApiKey, now: datetime, every: timedelta = timedelta(minut
     except ClientError as error:
         if not is_conditional_failure(error):
             raise
+
+
+def set_subscription_status(account_id: str, status: str) -> bool:
+    """False when there is no such account."""
+    try:
+        table().update_item(
+            Key=key(t.account_pk(account_id), t.ACCOUNT_SK),
+            UpdateExpression="SET subscription_status = :s",
+            ExpressionAttributeValues={":s": status},
+            ConditionExpression="attribute_exists(pk)",
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True

@@ -37,6 +37,9 @@ def resource(service: str) -> Any:
 
 def reset() -> None:
     """Forget cached clients and settings (tests and the local stack change the environment)."""
+    from dmarcwatch.store.secrets import cursor_secret
+
     client.cache_clear()
     resource.cache_clear()
+    cursor_secret.cache_clear()
     get_settings.cache_clear()

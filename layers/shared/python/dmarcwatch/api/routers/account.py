@@ -8,13 +8,18 @@ from fastapi import APIRouter, Request
 
 from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal
+from dmarcwatch.api.schemas import AccountOut, Envelope
 from dmarcwatch.models import iso
 from dmarcwatch.services import accounts
 
 router = APIRouter(tags=["account"])
 
 
-@router.get("/account", summary="The calling account, plan, subscription status and usage")
+@router.get(
+    "/account",
+    summary="The calling account, plan, subscription status and usage",
+    response_model=Envelope[AccountOut],
+)
 def get_account(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     account, plan = principal.account, principal.plan
     usage = accounts.usage(principal.tenant)

@@ -10,7 +10,15 @@ from fastapi import APIRouter, Query, Request, Response, status
 from dmarcwatch.api.context import public_base_url, request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
-from dmarcwatch.api.schemas import BulkAddOut, DomainCreate, DomainOut, InvalidDomainOut
+from dmarcwatch.api.schemas import (
+    BulkAddOut,
+    DomainCreate,
+    DomainDeleted,
+    DomainOut,
+    Envelope,
+    InvalidDomainOut,
+    ListEnvelope,
+)
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import DomainStatus
 from dmarcwatch.services import domains
@@ -22,7 +30,7 @@ Search = Annotated[
 ]
 
 
-@router.get("/domains", summary="List monitored domains")
+@router.get("/domains", summary="List monitored domains", response_model=ListEnvelope[DomainOut])
 def list_domains(
     request: Request,
     principal: CurrentPrincipal,
@@ -49,7 +57,17 @@ def list_domains(
     return {"data": [DomainOut.of(d).model_dump() for d in page.items], "meta": meta}
 
 
-@router.post("/domains", status_code=status.HTTP_201_CREATED, summary="Add one domain or up to 500 at once")
+@router.post(
+    "/domains",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add one domain or up to 500 at once",
+    description=(
+        'Send {"domain": name} for one (201, or an error), or {"domains": [...]} for up to 500: the answer '
+        "counts submitted, added, existing, duplicates and invalid, with a reason per invalid name "
+        "(201 if any was added, else 200)."
+    ),
+    response_model=Envelope[DomainOut | BulkAddOut],
+)
 def add_domains(
     request: Request, response: Response, body: DomainCreate, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -85,13 +103,17 @@ def add_domains(
     return {"data": out.model_dump(), "meta": meta}
 
 
-@router.get("/domains/{domain_id}", summary="One domain, by id or by name")
+@router.get(
+    "/domains/{domain_id}", summary="One domain, by id or by name", response_model=Envelope[DomainOut]
+)
 def get_domain(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.resolve(principal.tenant, domain_id)
     return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}
 
 
-@router.delete("/domains/{domain_id}", summary="Stop monitoring a domain")
+@router.delete(
+    "/domains/{domain_id}", summary="Stop monitoring a domain", response_model=Envelope[DomainDeleted]
+)
 def delete_domain(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.delete_domain(principal.tenant, domain_id)
     return {
@@ -100,14 +122,16 @@ def delete_domain(request: Request, domain_id: str, principal: CurrentPrincipal)
     }
 
 
-@router.post("/domains/{domain_id}/activate", summary="Resume monitoring")
+@router.post("/domains/{domain_id}/activate", summary="Resume monitoring", response_model=Envelope[DomainOut])
 def activate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.set_status(principal.tenant, domain_id, DomainStatus.ACTIVE)
     return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}
 
 
 @router.post(
-    "/domains/{domain_id}/deactivate", summary="Pause monitoring (reports are quarantined, no scans)"
+    "/domains/{domain_id}/deactivate",
+    summary="Pause monitoring (reports are quarantined, no scans)",
+    response_model=Envelope[DomainOut],
 )
 def deactivate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.set_status(principal.tenant, domain_id, DomainStatus.INACTIVE)

@@ -9,16 +9,19 @@ from fastapi import APIRouter, Request
 from dmarcwatch import __version__
 from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal
+from dmarcwatch.api.schemas import Envelope, HealthOut, IndexOut
 
 router = APIRouter(tags=["meta"])
 
 
-@router.get("/health", summary="Liveness check", openapi_extra={"x-public": True})
+@router.get(
+    "/health", summary="Liveness check", openapi_extra={"x-public": True}, response_model=Envelope[HealthOut]
+)
 def health(request: Request) -> dict[str, Any]:
     return {"data": {"status": "ok", "version": __version__}, "meta": {"request_id": request_id_of(request)}}
 
 
-@router.get("/", summary="API index: version, caller and endpoints")
+@router.get("/", summary="API index: version, caller and endpoints", response_model=Envelope[IndexOut])
 def index(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     from dmarcwatch.api.registry import API_PREFIX, route_specs  # the registry imports this module
 

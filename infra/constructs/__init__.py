@@ -1,0 +1,1 @@
+"""Constructs of the dmarcwatch stack, one module per concern."""

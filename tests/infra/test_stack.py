@@ -1,0 +1,425 @@
+"""Template assertions on the synthesized dmarcwatch stack (synthesized once, see conftest.py).
+
+Expected values come from the sources of truth (TABLE, PLANS, FUNCTION_GROUPS, route_specs()), never from
+copies of them.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from dmarcwatch.api.registry import FUNCTION_GROUPS, route_specs
+from dmarcwatch.plans import PLANS
+from dmarcwatch.table import TABLE
+
+if TYPE_CHECKING:
+    from tests.infra.conftest import Synth
+
+# One xdist worker synthesizes once for the whole module with `pytest -n N --dist loadgroup`.
+pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+AUTHORIZER_DESCRIPTION_PREFIX = "dmarcwatch API: TOKEN authorizer"
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _functions_by_name(synth: Synth) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Group name (or "authorizer") -> (logical id, properties), recognised by description."""
+    by_description = {f"dmarcwatch API: {group.description}": group.name for group in FUNCTION_GROUPS}
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for logical_id, resource in synth.of_type("AWS::Lambda::Function").items():
+        props = resource["Properties"]
+        if props["Description"].startswith(AUTHORIZER_DESCRIPTION_PREFIX):
+            found["authorizer"] = (logical_id, props)
+        else:
+            found[by_description[props["Description"]]] = (logical_id, props)
+    return found
+
+
+def _role_statements(synth: Synth, function_props: dict[str, Any]) -> list[dict[str, Any]]:
+    role_id = function_props["Role"]["Fn::GetAtt"][0]
+    statements: list[dict[str, Any]] = []
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def _method_paths(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
+    """(HTTP method, path relative to the stage) -> Method properties, rebuilt from the resource tree."""
+    resources = synth.of_type("AWS::ApiGateway::Resource")
+
+    def path_of(resource_id: Any) -> str:
+        if isinstance(resource_id, dict) and "Fn::GetAtt" in resource_id:
+            return ""  # the root resource
+        props = resources[resource_id["Ref"]]["Properties"]
+        return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+
+    return {
+        (props["HttpMethod"], path_of(props["ResourceId"]) or "/"): props
+        for props in (r["Properties"] for r in synth.of_type("AWS::ApiGateway::Method").values())
+    }
+
+
+def _single(synth: Synth, resource_type: str) -> tuple[str, dict[str, Any]]:
+    found = synth.of_type(resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
+    return next(iter(found.items()))
+
+
+# --- functions ------------------------------------------------------------------------------------------
+
+
+def test_one_function_per_group_plus_the_authorizer(synth: Synth) -> None:
+    functions = _functions_by_name(synth)
+    assert set(functions) == {group.name for group in FUNCTION_GROUPS} | {"authorizer"}
+    synth.template.resource_count_is("AWS::Lambda::Function", len(FUNCTION_GROUPS) + 1)
+    for _, props in functions.values():
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Handler"] == "handler.handler"
+        assert len(props["Layers"]) == 2
+        assert "LogGroup" in props["LoggingConfig"]
+
+
+def test_functions_take_memory_and_timeout_from_the_registry(synth: Synth) -> None:
+    functions = _functions_by_name(synth)
+    for group in FUNCTION_GROUPS:
+        _, props = functions[group.name]
+        assert props["MemorySize"] == group.memory_mb
+        assert props["Timeout"] == group.timeout_seconds
+
+
+def test_function_environment(synth: Synth) -> None:
+    table_id, _ = _single(synth, "AWS::DynamoDB::Table")
+    for name, (_, props) in _functions_by_name(synth).items():
+        env = props["Environment"]["Variables"]
+        assert env["DMARCWATCH_TABLE_NAME"] == {"Ref": table_id}
+        assert env["DMARCWATCH_STAGE"] == "prod"
+        assert env["DMARCWATCH_REPORTS_DOMAIN"] == synth.context["reportsDomain"]
+        assert env["POWERTOOLS_SERVICE_NAME"] == "dmarcwatch"
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Dmarcwatch"
+        assert env["LOG_LEVEL"] == "INFO"
+        # The cursor secret is for the API functions only.
+        assert ("DMARCWATCH_CURSOR_SECRET_ARN" in env) is (name != "authorizer")
+
+
+def test_each_function_has_its_own_least_privilege_role(synth: Synth) -> None:
+    functions = _functions_by_name(synth)
+    roles = {props["Role"]["Fn::GetAtt"][0] for _, props in functions.values()}
+    assert len(roles) == len(functions)
+    for role in synth.of_type("AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role["Properties"]
+
+    for name, (_, props) in functions.items():
+        statements = _role_statements(synth, props)
+        actions = {action for statement in statements for action in _actions(statement)}
+        assert not any(action.endswith(":*") or action == "dynamodb:Scan" for action in actions), actions
+        dynamodb = {a for a in actions if a.startswith("dynamodb:")}
+        secrets = {a for a in actions if a.startswith("secretsmanager:")}
+        if name == "authorizer":
+            assert dynamodb == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+            assert not secrets
+        else:
+            assert {
+                "dynamodb:GetItem",
+                "dynamodb:Query",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            } <= dynamodb
+            assert secrets == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+        # Only X-Ray may use a "*" resource.
+        for statement in statements:
+            if statement["Resource"] == "*":
+                assert set(_actions(statement)) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+# --- table and secret -----------------------------------------------------------------------------------
+
+
+def test_table_is_built_from_the_table_definition(synth: Synth) -> None:
+    _, table = _single(synth, "AWS::DynamoDB::Table")
+    props = table["Properties"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [
+        {"AttributeName": TABLE.partition_key, "KeyType": "HASH"},
+        {"AttributeName": TABLE.sort_key, "KeyType": "RANGE"},
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TABLE.ttl_attribute, "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert all(a["AttributeType"] == "S" for a in props["AttributeDefinitions"])
+    assert props["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": index.name,
+            "KeySchema": [
+                {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+        for index in TABLE.indexes
+    ]
+
+
+def test_cursor_secret_is_generated(synth: Synth) -> None:
+    _, secret = _single(synth, "AWS::SecretsManager::Secret")
+    assert "GenerateSecretString" in secret["Properties"]
+
+
+# --- API --------------------------------------------------------------------------------------------------
+
+
+def test_rest_api_takes_keys_from_the_authorizer(synth: Synth) -> None:
+    synth.template.has_resource_properties(
+        "AWS::ApiGateway::RestApi",
+        {"ApiKeySourceType": "AUTHORIZER", "EndpointConfiguration": {"Types": ["REGIONAL"]}},
+    )
+
+
+def test_stage_v1_with_tracing_access_logs_and_throttling(synth: Synth) -> None:
+    _, stage = _single(synth, "AWS::ApiGateway::Stage")
+    props = stage["Properties"]
+    assert props["StageName"] == "v1"
+    assert props["TracingEnabled"] is True
+    log_format = json.loads(props["AccessLogSetting"]["Format"])
+    assert log_format["requestId"] == "$context.requestId"
+    [settings] = props["MethodSettings"]
+    assert settings["HttpMethod"] == "*"
+    assert settings["ResourcePath"] == "/*"
+    assert settings["MetricsEnabled"] is False
+    assert settings["DataTraceEnabled"] is False
+    assert settings["ThrottlingRateLimit"] > 0
+    assert settings["ThrottlingBurstLimit"] > 0
+
+
+def test_token_authorizer_with_a_cache(synth: Synth) -> None:
+    _, authorizer = _single(synth, "AWS::ApiGateway::Authorizer")
+    props = authorizer["Properties"]
+    assert props["Type"] == "TOKEN"
+    assert props["IdentitySource"] == "method.request.header.Authorization"
+    # 300 s: the app re-checks the key on every request, so the cache only spares invocations.
+    assert props["AuthorizerResultTtlInSeconds"] == 300
+    authorizer_fn_id, _ = _functions_by_name(synth)["authorizer"]
+    assert authorizer_fn_id in json.dumps(props["AuthorizerUri"])
+
+
+def test_every_route_has_its_method(synth: Synth) -> None:
+    routes = route_specs()
+    methods = _method_paths(synth)
+    assert set(methods) == {(route.method, route.path) for route in routes}
+
+    function_ids = {name: logical_id for name, (logical_id, _) in _functions_by_name(synth).items()}
+    authorizer_id, _ = _single(synth, "AWS::ApiGateway::Authorizer")
+    for route in routes:
+        method = methods[(route.method, route.path)]
+        assert method["Integration"]["Type"] == "AWS_PROXY"
+        assert function_ids[route.group] in json.dumps(method["Integration"]["Uri"]), route
+        if route.public:
+            assert method["AuthorizationType"] == "NONE", route
+            assert method["ApiKeyRequired"] is False, route
+        else:
+            assert method["AuthorizationType"] == "CUSTOM", route
+            assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
+            assert method["ApiKeyRequired"] is True, route
+
+
+def test_resources_match_the_route_paths(synth: Synth) -> None:
+    prefixes = set()
+    for route in route_specs():
+        segments = [s for s in route.path.split("/") if s]
+        prefixes |= {"/".join(segments[: i + 1]) for i in range(len(segments))}
+    synth.template.resource_count_is("AWS::ApiGateway::Resource", len(prefixes))
+    synth.template.resource_count_is("AWS::ApiGateway::Method", len(route_specs()))
+
+
+def test_one_invoke_permission_per_api_function(synth: Synth) -> None:
+    api_permissions = [
+        p
+        for p in synth.of_type("AWS::Lambda::Permission").values()
+        if "/*/*/*" in json.dumps(p["Properties"])
+    ]
+    assert len(api_permissions) == len(FUNCTION_GROUPS)
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status", "code"),
+    [
+        ("UNAUTHORIZED", "401", "invalid_api_key"),
+        ("ACCESS_DENIED", "401", "invalid_api_key"),
+        ("MISSING_AUTHENTICATION_TOKEN", "404", "not_found"),
+        ("THROTTLED", "429", "rate_limit_exceeded"),
+        ("QUOTA_EXCEEDED", "429", "quota_exceeded"),
+        ("DEFAULT_4XX", None, "bad_request"),
+        ("DEFAULT_5XX", None, "internal_error"),
+    ],
+)
+def test_gateway_responses_use_the_error_envelope(
+    synth: Synth, response_type: str, status: str | None, code: str
+) -> None:
+    [props] = [
+        r["Properties"]
+        for r in synth.of_type("AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == response_type
+    ]
+    assert props.get("StatusCode") == status
+    body = json.loads(props["ResponseTemplates"]["application/json"])
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "request_id", "details"}
+    assert body["error"]["code"] == code
+    assert body["error"]["request_id"] == "$context.requestId"
+    assert body["error"]["details"] == []
+    assert body["error"]["message"]
+    assert props["ResponseParameters"]["gatewayresponse.header.X-Request-Id"] == "context.requestId"
+
+
+def test_usage_plan_per_plan_with_its_limits(synth: Synth) -> None:
+    _, stage = _single(synth, "AWS::ApiGateway::Stage")
+    stage_id = next(iter(synth.of_type("AWS::ApiGateway::Stage")))
+    plans = {
+        p["Properties"]["UsagePlanName"]: p["Properties"]
+        for p in synth.of_type("AWS::ApiGateway::UsagePlan").values()
+    }
+    assert len(plans) == len(PLANS)
+    for name, plan in PLANS.items():
+        props = plans[f"dmarcwatch-prod-{name.value}"]
+        assert props["Throttle"]["RateLimit"] == pytest.approx(plan.requests_per_minute / 60)
+        assert props["Throttle"]["BurstLimit"] >= 10
+        if plan.requests_per_day is None:
+            assert "Quota" not in props
+        else:
+            assert props["Quota"] == {"Limit": plan.requests_per_day, "Period": "DAY"}
+        [api_stage] = props["ApiStages"]
+        assert api_stage["Stage"] == {"Ref": stage_id}
+    assert stage["Properties"]["StageName"] == "v1"
+
+
+def test_usage_plans_parameter_names_every_plan(synth: Synth) -> None:
+    [props] = [
+        p["Properties"]
+        for p in synth.of_type("AWS::SSM::Parameter").values()
+        if p["Properties"]["Name"] == "/dmarcwatch/usage-plans"
+    ]
+    # Resolve the Fn::Join with each Ref replaced by its logical id, then read it as JSON.
+    parts = props["Value"]["Fn::Join"][1]
+    value = json.loads("".join(part if isinstance(part, str) else part["Ref"] for part in parts))
+    plan_ids = {
+        p["Properties"]["UsagePlanName"].rsplit("-", 1)[1]: logical_id
+        for logical_id, p in synth.of_type("AWS::ApiGateway::UsagePlan").items()
+    }
+    assert value == plan_ids
+    assert set(value) == {name.value for name in PLANS}
+
+
+def test_other_stages_get_their_own_usage_plans_parameter() -> None:
+    from infra.constructs.api import usage_plans_parameter_name
+
+    assert usage_plans_parameter_name("prod") == "/dmarcwatch/usage-plans"
+    assert usage_plans_parameter_name("dev") == "/dmarcwatch/dev/usage-plans"
+
+
+# --- WAF, monitoring, outputs --------------------------------------------------------------------------
+
+
+def test_waf_is_associated_with_the_stage(synth: Synth) -> None:
+    acl_id, acl = _single(synth, "AWS::WAFv2::WebACL")
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL"
+    statements = [rule["Statement"] for rule in props["Rules"]]
+    assert any(s.get("RateBasedStatement", {}).get("AggregateKeyType") == "IP" for s in statements)
+    assert any(
+        s.get("ManagedRuleGroupStatement", {}).get("Name") == "AWSManagedRulesCommonRuleSet"
+        for s in statements
+    )
+
+    _, association = _single(synth, "AWS::WAFv2::WebACLAssociation")
+    stage_id = next(iter(synth.of_type("AWS::ApiGateway::Stage")))
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    assert {"Ref": stage_id} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
+
+
+def test_alarms_for_the_api_and_every_function(synth: Synth) -> None:
+    topic_id, topic = _single(synth, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic["Properties"]
+    alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+    assert all(a["AlarmActions"] == [{"Ref": topic_id}] for a in alarms)
+    by_metric: dict[str, int] = {}
+    for alarm in alarms:
+        by_metric[alarm["MetricName"]] = by_metric.get(alarm["MetricName"], 0) + 1
+    assert by_metric["Errors"] == len(FUNCTION_GROUPS) + 1
+    assert by_metric["Throttles"] == len(FUNCTION_GROUPS) + 1
+    assert by_metric["5XXError"] == 1
+    assert by_metric["Latency"] == 1
+
+
+def test_outputs(synth: Synth) -> None:
+    outputs = synth.template.to_json()["Outputs"]
+    assert {"ApiUrl", "TableName", "UsagePlansParameter"} <= set(outputs)
+
+
+# --- cdk-nag ------------------------------------------------------------------------------------------------
+
+
+def test_no_unacknowledged_cdk_nag_findings(synth: Synth) -> None:
+    from cdk_nag import AwsSolutionsChecks
+
+    report = AwsSolutionsChecks(verbose=True).validate_scope(synth.app)
+    findings = [
+        f"{v.severity} {v.rule_name} at {[r.construct_path for r in v.violating_resources]}: {v.description}"
+        for v in report.violations
+    ]
+    # Errors and warnings alike: cdk-nag v3 fails the synth on either.
+    assert findings == []
+
+
+# --- guards -------------------------------------------------------------------------------------------------
+
+
+def test_synth_without_the_deps_layer_says_how_to_build_it(tmp_path: Path) -> None:
+    import aws_cdk as cdk
+
+    from infra.constructs.functions import DepsLayerMissingError
+    from infra.stack import DmarcwatchStack
+
+    with pytest.raises(DepsLayerMissingError, match="make layer"):
+        DmarcwatchStack(cdk.App(outdir=str(tmp_path)), "NoLayer", deps_layer_dir=tmp_path / "missing")
+
+
+def test_route_check_refuses_what_api_gateway_refuses() -> None:
+    from dmarcwatch.api.registry import RouteSpec
+    from infra.constructs.api import check_routes
+
+    with pytest.raises(ValueError, match="different path variables"):
+        check_routes(
+            [
+                RouteSpec("domains", "GET", "/domains/{id}", False, "a"),
+                RouteSpec("domains", "DELETE", "/domains/{domain_id}", False, "b"),
+            ]
+        )
+    with pytest.raises(ValueError, match="cannot express"):
+        check_routes([RouteSpec("meta", "GET", "/files/{path:path}", False, "c")])
+
+
+def test_deps_layer_is_built_from_pyproject_dependencies() -> None:
+    from infra.build_deps_layer import build_spec, dependencies
+
+    with (REPO_ROOT / "pyproject.toml").open("rb") as f:
+        expected = tomllib.load(f)["project"]["dependencies"]
+    assert dependencies() == expected
+    assert build_spec(expected)["python_version"] == "3.12"
