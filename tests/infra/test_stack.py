@@ -262,11 +262,11 @@ def test_one_invoke_permission_per_api_function(synth: Synth) -> None:
     ("response_type", "status", "code"),
     [
         ("UNAUTHORIZED", "401", "invalid_api_key"),
-        ("ACCESS_DENIED", "401", "invalid_api_key"),
+        ("ACCESS_DENIED", "401", "$context.authorizer.error_code"),
         ("MISSING_AUTHENTICATION_TOKEN", "404", "not_found"),
         ("THROTTLED", "429", "rate_limit_exceeded"),
         ("QUOTA_EXCEEDED", "429", "quota_exceeded"),
-        ("DEFAULT_4XX", None, "bad_request"),
+        ("DEFAULT_4XX", None, "validation_error"),
         ("DEFAULT_5XX", None, "internal_error"),
     ],
 )
