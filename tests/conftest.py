@@ -21,6 +21,11 @@ for _name, _value in {
     os.environ[_name] = _value
 for _name in [n for n in os.environ if n.startswith("DMARCWATCH_")]:
     del os.environ[_name]
+# Only loopback may be contacted: DNS goes to 127.0.0.1 on a closed port (refused at once) unless a test
+# starts the fixture DNS server and points the settings at it.
+os.environ["DMARCWATCH_DNS_NAMESERVERS"] = "127.0.0.1"
+os.environ["DMARCWATCH_DNS_PORT"] = "9"
+os.environ["DMARCWATCH_DNS_TIMEOUT"] = "0.5"
 os.environ.pop("AWS_PROFILE", None)
 
 

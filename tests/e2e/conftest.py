@@ -27,6 +27,8 @@ class LocalStack:
     aws: str
     key: str
     test_key: str
+    smtp: str
+    rua: str
     process: subprocess.Popen[str]
 
     def cli_env(self) -> dict[str, str]:
@@ -39,6 +41,7 @@ def local_stack() -> Iterator[LocalStack]:
         **os.environ,
         "DMARCWATCH_API_PORT": str(free_port()),
         "DMARCWATCH_AWS_PORT": str(free_port()),
+        "DMARCWATCH_SMTP_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(
@@ -63,7 +66,9 @@ def local_stack() -> Iterator[LocalStack]:
     if not ready:
         process.kill()
         pytest.fail("the local stack did not start:\n" + "".join(output))
-    stack = LocalStack(ready["api"], ready["aws"], ready["key"], ready["test_key"], process)
+    stack = LocalStack(
+        ready["api"], ready["aws"], ready["key"], ready["test_key"], ready["smtp"], ready["rua"], process
+    )
     yield stack
     process.send_signal(signal.SIGINT)
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -55,8 +55,10 @@ class Settings(BaseSettings):
     smtp_port: int = 2525
     aws_port: int = 5000
 
-    def model_post_init(self, __context: object) -> None:
-        self.dns_nameservers = _split_csv(self.dns_nameservers)  # type: ignore[assignment]
+    @field_validator("dns_nameservers", mode="before")
+    @classmethod
+    def _nameservers_from_csv(cls, value: object) -> object:
+        return _split_csv(value)
 
 
 @lru_cache(maxsize=1)

@@ -42,6 +42,9 @@ class Account(BaseModel):
     # Value of the account's API Gateway key (usageIdentifierKey); None in the local stack.
     gateway_key_id: str | None = None
     gateway_key_value: str | None = None
+    # The local part of the account's rua address: `<token>@<reports domain>` (live) and
+    # `<token>+test@<reports domain>` (test).
+    inbound_token: str
 
 
 class Tenant(BaseModel):

@@ -101,5 +101,57 @@ def domain_id_sk(domain_id: str) -> str:
     return f"DOMAINID#{domain_id}"
 
 
+def inbound_pk(token: str) -> str:
+    return f"INBOUND#{token}"
+
+
+INBOUND_SK = "INBOUND"
+
+
+def domain_name_index_pk(name: str) -> str:
+    """gsi1 partition holding every tenant's item for one domain name (shared-address routing)."""
+    return f"DOMAINNAME#{name}"
+
+
+def report_sk(report_id: str) -> str:
+    return f"REPORT#{report_id}"
+
+
+def reports_index_pk(account_id: str, environment: str) -> str:
+    return f"{tenant_pk(account_id, environment)}#REPORTS"
+
+
+def records_pk(account_id: str, environment: str, report_id: str) -> str:
+    return f"{tenant_pk(account_id, environment)}#RECORDS#{report_id}"
+
+
+def stats_pk(account_id: str, environment: str, domain_id: str) -> str:
+    """Per-domain daily statistics: one partition per domain, one item per day (sk = YYYY-MM-DD)."""
+    return f"{tenant_pk(account_id, environment)}#STATS#{domain_id}"
+
+
+def sources_pk(account_id: str, environment: str, domain_id: str, day: str) -> str:
+    """Per-domain per-day sources: one partition per domain and day, one item per IP (sk = the IP).
+
+    Spreading a big report's thousands of source updates over partitions keeps them off one hot key.
+    """
+    return f"{tenant_pk(account_id, environment)}#SOURCES#{domain_id}#{day}"
+
+
+def quarantine_sk(quarantine_id: str) -> str:
+    return f"QUARANTINE#{quarantine_id}"
+
+
+def quarantine_index_pk(owner: str) -> str:
+    return f"{owner}#QUARANTINE"
+
+
+UNROUTED_PK = "UNROUTED"
+
+
+def ip_info_pk(ip: str) -> str:
+    return f"IPINFO#{ip}"
+
+
 def rate_pk(subject: str) -> str:
     return f"RATE#{subject}"

@@ -9,12 +9,20 @@ Adding an endpoint is adding a route to a router; adding a group is one entry he
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import import_module
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 API_PREFIX = "/v1"
+
+
+class Resource(StrEnum):
+    """What a function may touch besides the table (the CDK stack grants exactly these)."""
+
+    RAW_BUCKET = "raw_bucket"  # read/write raw mail and payloads, presign downloads
+    INGEST_QUEUE = "ingest_queue"  # consume (workers) S3 ObjectCreated events of inbound/raw/
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class FunctionGroup:
     description: str
     memory_mb: int = 512
     timeout_seconds: int = 29
+    resources: frozenset[Resource] = frozenset()
 
     @property
     def function_dir(self) -> str:
@@ -36,6 +45,47 @@ FUNCTION_GROUPS: tuple[FunctionGroup, ...] = (
     FunctionGroup("meta", ("meta",), "Health and API index"),
     FunctionGroup("account", ("account", "keys"), "Account and API keys"),
     FunctionGroup("domains", ("domains",), "Monitored domains"),
+    FunctionGroup(
+        "reports",
+        ("reports", "statistics", "quarantine"),
+        "Reports, statistics, sources and quarantine",
+        memory_mb=1024,
+        resources=frozenset({Resource.RAW_BUCKET}),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class WorkerFunction:
+    """A Lambda fed by a queue (not by API Gateway): `functions/<name>/handler.py`."""
+
+    name: str
+    description: str
+    trigger: Resource
+    memory_mb: int
+    timeout_seconds: int
+    batch_size: int
+    resources: frozenset[Resource]
+    # "module:attribute" of the handler; functions/<name>/handler.py re-exports it.
+    handler: str
+
+    @property
+    def function_dir(self) -> str:
+        return self.name
+
+
+WORKER_FUNCTIONS: tuple[WorkerFunction, ...] = (
+    WorkerFunction(
+        "parser",
+        "DMARC/TLS report ingestion from the inbound queue",
+        trigger=Resource.INGEST_QUEUE,
+        # Real reports reach 100,000 records (tens of MB of XML): room to stream, store and aggregate.
+        memory_mb=2048,
+        timeout_seconds=300,
+        batch_size=5,
+        resources=frozenset({Resource.RAW_BUCKET, Resource.INGEST_QUEUE}),
+        handler="dmarcwatch.ingest.worker:handler",
+    ),
 )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
+from dmarcwatch.ingest.models import QuarantineEntry, StoredReport
+from dmarcwatch.ingest.pipeline import IngestOutcome
 from dmarcwatch.models import ApiKey, Domain, iso
 
 T = TypeVar("T")
@@ -94,6 +96,9 @@ class AccountOut(BaseModel):
     environment: str
     created_at: str | None
     subscription_status: str
+    inbound_address: str = Field(
+        description="Your rua address: publish v=DMARC1; p=none; rua=mailto:<this address> at _dmarc.<domain>"
+    )
     plan: PlanOut
     usage: UsageOut
 
@@ -198,3 +203,144 @@ class BulkAddOut(BaseModel):
     domains: list[DomainOut]
     existing_domains: list[str]
     invalid_domains: list[InvalidDomainOut]
+
+
+# --- reports, statistics, quarantine -----------------------------------------------------------------
+
+
+class ReportOut(BaseModel):
+    id: str
+    kind: str
+    domain_id: str
+    domain: str
+    org_name: str
+    org_email: str | None
+    external_report_id: str
+    begin: str | None
+    end: str | None
+    received_at: str | None
+    record_count: int
+    message_count: int
+    dmarc_pass_count: int
+    pass_rate: float | None
+    policy_published: dict[str, Any]
+    summary: dict[str, Any]
+    errors: list[str]
+
+    @classmethod
+    def of(cls, report: StoredReport) -> ReportOut:
+        return cls(
+            id=report.id,
+            kind=report.kind.value,
+            domain_id=report.domain_id,
+            domain=report.domain,
+            org_name=report.org_name,
+            org_email=report.org_email,
+            external_report_id=report.external_report_id,
+            begin=iso(report.begin),
+            end=iso(report.end),
+            received_at=iso(report.received_at),
+            record_count=report.record_count,
+            message_count=report.message_count,
+            dmarc_pass_count=report.dmarc_pass_count,
+            pass_rate=round(report.dmarc_pass_count / report.message_count, 4)
+            if report.message_count
+            else None,
+            policy_published=report.policy_published,
+            summary=report.summary,
+            errors=report.errors,
+        )
+
+
+class ReportDetailOut(ReportOut):
+    records: list[dict[str, Any]] = Field(
+        description="source_ip, count, disposition, dkim_aligned, spf_aligned, dmarc_pass, header_from, "
+        "envelope_from, envelope_to, override_reasons, dkim and spf auth results (TLS reports: policies)"
+    )
+    records_offset: int
+    records_next_cursor: str | None
+
+
+class QuarantineOut(BaseModel):
+    id: str
+    reason: str
+    message: str
+    location: str | None
+    domain: str | None
+    org_name: str | None
+    external_report_id: str | None
+    created_at: str | None
+    reprocessed_at: str | None
+    resolved: bool
+
+    @classmethod
+    def of(cls, entry: QuarantineEntry) -> QuarantineOut:
+        return cls(
+            id=entry.id,
+            reason=entry.reason,
+            message=entry.message,
+            location=entry.location,
+            domain=entry.domain,
+            org_name=entry.org_name,
+            external_report_id=entry.external_report_id,
+            created_at=iso(entry.created_at),
+            reprocessed_at=iso(entry.reprocessed_at),
+            resolved=entry.resolved,
+        )
+
+
+class UploadOut(BaseModel):
+    stored: list[ReportOut]
+    duplicates: list[ReportOut]
+    quarantined: list[QuarantineOut]
+
+    @classmethod
+    def of(cls, outcome: IngestOutcome) -> UploadOut:
+        return cls(
+            stored=[ReportOut.of(r) for r in outcome.stored],
+            duplicates=[ReportOut.of(r) for r in outcome.duplicates],
+            quarantined=[QuarantineOut.of(q) for q in outcome.quarantined],
+        )
+
+
+class ReprocessOut(BaseModel):
+    entry: QuarantineOut
+    result: UploadOut
+
+
+class Counts(BaseModel):
+    messages: int
+    dmarc_pass: int
+    dmarc_fail: int
+    spf_aligned_pass: int
+    dkim_aligned_pass: int
+    disposition_none: int
+    disposition_quarantine: int
+    disposition_reject: int
+    pass_rate: float | None
+    spf_pass_rate: float | None
+    dkim_pass_rate: float | None
+
+
+class DayStats(Counts):
+    date: str
+
+
+class StatsOut(BaseModel):
+    domain_id: str
+    domain: str
+    start_date: str
+    end_date: str
+    totals: Counts
+    days: list[DayStats]
+
+
+class SourceOut(Counts):
+    ip: str
+    hostname: str | None
+    hostname_status: str
+    base_domain: str | None
+    org: str | None
+    network: str | None
+    country: str | None
+    known_sender: str | None

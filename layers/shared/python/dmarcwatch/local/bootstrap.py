@@ -2,11 +2,50 @@
 
 from __future__ import annotations
 
+import json
+
 from botocore.exceptions import ClientError
 
 from dmarcwatch.config import get_settings
 from dmarcwatch.plans import PLANS, gateway_limits
 from dmarcwatch.store import aws, db, gateway
+
+INGEST_QUEUE = "dmarcwatch-ingest"
+RAW_PREFIX = "inbound/raw/"
+
+
+def _queue_with_dlq(name: str, visibility_timeout: int) -> str:
+    sqs = aws.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+    url: str = sqs.create_queue(
+        QueueName=name,
+        Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": str(visibility_timeout)},
+    )["QueueUrl"]
+    return url
+
+
+def bootstrap_inbound() -> str:
+    """The ingest queue (with its DLQ) fed by the raw bucket's ObjectCreated events, as in AWS."""
+    url = _queue_with_dlq(INGEST_QUEUE, visibility_timeout=30)
+    sqs = aws.client("sqs")
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.client("s3").put_bucket_notification_configuration(
+        Bucket=get_settings().raw_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": RAW_PREFIX}]}},
+                }
+            ]
+        },
+    )
+    return url
 
 
 def bootstrap() -> None:

@@ -6,6 +6,7 @@ Everything listens on 127.0.0.1. Later services (SMTP inbound, queue workers, th
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -13,12 +14,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import uvicorn
 from moto.server import ThreadedMotoServer
 
+from dmarcwatch.api.registry import WORKER_FUNCTIONS, Resource
 from dmarcwatch.config import get_settings
+from dmarcwatch.local.smtp import SmtpInbound
+from dmarcwatch.local.worker import QueueWorker
 from dmarcwatch.store import aws
 
 _FAKE_CREDENTIALS = {
@@ -86,15 +90,29 @@ def _point_at_embedded_aws(endpoint: str) -> None:
     aws.reset()
 
 
+def _queue_url(trigger: Resource) -> str:
+    urls = {Resource.INGEST_QUEUE: get_settings().ingest_queue_url}
+    url = urls.get(trigger)
+    if url is None:
+        raise RuntimeError(f"no local queue for {trigger}")
+    return url
+
+
+def _load(reference: str) -> Any:
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 def _banner(lines: list[str]) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
 
 
 def run(wait: Callable[[threading.Event], None] | None = None) -> int:
-    from dmarcwatch.local.bootstrap import bootstrap
+    from dmarcwatch.local.bootstrap import bootstrap, bootstrap_inbound
+    from dmarcwatch.models import Environment
     from dmarcwatch.plans import PlanName
-    from dmarcwatch.services import admin
+    from dmarcwatch.services import accounts, admin
 
     settings = get_settings()
     embedded = EmbeddedAws(settings.aws_port)
@@ -102,18 +120,35 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
     _point_at_embedded_aws(endpoint)
     bootstrap()
     settings = get_settings()
+    os.environ["DMARCWATCH_INGEST_QUEUE_URL"] = bootstrap_inbound()
+    aws.reset()
+    settings = get_settings()
     created = admin.create_account(f"dev-{int(time.time())}@localhost", PlanName.PRO, "Local developer", 365)
     api = ApiServer(settings.api_host, settings.api_port)
+    smtp = SmtpInbound(settings.api_host, settings.smtp_port)
+    workers = [
+        QueueWorker(fn.name, _queue_url(fn.trigger), _load(fn.handler), fn.batch_size)
+        for fn in WORKER_FUNCTIONS
+    ]
     started: list[LocalService] = [embedded]
     try:
         api_url = api.start()
         started.append(api)
+        smtp_url = smtp.start()
+        started.append(smtp)
+        for worker in workers:
+            worker.start()
+            started.append(worker)
+        live_address = accounts.inbound_address(created.account, Environment.LIVE)
         _banner(
             [
                 "",
                 "dmarcwatch is running locally",
                 f"  API:           {api_url}   (docs: {api_url.removesuffix('/v1')}/docs)",
                 f"  embedded AWS:  {endpoint}",
+                f"  SMTP inbound:  {smtp_url}  (SES stand-in, mail for @{settings.reports_domain})",
+                f"  rua address:   {live_address}",
+                f"  workers:       {', '.join(w.name for w in workers)}",
                 f"  account:       {created.account.id} (plan pro)",
                 f"  live key:      {created.live_key.secret}",
                 f"  test key:      {created.test_key.secret}",
@@ -126,7 +161,8 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
                 "    .venv/bin/dmarcwatch admin create-account --email you@example.com --plan pro",
                 "",
                 f"DMARCWATCH_READY api={api_url} aws={endpoint} key={created.live_key.secret}"
-                f" test_key={created.test_key.secret}",
+                f" test_key={created.test_key.secret} smtp={settings.api_host}:{settings.smtp_port}"
+                f" rua={live_address}",
                 "Press Ctrl-C to stop.",
             ]
         )

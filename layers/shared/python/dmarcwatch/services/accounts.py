@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dmarcwatch.auth import ratelimit
+from dmarcwatch.config import get_settings
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.ids import IdPrefix, new_id
 from dmarcwatch.models import Account, Environment, Tenant, utcnow
@@ -29,7 +32,12 @@ def create_account(
     """A new account with a first key in each environment (returned once, stored hashed)."""
     now = utcnow()
     account = Account(
-        id=new_id(IdPrefix.ACCOUNT), email=email.strip().lower(), name=name, plan=plan, created_at=now
+        id=new_id(IdPrefix.ACCOUNT),
+        email=email.strip().lower(),
+        name=name,
+        plan=plan,
+        created_at=now,
+        inbound_token=new_inbound_token(),
     )
     live = new_key(account.id, Environment.LIVE, "first live key", expires_in_days, now)
     test = new_key(account.id, Environment.TEST, "first test key", expires_in_days, now)
@@ -38,6 +46,17 @@ def create_account(
     except store.EmailTaken as error:
         raise ApiError(ErrorCode.CONFLICT, f"an account with email {account.email} exists") from error
     return CreatedAccount(account, live, test)
+
+
+def new_inbound_token() -> str:
+    """12 lowercase letters and digits: mail local parts are case-insensitive in practice."""
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def inbound_address(account: Account, environment: Environment) -> str:
+    suffix = "+test" if environment == Environment.TEST else ""
+    return f"{account.inbound_token}{suffix}@{get_settings().reports_domain}"
 
 
 def reports_counter_subject(tenant: Tenant) -> str:

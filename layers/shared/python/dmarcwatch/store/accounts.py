@@ -50,6 +50,7 @@ def _account_item(account: Account) -> dict[str, Any]:
         "created_at": ts(account.created_at),
         "gateway_key_id": account.gateway_key_id,
         "gateway_key_value": account.gateway_key_value,
+        "inbound_token": account.inbound_token,
     }
 
 
@@ -103,7 +104,15 @@ def _key_puts(api_key: ApiKey) -> list[dict[str, Any]]:
 def create_account(account: Account, first_keys: list[ApiKey]) -> None:
     """Account, email lock and first keys in one transaction."""
     email_lock = {**key(t.email_pk(account.email), "EMAIL"), "account_id": account.id}
+    inbound = {**key(t.inbound_pk(account.inbound_token), t.INBOUND_SK), "account_id": account.id}
     items: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": table().name,
+                "Item": to_wire(inbound),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        },
         {
             "Put": {
                 "TableName": table().name,
@@ -132,6 +141,11 @@ def create_account(account: Account, first_keys: list[ApiKey]) -> None:
 def get_account(account_id: str) -> Account | None:
     item = table().get_item(Key=key(t.account_pk(account_id), t.ACCOUNT_SK), ConsistentRead=True).get("Item")
     return _account_from(item) if item else None
+
+
+def find_account_by_inbound_token(token: str) -> Account | None:
+    item = table().get_item(Key=key(t.inbound_pk(token), t.INBOUND_SK)).get("Item")
+    return get_account(item["account_id"]) if item else None
 
 
 def find_account_by_email(email: str) -> Account | None:

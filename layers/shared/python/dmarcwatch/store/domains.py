@@ -51,6 +51,8 @@ def _item(tenant: Tenant, domain: Domain) -> dict[str, Any]:
     return {
         **key(_pk(tenant), t.domain_sk(domain.name)),
         "type": "domain",
+        "gsi1pk": t.domain_name_index_pk(domain.name),
+        "gsi1sk": f"{tenant.account_id}#{tenant.environment.value}",
         "id": domain.id,
         "name": domain.name,
         "unicode_name": domain.unicode_name,
@@ -238,3 +240,19 @@ def delete(tenant: Tenant, domain: Domain) -> bool:
             return False
         raise
     return True
+
+
+def tenants_monitoring(name: str) -> list[Tenant]:
+    """Every tenant with a domain item for `name` (gsi1; used for reports sent to the shared address)."""
+    from dmarcwatch.models import Environment
+
+    response = table().query(
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :pk",
+        ExpressionAttributeValues={":pk": t.domain_name_index_pk(name)},
+    )
+    tenants = []
+    for item in response["Items"]:
+        account_id, _, environment = str(item["gsi1sk"]).partition("#")
+        tenants.append(Tenant(account_id=account_id, environment=Environment(environment)))
+    return tenants

@@ -1,0 +1,44 @@
+"""Quarantined inputs of the caller's environment, and reprocessing them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from dmarcwatch.api.context import request_id_of
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
+from dmarcwatch.api.listing import list_response
+from dmarcwatch.api.pagination import decode_cursor
+from dmarcwatch.api.schemas import Envelope, ListEnvelope, QuarantineOut, ReprocessOut, UploadOut
+from dmarcwatch.services import reports
+
+router = APIRouter(tags=["quarantine"])
+
+
+@router.get(
+    "/quarantine",
+    summary="Reports that could not be taken, with the reason",
+    response_model=ListEnvelope[QuarantineOut],
+)
+def list_quarantine(
+    request: Request, principal: CurrentPrincipal, limit: Limit = 25, cursor: Cursor = None
+) -> dict[str, Any]:
+    tenant = principal.tenant
+    query: dict[str, Any] = {}
+    after = decode_cursor(tenant, query, cursor) if cursor else None
+    entries, position = reports.list_quarantine(tenant, limit, after)
+    return list_response(
+        request, tenant, [QuarantineOut.of(e) for e in entries], limit=limit, query=query, position=position
+    )
+
+
+@router.post(
+    "/quarantine/{quarantine_id}/reprocess",
+    summary="Run a quarantined input through the pipeline again",
+    response_model=Envelope[ReprocessOut],
+)
+def reprocess(request: Request, quarantine_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    entry, outcome = reports.reprocess(principal.tenant, quarantine_id)
+    data = ReprocessOut(entry=QuarantineOut.of(entry), result=UploadOut.of(outcome))
+    return {"data": data, "meta": {"request_id": request_id_of(request)}}

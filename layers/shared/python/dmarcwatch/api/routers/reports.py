@@ -1,0 +1,109 @@
+"""Reports: list with filters, one report with its records, the raw mail, and uploads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+
+from dmarcwatch.api.context import request_id_of
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
+from dmarcwatch.api.listing import list_response
+from dmarcwatch.api.pagination import decode_cursor, encode_cursor
+from dmarcwatch.api.schemas import Envelope, ListEnvelope, ReportDetailOut, ReportOut, UploadOut
+from dmarcwatch.errors import ApiError, ErrorCode
+from dmarcwatch.services import reports
+
+router = APIRouter(tags=["reports"])
+
+Day = Annotated[str | None, Query(description="YYYY-MM-DD", max_length=10)]
+
+
+@router.get("/reports", summary="List reports, newest first", response_model=ListEnvelope[ReportOut])
+def list_reports(
+    request: Request,
+    principal: CurrentPrincipal,
+    domain_id: Annotated[str | None, Query(description="A domain id or name", max_length=253)] = None,
+    domain: Annotated[str | None, Query(description="Part of the domain name", max_length=253)] = None,
+    sender_org: Annotated[
+        str | None, Query(description="Part of the reporting organisation", max_length=200)
+    ] = None,
+    start_date: Day = None,
+    end_date: Day = None,
+    kind: Literal["aggregate", "tlsrpt"] | None = None,
+    limit: Limit = 25,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    tenant = principal.tenant
+    query = {
+        "domain_id": domain_id,
+        "domain": domain,
+        "sender_org": sender_org,
+        "start_date": start_date,
+        "end_date": end_date,
+        "kind": kind,
+    }
+    after = decode_cursor(tenant, query, cursor) if cursor else None
+    found, position = reports.list_reports(tenant, limit=limit, after=after, **query)
+    return list_response(
+        request, tenant, [ReportOut.of(r) for r in found], limit=limit, query=query, position=position
+    )
+
+
+@router.get(
+    "/reports/{report_id}",
+    summary="One report with its records (paginated)",
+    response_model=Envelope[ReportDetailOut],
+)
+def get_report(
+    request: Request,
+    report_id: str,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500, description="Records per page")] = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    tenant = principal.tenant
+    report = reports.get_report(tenant, report_id)
+    query = {"report_id": report.id, "limit": limit}
+    offset = int(decode_cursor(tenant, query, cursor)) if cursor else 0
+    records = reports.report_records(tenant, report, offset, limit)
+    next_offset = offset + len(records)
+    position = str(next_offset) if next_offset < report.record_count else None
+    next_cursor = encode_cursor(tenant, query, position) if position else None
+    detail = ReportDetailOut(
+        **ReportOut.of(report).model_dump(),
+        records=records,
+        records_offset=offset,
+        records_next_cursor=next_cursor,
+    )
+    return {"data": detail, "meta": {"request_id": request_id_of(request)}}
+
+
+@router.get(
+    "/reports/{report_id}/raw", summary="Short-lived download links for the raw mail and the parsed payload"
+)
+def raw_report(request: Request, report_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    return {
+        "data": reports.raw_download(principal.tenant, report_id),
+        "meta": {"request_id": request_id_of(request)},
+    }
+
+
+@router.post(
+    "/reports",
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload a report file (XML, zip, gzip, JSON) or a raw mail",
+    description="Send the bytes as the request body (any content type). Goes through the same pipeline as "
+    "mailed reports; at most 10 MB (413 above).",
+    response_model=Envelope[UploadOut],
+)
+async def upload_report(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > reports.MAX_UPLOAD_BYTES:
+        raise ApiError(
+            ErrorCode.PAYLOAD_TOO_LARGE, f"uploads are limited to {reports.MAX_UPLOAD_BYTES} bytes"
+        )
+    body = await request.body()
+    outcome = await run_in_threadpool(reports.upload, principal.tenant, body)
+    return {"data": UploadOut.of(outcome), "meta": {"request_id": request_id_of(request)}}

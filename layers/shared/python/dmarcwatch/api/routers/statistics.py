@@ -1,0 +1,66 @@
+"""Per-domain daily statistics and per-source breakdowns."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from dmarcwatch.api.context import request_id_of
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
+from dmarcwatch.api.listing import list_response
+from dmarcwatch.api.pagination import decode_cursor
+from dmarcwatch.api.schemas import Envelope, ListEnvelope, SourceOut, StatsOut
+from dmarcwatch.services import reports
+
+router = APIRouter(tags=["statistics"])
+
+Day = Annotated[str | None, Query(description="YYYY-MM-DD", max_length=10)]
+
+
+@router.get(
+    "/domains/{domain_id}/stats",
+    summary="Daily DMARC statistics (default: the last 30 days)",
+    response_model=Envelope[StatsOut],
+)
+def domain_stats(
+    request: Request,
+    domain_id: str,
+    principal: CurrentPrincipal,
+    start_date: Day = None,
+    end_date: Day = None,
+) -> dict[str, Any]:
+    data = reports.daily_statistics(principal.tenant, domain_id, start_date, end_date)
+    return {"data": data, "meta": {"request_id": request_id_of(request)}}
+
+
+@router.get(
+    "/domains/{domain_id}/sources",
+    summary="Sending sources (IPs) by volume, with pass rates, hostname, network, country and known sender",
+    response_model=ListEnvelope[SourceOut],
+)
+def domain_sources(
+    request: Request,
+    domain_id: str,
+    principal: CurrentPrincipal,
+    range: Literal["48h", "7d", "30d"] = "7d",
+    date: Day = None,
+    limit: Limit = 25,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    tenant = principal.tenant
+    query = {"domain_id": domain_id, "range": range, "date": date}
+    offset = int(decode_cursor(tenant, query, cursor)) if cursor else 0
+    found = reports.sources(tenant, domain_id, range, date)
+    rows = found["sources"][offset : offset + limit]
+    enriched = reports.enrich_sources(rows)
+    end = offset + len(rows)
+    return list_response(
+        request,
+        tenant,
+        enriched,
+        limit=limit,
+        query=query,
+        position=str(end) if end < len(found["sources"]) else None,
+        total_count=len(found["sources"]),
+    )

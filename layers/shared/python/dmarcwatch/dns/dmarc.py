@@ -1,0 +1,442 @@
+"""DMARC policy discovery, parsing and validation (RFC 7489, with the DMARCbis changes of RFC 9990 flagged).
+
+Discovery follows RFC 7489 §6.6.3: `_dmarc.<domain>` first; if that holds no DMARC record, the record of
+the organizational domain (public suffix + one label, from the Public Suffix List shipped inside the
+`publicsuffixlist` package, never fetched at run time). The result says which one was used. For a
+subdomain both names are asked at once: it costs one query when the first exists and saves a round trip
+when it does not, which is the usual case for subdomains.
+
+A DNS failure at either step makes the result `error`, never `missing`: we cannot tell what is published.
+
+External report destinations (RFC 7489 §7.1): a `mailto:` rua/ruf address whose organizational domain
+differs from the policy domain's must be authorized by the destination, with a `v=DMARC1` TXT record at
+`<policy domain>._report._dmarc.<destination host>`; otherwise receivers drop those reports. All such
+checks run at once.
+
+TODO: RFC 9990 (DMARCbis) replaces the Public Suffix List with a DNS tree walk (at most 8 queries,
+`psd=` tags decide the organizational domain). Policy discovery here is still RFC 7489's; the `psd`, `np`
+and `t` tags are already parsed and validated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import urllib.parse
+from enum import StrEnum
+from typing import Literal
+
+from publicsuffixlist import PublicSuffixList
+from pydantic import BaseModel, Field
+
+from dmarcwatch.dns.models import Issue, Severity
+from dmarcwatch.dns.resolver import DnsResult, DnsSession
+from dmarcwatch.domain_names import InvalidDomain, normalize_domain
+
+_POLICIES = ("none", "quarantine", "reject")
+_TAG_RE = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.*?)\s*", re.DOTALL)
+_URI_RE = re.compile(r"(?P<uri>[A-Za-z][A-Za-z0-9+.\-]*:[^!]*)(?:!(?P<size>[0-9]+[kmgtKMGT]?))?")
+_LOCAL_PART_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+")
+_KNOWN_TAGS = ("v", "p", "sp", "np", "pct", "rua", "ruf", "adkim", "aspf", "fo", "ri", "rf", "t", "psd")
+_OBSOLETE_TAGS = {
+    "pct": "'pct' is removed in DMARCbis (RFC 9990); use 't=y' for testing",
+    "ri": "'ri' is removed in DMARCbis (RFC 9990); receivers send daily reports regardless",
+    "rf": "'rf' is removed in DMARCbis (RFC 9990); only AFRF failure reports exist",
+}
+
+
+class DmarcStatus(StrEnum):
+    VALID = "valid"
+    MISSING = "missing"
+    INVALID = "invalid"
+    ERROR = "error"
+
+
+Authorization = Literal["not_required", "authorized", "unauthorized", "error"]
+
+
+class ReportUri(BaseModel):
+    uri: str
+    scheme: str | None = None
+    address: str | None = None
+    # The destination host of a mailto: URI (A-label, lower case).
+    domain: str | None = None
+    size_limit: str | None = None
+    valid: bool = True
+
+
+class ReportDestination(BaseModel):
+    """One destination host of rua/ruf addresses and whether it accepts reports for this policy domain."""
+
+    domain: str
+    organizational_domain: str
+    tags: list[str]
+    external: bool
+    authorization: Authorization
+    query: str | None = None
+    detail: str | None = None
+
+
+class DmarcPolicy(BaseModel):
+    """The tags of one record. Typed fields hold valid values only; `tags` keeps everything as published."""
+
+    tags: dict[str, str]
+    p: str | None = None
+    sp: str | None = None
+    np: str | None = None
+    pct: int | None = None
+    rua: list[ReportUri] = Field(default_factory=list)
+    ruf: list[ReportUri] = Field(default_factory=list)
+    adkim: Literal["r", "s"] | None = None
+    aspf: Literal["r", "s"] | None = None
+    fo: list[str] = Field(default_factory=list)
+    ri: int | None = None
+    rf: list[str] = Field(default_factory=list)
+    t: Literal["y", "n"] | None = None
+    psd: Literal["y", "n", "u"] | None = None
+
+
+class DmarcResult(BaseModel):
+    domain: str
+    status: DmarcStatus
+    reasons: list[str] = Field(default_factory=list)
+    organizational_domain: str
+    # Where the record was found: the domain itself or, by fallback, its organizational domain.
+    source: Literal["domain", "organizational"] | None = None
+    policy_domain: str | None = None
+    record_name: str | None = None
+    record: str | None = None
+    records: list[str] = Field(default_factory=list)
+    policy: DmarcPolicy | None = None
+    # What applies to mail from `domain`: p, or sp (then p) when the organizational record is used.
+    effective_policy: str | None = None
+    destinations: list[ReportDestination] = Field(default_factory=list)
+    issues: list[Issue] = Field(default_factory=list)
+
+
+@functools.cache
+def _public_suffix_list() -> PublicSuffixList:
+    # Loaded once, on first use (~0.2 s): the packaged list, ICANN and private sections, unknown TLDs
+    # treated as public suffixes (the PSL's default "*" rule).
+    return PublicSuffixList()
+
+
+def organizational_domain(domain: str) -> str:
+    """RFC 7489 §3.2: the public suffix plus one label. A name that is itself a public suffix is returned
+    unchanged. The fixture TLD `.test` is not in the list, so the default rule makes it a suffix."""
+    name = domain.strip().rstrip(".").lower()
+    return _public_suffix_list().privatesuffix(name) or name
+
+
+# --- parsing ---------------------------------------------------------------------------------------------
+
+
+def _split_tags(record: str) -> list[tuple[str, str]] | None:
+    """Tag-list (RFC 7489 §6.4 / RFC 6376 §3.2) as (lower-case name, value) pairs; None if not one."""
+    pairs: list[tuple[str, str]] = []
+    for part in record.split(";"):
+        if not part.strip():
+            continue
+        match = _TAG_RE.fullmatch(part)
+        if match is None:
+            return None
+        pairs.append((match[1].lower(), match[2]))
+    return pairs
+
+
+def _is_version(pair: tuple[str, str]) -> bool:
+    return pair[0] == "v" and pair[1].upper() == "DMARC1"
+
+
+def _parse_uri(text: str) -> tuple[ReportUri, str | None]:
+    """One rua/ruf entry: `scheme:...[!size]`; mailto: must name a deliverable address."""
+    match = _URI_RE.fullmatch(text)
+    if match is None:
+        return ReportUri(uri=text, valid=False), f"'{text}' is not a URI (scheme:...[!size])"
+    uri = ReportUri(uri=match["uri"], size_limit=match["size"])
+    scheme, _, rest = match["uri"].partition(":")
+    uri.scheme = scheme.lower()
+    if uri.scheme != "mailto":
+        return uri, None
+    address = urllib.parse.unquote(rest.split("?", 1)[0])
+    local, at, host = address.rpartition("@")
+    if not at or not local or not _LOCAL_PART_RE.fullmatch(local):
+        uri.valid = False
+        return uri, f"'{text}' is not a valid mailto: address"
+    normalized = normalize_domain(host)
+    if isinstance(normalized, InvalidDomain):
+        uri.valid = False
+        return uri, f"'{text}': {normalized.message}"
+    uri.address = f"{local}@{normalized.ascii}"
+    uri.domain = normalized.ascii
+    return uri, None
+
+
+def parse_dmarc(record: str, domain: str | None = None) -> tuple[DmarcPolicy | None, list[Issue]]:
+    """Parse and validate one DMARC record. Errors make it invalid; warnings are advice."""
+    issues: list[Issue] = []
+
+    def issue(severity: Severity, code: str, message: str, term: str | None = None) -> None:
+        issues.append(Issue(severity=severity, code=code, message=message, domain=domain, term=term))
+
+    pairs = _split_tags(record)
+    if pairs is None:
+        issue(Severity.ERROR, "syntax", "not a tag-list of 'name=value' separated by ';'")
+        return None, issues
+    if not pairs or not _is_version(pairs[0]):
+        issue(Severity.ERROR, "version_not_first", "a DMARC record must begin with 'v=DMARC1'")
+        return None, issues
+    tags: dict[str, str] = {}
+    for name, value in pairs:
+        if name in tags:
+            issue(Severity.ERROR, "duplicate_tag", f"tag '{name}' appears more than once", f"{name}={value}")
+        else:
+            tags[name] = value
+    policy = DmarcPolicy(tags=tags)
+
+    def term(name: str) -> str:
+        return f"{name}={tags[name]}"
+
+    for name in ("p", "sp", "np"):
+        if name in tags:
+            value = tags[name].lower()
+            if value in _POLICIES:
+                setattr(policy, name, value)
+            else:
+                issue(
+                    Severity.ERROR, "invalid_policy", f"{name} must be none, quarantine or reject", term(name)
+                )
+    if "pct" in tags:
+        value = tags["pct"]
+        if value.isdigit() and 0 <= int(value) <= 100:
+            policy.pct = int(value)
+            if policy.pct < 100:
+                issue(
+                    Severity.WARNING,
+                    "partial_pct",
+                    f"the policy applies to only {policy.pct}% of failing mail",
+                )
+        else:
+            issue(Severity.ERROR, "invalid_pct", "pct must be an integer from 0 to 100", term("pct"))
+    for name in ("rua", "ruf"):
+        if name not in tags:
+            continue
+        uris: list[ReportUri] = []
+        for entry in tags[name].split(","):
+            uri, error = _parse_uri(entry.strip())
+            uris.append(uri)
+            if error:
+                issue(Severity.ERROR, "invalid_uri", f"{name}: {error}", term(name))
+            elif uri.scheme != "mailto":
+                issue(
+                    Severity.WARNING,
+                    "non_mailto_uri",
+                    f"{name}: '{uri.uri}': receivers send reports only to mailto: (RFC 9990 allows no other)",
+                    term(name),
+                )
+        setattr(policy, name, uris)
+    for name in ("adkim", "aspf"):
+        if name in tags:
+            value = tags[name].lower()
+            if value in ("r", "s"):
+                setattr(policy, name, value)
+            else:
+                issue(Severity.ERROR, "invalid_alignment", f"{name} must be r or s", term(name))
+    if "fo" in tags:
+        options = [option.strip() for option in tags["fo"].split(":")]
+        if all(option in ("0", "1", "d", "s") for option in options):
+            policy.fo = options
+        else:
+            issue(Severity.ERROR, "invalid_fo", "fo must be ':'-separated values of 0, 1, d, s", term("fo"))
+    if "ri" in tags:
+        if tags["ri"].isdigit() and int(tags["ri"]) < 2**32:
+            policy.ri = int(tags["ri"])
+        else:
+            issue(Severity.ERROR, "invalid_ri", "ri must be a number of seconds", term("ri"))
+    if "rf" in tags:
+        formats = [value.strip().lower() for value in tags["rf"].split(":")]
+        if all(value == "afrf" for value in formats):
+            policy.rf = formats
+        else:
+            issue(Severity.ERROR, "invalid_rf", "rf must be 'afrf'", term("rf"))
+    for name, allowed in (("t", ("y", "n")), ("psd", ("y", "n", "u"))):
+        if name in tags:
+            value = tags[name].lower()
+            if value in allowed:
+                setattr(policy, name, value)
+            else:
+                issue(
+                    Severity.ERROR,
+                    f"invalid_{name}",
+                    f"{name} must be one of {', '.join(allowed)}",
+                    term(name),
+                )
+    for name in tags:
+        if name in _OBSOLETE_TAGS:
+            issue(Severity.WARNING, "obsolete_tag", _OBSOLETE_TAGS[name], term(name))
+        elif name not in _KNOWN_TAGS:
+            issue(Severity.WARNING, "unknown_tag", f"unknown tag '{name}' is ignored", term(name))
+    has_reports = any(uri.valid for uri in policy.rua)
+    if "p" not in tags:
+        if has_reports:
+            issue(Severity.WARNING, "missing_p", "no 'p' tag: receivers act as if p=none")
+        else:
+            issue(Severity.ERROR, "missing_p", "no 'p' tag and no valid rua: receivers ignore the record")
+    elif policy.p == "none":
+        issue(Severity.WARNING, "p_none", "p=none only monitors: failing mail is still delivered")
+    if policy.p in ("quarantine", "reject") and policy.sp == "none":
+        issue(Severity.WARNING, "sp_none", "sp=none leaves subdomains unprotected")
+    if not policy.rua:
+        issue(Severity.WARNING, "no_rua", "no rua: nobody receives aggregate reports for this domain")
+    return policy, issues
+
+
+# --- discovery -------------------------------------------------------------------------------------------
+
+
+def _dmarc_records(result: DnsResult) -> tuple[list[str], list[str]]:
+    """(records beginning with v=DMARC1, DMARC-looking records that do not) among TXT at _dmarc."""
+    good: list[str] = []
+    misplaced: list[str] = []
+    for text in result.txt():
+        pairs = _split_tags(text)
+        if pairs and _is_version(pairs[0]):
+            good.append(text)
+        elif pairs and any(_is_version(pair) or pair[0] == "p" for pair in pairs):
+            misplaced.append(text)
+    return good, misplaced
+
+
+async def _authorize(
+    session: DnsSession, policy_domain: str, policy_org: str, destination: str, tags: list[str]
+) -> ReportDestination:
+    dest_org = organizational_domain(destination)
+    entry = ReportDestination(
+        domain=destination,
+        organizational_domain=dest_org,
+        tags=tags,
+        external=dest_org != policy_org,
+        authorization="not_required",
+    )
+    if not entry.external:
+        return entry
+    entry.query = f"{policy_domain}._report._dmarc.{destination}"
+    result = await session.query(entry.query, "TXT")
+    if result.failed:
+        entry.authorization = "error"
+        entry.detail = result.describe()
+    elif any(text.strip().upper().startswith("V=DMARC1") for text in result.txt()):
+        entry.authorization = "authorized"
+    else:
+        entry.authorization = "unauthorized"
+        entry.detail = result.describe() if result.void else f"no v=DMARC1 record at {entry.query}"
+    return entry
+
+
+async def check_dmarc(session: DnsSession, domain: str) -> DmarcResult:
+    """Discover, parse and validate the DMARC policy that applies to mail from `domain` (A-label)."""
+    name = domain.strip().rstrip(".").lower()
+    org = organizational_domain(name)
+    result = DmarcResult(domain=name, status=DmarcStatus.MISSING, organizational_domain=org)
+    if org != name:
+        own, fallback = await asyncio.gather(
+            session.query(f"_dmarc.{name}", "TXT"), session.query(f"_dmarc.{org}", "TXT")
+        )
+        candidates = [("domain", name, own), ("organizational", org, fallback)]
+    else:
+        candidates = [("domain", name, await session.query(f"_dmarc.{name}", "TXT"))]
+
+    for source, policy_domain, lookup in candidates:
+        if lookup.failed:
+            result.status = DmarcStatus.ERROR
+            message = f"cannot tell whether a DMARC record exists: {lookup.describe()}"
+            result.reasons = [message]
+            result.issues = [
+                Issue(severity=Severity.ERROR, code=f"dns_{lookup.outcome.value}", message=message)
+            ]
+            return result
+        good, misplaced = _dmarc_records(lookup)
+        if good or misplaced:
+            result.source = "domain" if source == "domain" else "organizational"
+            result.policy_domain = policy_domain
+            result.record_name = lookup.name
+            result.records = good + misplaced
+            await _evaluate(session, result, good, misplaced)
+            return result
+    tried = " and ".join(f"_dmarc.{policy_domain}" for _, policy_domain, _ in candidates)
+    result.reasons = [f"no DMARC record at {tried}"]
+    result.issues = [Issue(severity=Severity.ERROR, code="missing", message=result.reasons[0], domain=name)]
+    return result
+
+
+async def _evaluate(session: DnsSession, result: DmarcResult, good: list[str], misplaced: list[str]) -> None:
+    issues: list[Issue] = []
+    assert result.policy_domain is not None
+    for text in misplaced:
+        issues.append(
+            Issue(
+                severity=Severity.ERROR,
+                code="version_not_first",
+                message=f"'{text}' does not begin with v=DMARC1; receivers ignore it",
+                domain=result.policy_domain,
+            )
+        )
+    if len(good) > 1:
+        issues.append(
+            Issue(
+                severity=Severity.ERROR,
+                code="multiple_records",
+                message=f"{result.record_name} has {len(good)} DMARC records; receivers apply none of them",
+                domain=result.policy_domain,
+            )
+        )
+    elif good:
+        result.record = good[0]
+        result.policy, parse_issues = parse_dmarc(good[0], result.policy_domain)
+        issues.extend(parse_issues)
+    policy = result.policy
+    if policy is not None:
+        applied = policy.sp or policy.p if result.source == "organizational" else policy.p
+        has_reports = any(uri.valid for uri in policy.rua)
+        result.effective_policy = applied or ("none" if has_reports else None)
+        destinations: dict[str, list[str]] = {}
+        for tag, uris in (("rua", policy.rua), ("ruf", policy.ruf)):
+            for uri in uris:
+                if uri.valid and uri.domain is not None:
+                    destinations.setdefault(uri.domain, [])
+                    if tag not in destinations[uri.domain]:
+                        destinations[uri.domain].append(tag)
+        policy_org = organizational_domain(result.policy_domain)
+        result.destinations = list(
+            await asyncio.gather(
+                *(
+                    _authorize(session, result.policy_domain, policy_org, destination, tags)
+                    for destination, tags in destinations.items()
+                )
+            )
+        )
+        for entry in result.destinations:
+            if entry.authorization == "unauthorized":
+                issues.append(
+                    Issue(
+                        severity=Severity.WARNING,
+                        code="destination_unauthorized",
+                        message=f"{entry.domain} has not authorized reports for {result.policy_domain} "
+                        f"({entry.query} has no v=DMARC1): receivers will not send them",
+                        domain=result.policy_domain,
+                    )
+                )
+            elif entry.authorization == "error":
+                issues.append(
+                    Issue(
+                        severity=Severity.WARNING,
+                        code="destination_unknown",
+                        message=f"could not check whether {entry.domain} accepts reports: {entry.detail}",
+                        domain=result.policy_domain,
+                    )
+                )
+    errors = [issue.message for issue in issues if issue.severity is Severity.ERROR]
+    result.status = DmarcStatus.INVALID if errors or policy is None else DmarcStatus.VALID
+    result.reasons = errors
+    result.issues = issues

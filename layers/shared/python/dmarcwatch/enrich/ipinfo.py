@@ -1,0 +1,148 @@
+"""Source enrichment from offline data and reverse DNS, cached per IP.
+
+Country and network organisation come from the database shipped in the `geoip2fast` package (no
+network), base domains from the public suffix list of `publicsuffixlist`, the sender name from
+`data/known_senders.json`. Reverse DNS asks the configured resolvers with a short timeout; a failed
+lookup is recorded as such, not as "no hostname". Results are cached in DynamoDB for a week.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+from datetime import timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+import dns.reversename
+from pydantic import BaseModel
+
+from dmarcwatch.config import get_settings
+from dmarcwatch.models import utcnow
+from dmarcwatch.store import ipinfo as cache_store
+
+CACHE_TTL = timedelta(days=7)
+_MAX_PARALLEL = 20
+
+
+class IpInfo(BaseModel):
+    ip: str
+    hostname: str | None = None
+    # "ok", "none" (no PTR), "error" (SERVFAIL/timeout: try again later), "private".
+    hostname_status: str = "none"
+    base_domain: str | None = None
+    org: str | None = None
+    network: str | None = None
+    country: str | None = None
+    known_sender: str | None = None
+
+
+@cache
+def _geo() -> Any:
+    from geoip2fast import GeoIP2Fast
+
+    return GeoIP2Fast(geoip2fast_data_file="geoip2fast-asn-ipv6.dat.gz")
+
+
+@cache
+def _psl() -> Any:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+@cache
+def _senders() -> list[dict[str, Any]]:
+    text = resources.files("dmarcwatch.data").joinpath("known_senders.json").read_text()
+    senders: list[dict[str, Any]] = json.loads(text)["senders"]
+    return senders
+
+
+def base_domain(hostname: str | None) -> str | None:
+    if not hostname:
+        return None
+    found = _psl().privatesuffix(hostname.rstrip(".").lower())
+    return str(found) if found else None
+
+
+def known_sender(base: str | None, org: str | None) -> str | None:
+    for sender in _senders():
+        if base and base in sender["ptr"]:
+            return str(sender["name"])
+    for sender in _senders():
+        if org and any(org.upper().startswith(name) for name in sender["asn"]):
+            return str(sender["name"])
+    return None
+
+
+def offline_info(ip: str) -> IpInfo:
+    found = _geo().lookup(ip)
+    org = found.asn_name if found.asn_name and not found.asn_name.startswith("--") else None
+    country = found.country_code if found.country_code and not found.country_code.startswith("--") else None
+    return IpInfo(ip=ip, org=org, network=found.asn_cidr or None, country=country)
+
+
+def _resolver() -> dns.asyncresolver.Resolver:
+    settings = get_settings()
+    resolver = dns.asyncresolver.Resolver(configure=not settings.dns_nameservers)
+    if settings.dns_nameservers:
+        resolver.nameservers = list(settings.dns_nameservers)
+    resolver.port = settings.dns_port
+    resolver.lifetime = settings.dns_timeout
+    return resolver
+
+
+async def _ptr(
+    resolver: dns.asyncresolver.Resolver, ip: str, gate: asyncio.Semaphore
+) -> tuple[str | None, str]:
+    async with gate:
+        try:
+            answer = await resolver.resolve(dns.reversename.from_address(ip), "PTR")
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return None, "none"
+        except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout):
+            return None, "error"
+        return str(answer[0]).rstrip(".").lower(), "ok"
+
+
+async def _enrich(ips: list[str]) -> list[IpInfo]:
+    resolver, gate = _resolver(), asyncio.Semaphore(_MAX_PARALLEL)
+
+    async def one(ip: str) -> IpInfo:
+        info = offline_info(ip)
+        if ipaddress.ip_address(ip).is_private:
+            hostname, status = None, "private"
+        else:
+            hostname, status = await _ptr(resolver, ip, gate)
+        base = base_domain(hostname)
+        return info.model_copy(
+            update={
+                "hostname": hostname,
+                "hostname_status": status,
+                "base_domain": base,
+                "known_sender": known_sender(base, info.org),
+            }
+        )
+
+    return list(await asyncio.gather(*(one(ip) for ip in ips)))
+
+
+def lookup(ips: list[str]) -> dict[str, IpInfo]:
+    """Info for every IP: from the cache, else looked up (concurrently) and cached."""
+    wanted = list(dict.fromkeys(ips))
+    cached = {ip: IpInfo.model_validate(data) for ip, data in cache_store.get_many(wanted).items()}
+    missing = [ip for ip in wanted if ip not in cached]
+    if missing:
+        fresh = asyncio.run(_enrich(missing))
+        expires = utcnow() + CACHE_TTL
+        # A failed reverse lookup is not cached, so the next read tries again.
+        cache_store.put_many(
+            [(info.ip, info.model_dump()) for info in fresh if info.hostname_status != "error"], expires
+        )
+        cached.update({info.ip: info for info in fresh})
+    return cached

@@ -1,0 +1,77 @@
+"""Event types and their payloads, defined once: emitters, webhooks and the docs use this module."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+
+class EventType(StrEnum):
+    REPORT_RECEIVED = "report.received"
+    REPORT_QUARANTINED = "report.quarantined"
+    DOMAIN_SCAN_COMPLETED = "domain.scan.completed"
+    DNS_CHANGED = "dns.changed"
+    DOMAIN_VERIFIED = "domain.verified"
+
+
+class ReportReceived(BaseModel):
+    type: Literal[EventType.REPORT_RECEIVED] = EventType.REPORT_RECEIVED
+    report_id: str
+    kind: str
+    domain_id: str
+    domain: str
+    org_name: str
+    external_report_id: str
+    begin: datetime
+    end: datetime
+    message_count: int
+    record_count: int
+    dmarc_pass_count: int
+
+
+class ReportQuarantined(BaseModel):
+    type: Literal[EventType.REPORT_QUARANTINED] = EventType.REPORT_QUARANTINED
+    quarantine_id: str
+    reason: str
+    message: str
+
+
+class DomainScanCompleted(BaseModel):
+    type: Literal[EventType.DOMAIN_SCAN_COMPLETED] = EventType.DOMAIN_SCAN_COMPLETED
+    domain_id: str
+    domain: str
+    changes: int
+
+
+class DnsChanged(BaseModel):
+    type: Literal[EventType.DNS_CHANGED] = EventType.DNS_CHANGED
+    domain_id: str
+    domain: str
+    field: str
+    old: str | None
+    new: str | None
+
+
+class DomainVerified(BaseModel):
+    type: Literal[EventType.DOMAIN_VERIFIED] = EventType.DOMAIN_VERIFIED
+    domain_id: str
+    domain: str
+
+
+EventPayload = Annotated[
+    ReportReceived | ReportQuarantined | DomainScanCompleted | DnsChanged | DomainVerified,
+    Field(discriminator="type"),
+]
+
+
+class Event(BaseModel):
+    """The envelope every event travels in (event log item, queue message, webhook body)."""
+
+    id: str
+    account_id: str
+    environment: str
+    created_at: datetime
+    payload: EventPayload

@@ -1,0 +1,83 @@
+"""Which tenants a report belongs to: the account's own rua address, or the shared one by policy domain.
+
+`<token>@<reports domain>` delivers to the account's live environment and `<token>+test@…` to its test
+environment. Any other local part at the reports domain is the shared address: the report goes to the
+live tenants that monitor its policy domain. A report is stored only under a monitored, active domain
+(the policy domain itself or its nearest monitored parent); anything else is quarantined with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+
+from dmarcwatch.config import get_settings
+from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant
+from dmarcwatch.store import accounts as account_store
+from dmarcwatch.store import domains as domain_store
+
+_RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "x-forwarded-to", "envelope-to")
+
+
+@dataclass(frozen=True)
+class Recipients:
+    tenants: list[Tenant]
+    shared: bool
+    addresses: list[str]
+
+
+def recipient_addresses(raw: bytes, metadata: dict[str, str]) -> list[str]:
+    """Envelope recipients when the receiver recorded them (local SMTP), else the address headers."""
+    if metadata.get("recipients"):
+        return [a.strip().lower() for a in metadata["recipients"].split(",") if a.strip()]
+    headers = BytesHeaderParser().parsebytes(raw[:65536])
+    values = [str(v) for name in _RECIPIENT_HEADERS for v in headers.get_all(name, [])]
+    return [address.lower() for _, address in getaddresses(values) if "@" in address]
+
+
+def resolve_recipients(addresses: list[str]) -> Recipients:
+    domain = get_settings().reports_domain.lower()
+    tenants: list[Tenant] = []
+    shared = False
+    ours = [a for a in addresses if a.rsplit("@", 1)[-1] == domain]
+    for address in ours:
+        local = address.rsplit("@", 1)[0]
+        token, _, tag = local.partition("+")
+        account = account_store.find_account_by_inbound_token(token)
+        if account is None:
+            shared = True
+            continue
+        environment = Environment.TEST if tag == "test" else Environment.LIVE
+        tenant = Tenant(account_id=account.id, environment=environment)
+        if tenant not in tenants:
+            tenants.append(tenant)
+    # Mail that reached us without naming our domain (forwarded, BCC) is routed like the shared address.
+    return Recipients(tenants=tenants, shared=shared or not ours, addresses=addresses)
+
+
+def candidate_names(policy_domain: str) -> list[str]:
+    """The policy domain and its parents, nearest first (stopping before the top-level label)."""
+    labels = policy_domain.lower().rstrip(".").split(".")
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+
+
+def monitored_domain(tenant: Tenant, policy_domain: str) -> Domain | None:
+    for name in candidate_names(policy_domain):
+        domain = domain_store.get_by_name(tenant, name)
+        if domain is not None:
+            return domain
+    return None
+
+
+def shared_tenants(policy_domain: str) -> list[Tenant]:
+    found: list[Tenant] = []
+    for name in candidate_names(policy_domain):
+        for tenant in domain_store.tenants_monitoring(name):
+            if tenant.environment == Environment.LIVE and tenant not in found:
+                found.append(tenant)
+    return found
+
+
+def is_active(domain: Domain) -> bool:
+    return domain.status == DomainStatus.ACTIVE

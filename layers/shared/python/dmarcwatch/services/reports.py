@@ -1,0 +1,235 @@
+"""Reading reports, statistics, sources and quarantine for the API; uploads and reprocessing."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from dmarcwatch.enrich import ipinfo
+from dmarcwatch.errors import ApiError, ErrorCode, not_found
+from dmarcwatch.ingest import pipeline
+from dmarcwatch.ingest.models import COUNTERS, QuarantineEntry, ReportStatus, StoredReport
+from dmarcwatch.models import Tenant, utcnow
+from dmarcwatch.services import domains
+from dmarcwatch.store import blobs
+from dmarcwatch.store import reports as store
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+MAX_RANGE_DAYS = 366
+SOURCE_RANGES = {"48h": 2, "7d": 7, "30d": 30}
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else _bad_date(value, field)
+    except ValueError:
+        return _bad_date(value, field)
+
+
+def _bad_date(value: str, field: str) -> date:
+    raise ApiError(
+        ErrorCode.INVALID_DATE,
+        f"{field} must be a date as YYYY-MM-DD",
+        details=[{"field": field, "issue": "invalid_date", "value": value[:40]}],
+    )
+
+
+def date_range(start: str | None, end: str | None, default_days: int) -> tuple[date, date]:
+    today = datetime.now(UTC).date()
+    end_day = parse_day(end, "end_date") or today
+    start_day = parse_day(start, "start_date") or end_day - timedelta(days=default_days - 1)
+    if start_day > end_day:
+        raise ApiError(
+            ErrorCode.INVALID_DATE, "start_date is after end_date", details=[{"field": "start_date"}]
+        )
+    if (end_day - start_day).days >= MAX_RANGE_DAYS:
+        raise ApiError(ErrorCode.INVALID_DATE, f"a range spans at most {MAX_RANGE_DAYS} days")
+    return start_day, end_day
+
+
+def days_between(start: date, end: date) -> list[str]:
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+# --- reports ------------------------------------------------------------------------------------------
+
+
+def list_reports(
+    tenant: Tenant,
+    *,
+    limit: int,
+    after: str | None,
+    domain_id: str | None,
+    domain: str | None,
+    sender_org: str | None,
+    start_date: str | None,
+    end_date: str | None,
+    kind: str | None,
+) -> tuple[list[StoredReport], str | None]:
+    filters: dict[str, str] = {}
+    if domain_id:
+        filters["domain_id"] = domains.resolve(tenant, domain_id).id
+    if domain:
+        filters["domain"] = domain.strip().lower()
+    if sender_org:
+        filters["org_name_lc"] = sender_org.strip().lower()
+    if kind:
+        filters["kind"] = kind
+    start = parse_day(start_date, "start_date")
+    end = parse_day(end_date, "end_date")
+    return store.list_reports(
+        tenant,
+        limit=limit,
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
+        filters=filters,
+        after=after,
+    )
+
+
+def get_report(tenant: Tenant, report_id: str) -> StoredReport:
+    report = store.get_report(tenant, report_id)
+    if report is None or report.status != ReportStatus.COMPLETE:
+        raise not_found("report")
+    return report
+
+
+def report_records(tenant: Tenant, report: StoredReport, offset: int, limit: int) -> list[dict[str, Any]]:
+    """Records [offset, offset + limit), read from the chunks that hold them."""
+    chunk_size = store.RECORDS_PER_CHUNK
+    rows: list[dict[str, Any]] = []
+    index = offset // chunk_size
+    while len(rows) < limit and index < report.record_chunks:
+        chunk = store.get_record_chunk(tenant, report.id, index)
+        start = offset - index * chunk_size if not rows else 0
+        rows.extend(chunk[start : start + limit - len(rows)])
+        index += 1
+    return rows
+
+
+def raw_download(tenant: Tenant, report_id: str) -> dict[str, Any]:
+    report = get_report(tenant, report_id)
+    expires = 300
+    return {
+        "report_id": report.id,
+        "raw_url": blobs.presigned_url(report.raw_key, expires),
+        "payload_url": blobs.presigned_url(report.payload_key, expires),
+        "expires_in": expires,
+    }
+
+
+def upload(tenant: Tenant, body: bytes) -> pipeline.IngestOutcome:
+    if not body:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR, "the request body is empty: send the report file or the raw mail"
+        )
+    if len(body) > MAX_UPLOAD_BYTES:
+        raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"uploads are limited to {MAX_UPLOAD_BYTES} bytes")
+    key = f"inbound/api/{tenant.account_id}/{tenant.environment.value}/{utcnow():%Y/%m/%d}/{uuid.uuid4().hex}"
+    blobs.put_raw(key, body, {"source": "api-upload"})
+    return pipeline.ingest_object(key, only=tenant)
+
+
+# --- statistics and sources ---------------------------------------------------------------------------
+
+
+def _rates(row: dict[str, Any]) -> dict[str, Any]:
+    messages = row["messages"]
+
+    def rate(name: str) -> float | None:
+        return round(row[name] / messages, 4) if messages else None
+
+    return {
+        **row,
+        "pass_rate": rate("dmarc_pass"),
+        "spf_pass_rate": rate("spf_aligned_pass"),
+        "dkim_pass_rate": rate("dkim_aligned_pass"),
+    }
+
+
+def daily_statistics(
+    tenant: Tenant, domain_ref: str, start_date: str | None, end_date: str | None
+) -> dict[str, Any]:
+    domain = domains.resolve(tenant, domain_ref)
+    start, end = date_range(start_date, end_date, 30)
+    found = {
+        row["day"]: row for row in store.daily_stats(tenant, domain.id, start.isoformat(), end.isoformat())
+    }
+    days = []
+    totals = dict.fromkeys(COUNTERS, 0)
+    for day in days_between(start, end):
+        row = found.get(day) or dict.fromkeys(COUNTERS, 0)
+        for name in COUNTERS:
+            totals[name] += row[name]
+        days.append(_rates({"date": day, **{name: row[name] for name in COUNTERS}}))
+    return {
+        "domain_id": domain.id,
+        "domain": domain.name,
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "totals": _rates(totals),
+        "days": days,
+    }
+
+
+def sources(tenant: Tenant, domain_ref: str, range_name: str | None, day: str | None) -> dict[str, Any]:
+    domain = domains.resolve(tenant, domain_ref)
+    if day is not None:
+        one = parse_day(day, "date")
+        assert one is not None
+        start = end = one
+    else:
+        span = SOURCE_RANGES.get(range_name or "7d")
+        if span is None:
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                "range must be one of 48h, 7d, 30d",
+                details=[{"field": "range", "issue": "invalid"}],
+            )
+        end = datetime.now(UTC).date()
+        start = end - timedelta(days=span - 1)
+    merged: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for row in store.sources_for_days(tenant, domain.id, days_between(start, end)):
+        for name in COUNTERS:
+            merged[row["ip"]][name] += row[name]
+    ordered = sorted(merged.items(), key=lambda item: (-item[1]["messages"], item[0]))
+    return {
+        "domain_id": domain.id,
+        "domain": domain.name,
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "sources": [{"ip": ip, **_rates(counts)} for ip, counts in ordered],
+    }
+
+
+def enrich_sources(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    info = ipinfo.lookup([row["ip"] for row in rows])
+    return [{**row, **info[row["ip"]].model_dump(exclude={"ip"})} for row in rows]
+
+
+# --- quarantine ---------------------------------------------------------------------------------------
+
+
+def list_quarantine(
+    tenant: Tenant, limit: int, after: str | None
+) -> tuple[list[QuarantineEntry], str | None]:
+    return store.list_quarantine(tenant, limit=limit, after=after)
+
+
+def reprocess(tenant: Tenant, quarantine_id: str) -> tuple[QuarantineEntry, pipeline.IngestOutcome]:
+    entry = store.get_quarantine(tenant, quarantine_id)
+    if entry is None:
+        raise not_found("quarantine entry")
+    now = utcnow()
+    outcome = pipeline.ingest_object(entry.raw_key, only=tenant, now=now)
+    if outcome.stored or outcome.duplicates:
+        store.mark_quarantine_resolved(entry, now)
+        entry = entry.model_copy(update={"resolved": True, "reprocessed_at": now})
+    else:
+        store.note_reprocess_attempt(entry, now)
+        entry = entry.model_copy(update={"reprocessed_at": now})
+    return entry, outcome

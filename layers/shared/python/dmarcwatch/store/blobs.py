@@ -1,0 +1,36 @@
+"""Raw mail and report payloads in S3 (the bucket is versioned and lifecycled by the stack)."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+from dmarcwatch.config import get_settings
+from dmarcwatch.store import aws
+
+
+def put_raw(key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:
+    aws.client("s3").put_object(Bucket=get_settings().raw_bucket, Key=key, Body=body, Metadata=metadata or {})
+
+
+def get_raw(key: str) -> tuple[bytes, dict[str, str]]:
+    """The object's bytes and its user metadata (e.g. the envelope recipients of the local SMTP server)."""
+    response: dict[str, Any] = aws.client("s3").get_object(Bucket=get_settings().raw_bucket, Key=key)
+    return response["Body"].read(), dict(response.get("Metadata") or {})
+
+
+def put_payload(key: str, document: bytes) -> None:
+    aws.client("s3").put_object(
+        Bucket=get_settings().raw_bucket,
+        Key=key,
+        Body=gzip.compress(document),
+        ContentType="application/json",
+        ContentEncoding="gzip",
+    )
+
+
+def presigned_url(key: str, expires_in: int = 300) -> str:
+    url: str = aws.client("s3").generate_presigned_url(
+        "get_object", Params={"Bucket": get_settings().raw_bucket, "Key": key}, ExpiresIn=expires_in
+    )
+    return url

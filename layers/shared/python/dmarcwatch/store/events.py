@@ -1,0 +1,38 @@
+"""The event log: each tenant's events, kept 30 days, written in the same transaction as their cause."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from dmarcwatch import table as t
+from dmarcwatch.events import Event
+from dmarcwatch.store.db import key, table, ts
+
+RETENTION = timedelta(days=30)
+
+
+def event_item(event: Event) -> dict[str, Any]:
+    pk = f"{t.tenant_pk(event.account_id, event.environment)}#EVENTS"
+    return {
+        **key(pk, f"{ts(event.created_at)}#{event.id}"),
+        "type": "event",
+        "event_type": event.payload.type.value,
+        "body": event.model_dump_json(),
+        t.TABLE.ttl_attribute: int((event.created_at + RETENTION).timestamp()),
+    }
+
+
+def recent_events(account_id: str, environment: str, limit: int = 50) -> list[Event]:
+    response = table().query(
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": f"{t.tenant_pk(account_id, environment)}#EVENTS"},
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [Event.model_validate(json.loads(item["body"])) for item in response["Items"]]
+
+
+def put_event(event: Event) -> None:
+    table().put_item(Item=event_item(event))

@@ -1,0 +1,245 @@
+"""DMARC discovery, parsing and report authorization against the fixture zones."""
+
+from __future__ import annotations
+
+import pytest
+
+from dmarcwatch.dns.dmarc import DmarcResult, DmarcStatus, check_dmarc, organizational_domain, parse_dmarc
+from dmarcwatch.dns.models import Issue, Severity
+from dmarcwatch.dns.resolver import DnsSession
+from tests.dns.conftest import recording_session, run, silent_resolver
+
+
+def dmarc(domain: str, **session_options: object) -> DmarcResult:
+    async def go() -> DmarcResult:
+        return await check_dmarc(DnsSession(**session_options), domain)  # type: ignore[arg-type]
+
+    return run(go())
+
+
+def codes(issues: list[Issue], severity: Severity | None = None) -> list[str]:
+    return [issue.code for issue in issues if severity is None or issue.severity is severity]
+
+
+# --- organizational domain (no DNS) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "organizational"),
+    [
+        # `.test` is not in the Public Suffix List: the default "*" rule makes it a suffix.
+        ("sub.corp-a.test", "corp-a.test"),
+        ("a.b.sub.corp-a.test.", "corp-a.test"),
+        ("corp-a.test", "corp-a.test"),
+        ("test", "test"),
+        ("mail.example.com", "example.com"),
+        ("a.b.example.co.uk", "example.co.uk"),
+        # Private-section entries count too: each github.io site is its own organization.
+        ("www.alice.github.io", "alice.github.io"),
+        ("Reports.Example.COM", "example.com"),
+    ],
+)
+def test_organizational_domain(name: str, organizational: str) -> None:
+    assert organizational_domain(name) == organizational
+
+
+# --- parsing (no DNS) ------------------------------------------------------------------------------------
+
+
+def test_parse_full_record() -> None:
+    policy, issues = parse_dmarc(
+        "v=DMARC1;p=reject; sp=quarantine ; np=reject; adkim=s; aspf=r; fo=0:1:d:s; t=n; psd=n;"
+        " rua=mailto:dmarc@example.com!10m,mailto:agg@vendor.example; ruf=mailto:forensic%2Bdmarc@example.com"
+    )
+    assert policy is not None
+    assert (policy.p, policy.sp, policy.np, policy.adkim, policy.aspf, policy.t, policy.psd) == (
+        "reject", "quarantine", "reject", "s", "r", "n", "n"
+    )  # fmt: skip
+    assert policy.fo == ["0", "1", "d", "s"]
+    assert [(uri.address, uri.domain, uri.size_limit) for uri in policy.rua] == [
+        ("dmarc@example.com", "example.com", "10m"),
+        ("agg@vendor.example", "vendor.example", None),
+    ]
+    # Percent-encoding is undone (RFC 7489 §6.3 requires it for ',' and '!').
+    assert [uri.address for uri in policy.ruf] == ["forensic+dmarc@example.com"]
+    assert issues == []
+
+
+@pytest.mark.parametrize(
+    ("record", "error_codes", "warning_codes"),
+    [
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com", [], []),
+        ("v=DMARC1; p=reject", [], ["no_rua"]),
+        ("v=DMARC1; p=none; rua=mailto:d@example.com", [], ["p_none"]),
+        ("v=DMARC1; rua=mailto:d@example.com", [], ["missing_p"]),
+        ("v=DMARC1", ["missing_p"], ["no_rua"]),
+        ("v=DMARC1; p=reject; p=none; rua=mailto:d@example.com", ["duplicate_tag"], []),
+        ("v=DMARC1; p=Reject; rua=mailto:d@example.com", [], []),
+        ("v=DMARC1; p=reject; pct=101; rua=mailto:d@example.com", ["invalid_pct"], ["obsolete_tag"]),
+        ("v=DMARC1; p=reject; pct=-1; rua=mailto:d@example.com", ["invalid_pct"], ["obsolete_tag"]),
+        ("v=DMARC1; p=reject; pct=100; rua=mailto:d@example.com", [], ["obsolete_tag"]),
+        ("v=DMARC1; p=reject; pct=0; rua=mailto:d@example.com", [], ["partial_pct", "obsolete_tag"]),
+        ("v=DMARC1; p=reject; sp=none; rua=mailto:d@example.com", [], ["sp_none"]),
+        ("v=DMARC1; p=reject; np=block; rua=mailto:d@example.com", ["invalid_policy"], []),
+        ("v=DMARC1; p=reject; rua=d@example.com", ["invalid_uri"], []),
+        ("v=DMARC1; p=reject; rua=mailto:@example.com", ["invalid_uri"], []),
+        ("v=DMARC1; p=reject; rua=mailto:d@exa mple.com", ["invalid_uri"], []),
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com!10x", ["invalid_uri"], []),
+        ("v=DMARC1; p=reject; rua=https://r.example.com/x", [], ["non_mailto_uri"]),
+        (
+            "v=DMARC1; p=reject; rua=mailto:d@example.com; ri=86400; rf=afrf",
+            [],
+            ["obsolete_tag", "obsolete_tag"],
+        ),
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com; ri=soon", ["invalid_ri"], ["obsolete_tag"]),
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com; rf=iodef", ["invalid_rf"], ["obsolete_tag"]),
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com; t=maybe", ["invalid_t"], []),
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com; psd=x", ["invalid_psd"], []),
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com; aspf=relaxed", ["invalid_alignment"], []),
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com; fo=1:2", ["invalid_fo"], []),
+        ("v=DMARC1; p=reject; rua=mailto:d@example.com; x_custom=1", [], ["unknown_tag"]),
+        ("p=reject; v=DMARC1", ["version_not_first"], []),
+        ("v=DMARC2; p=reject", ["version_not_first"], []),
+        ("v=DMARC1; p reject", ["syntax"], []),
+    ],
+)
+def test_parse_validation(record: str, error_codes: list[str], warning_codes: list[str]) -> None:
+    _policy, issues = parse_dmarc(record)
+    assert codes(issues, Severity.ERROR) == error_codes
+    assert codes(issues, Severity.WARNING) == warning_codes
+
+
+# --- discovery and authorization against knotd ------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dns_server")
+class TestDiscovery:
+    def test_record_at_the_domain_with_external_destination_authorized(self) -> None:
+        result = dmarc("corp-a.test")
+        assert result.status is DmarcStatus.VALID
+        assert (result.source, result.policy_domain, result.record_name) == (
+            "domain",
+            "corp-a.test",
+            "_dmarc.corp-a.test",
+        )
+        assert result.policy is not None
+        assert (result.policy.p, result.policy.sp, result.policy.adkim, result.policy.fo) == (
+            "quarantine", "reject", "s", ["1"]
+        )  # fmt: skip
+        assert result.effective_policy == "quarantine"
+        assert [(d.domain, d.tags, d.external, d.authorization, d.query) for d in result.destinations] == [
+            ("corp-a.test", ["rua", "ruf"], False, "not_required", None),
+            (
+                "dmarc-vendor.test",
+                ["rua"],
+                True,
+                "authorized",
+                "corp-a.test._report._dmarc.dmarc-vendor.test",
+            ),
+        ]
+        assert result.issues == []
+
+    def test_organizational_fallback(self) -> None:
+        result = dmarc("sub.corp-a.test")
+        assert result.status is DmarcStatus.VALID
+        assert (result.source, result.policy_domain, result.organizational_domain) == (
+            "organizational", "corp-a.test", "corp-a.test"
+        )  # fmt: skip
+        assert result.record_name == "_dmarc.corp-a.test"
+        # sp=reject applies to subdomains, not p=quarantine.
+        assert result.effective_policy == "reject"
+        # Authorization is asked for the domain the policy came from.
+        assert result.destinations[1].query == "corp-a.test._report._dmarc.dmarc-vendor.test"
+        assert result.destinations[1].authorization == "authorized"
+
+    def test_fallback_asks_both_names_at_once_and_nothing_twice(self) -> None:
+        async def go() -> tuple[DmarcResult, list[tuple[str, str]]]:
+            session, recorder = recording_session()
+            result = await check_dmarc(session, "sub.corp-a.test")
+            await check_dmarc(session, "corp-a.test")  # everything already known
+            return result, recorder.calls
+
+        result, calls = run(go())
+        assert result.status is DmarcStatus.VALID
+        assert calls == [
+            ("_dmarc.sub.corp-a.test.", "TXT"),
+            ("_dmarc.corp-a.test.", "TXT"),
+            ("corp-a.test._report._dmarc.dmarc-vendor.test.", "TXT"),
+        ]
+
+    def test_external_destination_not_authorized(self) -> None:
+        result = dmarc("corp-b.test")
+        assert result.status is DmarcStatus.VALID
+        assert result.effective_policy == "reject"
+        assert [(d.domain, d.organizational_domain, d.authorization) for d in result.destinations] == [
+            ("reports.unauth-vendor.test", "unauth-vendor.test", "unauthorized")
+        ]
+        assert result.destinations[0].query == "corp-b.test._report._dmarc.reports.unauth-vendor.test"
+        assert codes(result.issues) == ["partial_pct", "obsolete_tag", "destination_unauthorized"]
+
+    def test_monitoring_policy_and_destination_in_servfail_zone(self) -> None:
+        result = dmarc("monitor.test")
+        assert result.status is DmarcStatus.VALID
+        assert result.effective_policy == "none"
+        assert [(d.domain, d.authorization) for d in result.destinations] == [
+            ("monitor.test", "not_required"),
+            ("servfail.test", "error"),
+        ]
+        assert "SERVFAIL" in (result.destinations[1].detail or "")
+        assert codes(result.issues) == ["obsolete_tag", "obsolete_tag", "p_none", "destination_unknown"]
+
+    def test_missing(self) -> None:
+        result = dmarc("nodmarc.test")
+        assert result.status is DmarcStatus.MISSING
+        assert result.source is None
+        assert result.reasons == ["no DMARC record at _dmarc.nodmarc.test"]
+
+    def test_missing_after_fallback(self) -> None:
+        result = dmarc("www.nodmarc.test")
+        assert result.status is DmarcStatus.MISSING
+        assert result.reasons == ["no DMARC record at _dmarc.www.nodmarc.test and _dmarc.nodmarc.test"]
+
+    def test_duplicate_records(self) -> None:
+        result = dmarc("dupdmarc.test")
+        assert result.status is DmarcStatus.INVALID
+        assert result.policy is None
+        assert len(result.records) == 2
+        assert codes(result.issues) == ["multiple_records"]
+
+    def test_invalid_values(self) -> None:
+        result = dmarc("baddmarc.test")
+        assert result.status is DmarcStatus.INVALID
+        assert codes(result.issues, Severity.ERROR) == [
+            "invalid_policy",
+            "invalid_pct",
+            "invalid_uri",
+            "invalid_alignment",
+            "invalid_fo",
+        ]
+        assert codes(result.issues, Severity.WARNING) == ["non_mailto_uri", "obsolete_tag", "unknown_tag"]
+
+    def test_version_not_first_is_invalid_not_missing(self) -> None:
+        result = dmarc("order.baddmarc.test")
+        assert result.status is DmarcStatus.INVALID
+        assert (result.source, result.policy_domain) == ("domain", "order.baddmarc.test")
+        assert codes(result.issues) == ["version_not_first"]
+
+    def test_servfail_is_an_error_never_missing(self) -> None:
+        for domain in ("servfail.test", "sub.servfail.test"):
+            result = dmarc(domain)
+            assert result.status is DmarcStatus.ERROR, domain
+            assert codes(result.issues) == ["dns_servfail"]
+
+    def test_servfail_during_fallback_is_an_error(self) -> None:
+        # _dmarc.ok.servfail.test: NXDOMAIN from a healthy zone; _dmarc.servfail.test: SERVFAIL.
+        result = dmarc("ok.servfail.test")
+        assert result.status is DmarcStatus.ERROR
+        assert result.reasons == [
+            "cannot tell whether a DMARC record exists: TXT lookup for _dmarc.servfail.test failed: "
+            "the server answered SERVFAIL"
+        ]
+
+    def test_timeout_is_an_error(self, silent_port: int) -> None:
+        result = dmarc("corp-a.test", resolver=silent_resolver(silent_port, timeout=0.3))
+        assert result.status is DmarcStatus.ERROR
+        assert codes(result.issues) == ["dns_timeout"]

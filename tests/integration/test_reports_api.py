@@ -1,0 +1,186 @@
+"""Reports, statistics, sources and quarantine over the API: success, validation, tenancy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.integration.conftest import ApiAccount
+from tests.support.reports import Row, aggregate_xml, report_mail
+
+ROWS = [
+    Row("192.0.2.1", 10),
+    Row("192.0.2.2", 5, dkim="fail"),
+    Row("198.51.100.9", 2, "fail", "fail", "reject"),
+]
+
+
+def upload(client: TestClient, account: ApiAccount, body: bytes, environment: str = "live") -> dict[str, Any]:
+    response = client.post("/v1/reports", headers=account.headers(environment), content=body)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+@pytest.fixture
+def monitored(client: TestClient, account: ApiAccount) -> ApiAccount:
+    assert (
+        client.post("/v1/domains", headers=account.headers(), json={"domain": "example.com"}).status_code
+        == 201
+    )
+    return account
+
+
+def test_upload_stores_the_report_once(client: TestClient, monitored: ApiAccount) -> None:
+    raw = report_mail("anyone@example.net", aggregate_xml("example.com", ROWS))
+    first = upload(client, monitored, raw)
+    assert [r["message_count"] for r in first["stored"]] == [17]
+    assert first["stored"][0]["pass_rate"] == round(15 / 17, 4)
+    again = upload(client, monitored, raw)
+    assert again["stored"] == []
+    assert [r["id"] for r in again["duplicates"]] == [first["stored"][0]["id"]]
+    bare = upload(client, monitored, aggregate_xml("example.com", ROWS))  # the bare XML is the same report
+    assert [r["id"] for r in bare["duplicates"]] == [first["stored"][0]["id"]]
+
+
+def test_upload_validation(client: TestClient, monitored: ApiAccount) -> None:
+    empty = client.post("/v1/reports", headers=monitored.headers(), content=b"")
+    assert empty.status_code == 400
+    assert empty.json()["error"]["code"] == "validation_error"
+    big = client.post("/v1/reports", headers=monitored.headers(), content=b"<" + b"x" * (10 * 1024 * 1024))
+    assert big.status_code == 413
+    assert big.json()["error"]["code"] == "payload_too_large"
+    junk = upload(client, monitored, b"<feedback><report_metadata>")
+    assert [q["reason"] for q in junk["quarantined"]] == ["xml_truncated"]
+
+
+def test_list_and_filter_reports(client: TestClient, monitored: ApiAccount) -> None:
+    upload(client, monitored, aggregate_xml("example.com", ROWS, report_id="a", org="google.com"))
+    upload(
+        client,
+        monitored,
+        aggregate_xml(
+            "example.com", ROWS, report_id="b", org="Yahoo! Inc.", begin=1_767_312_000, end=1_767_398_399
+        ),
+    )
+
+    def ids(query: str) -> list[str]:
+        response = client.get(f"/v1/reports{query}", headers=monitored.headers())
+        assert response.status_code == 200, response.text
+        return [r["external_report_id"] for r in response.json()["data"]]
+
+    assert ids("") == ["b", "a"]  # newest first
+    assert ids("?sender_org=yahoo") == ["b"]
+    assert ids("?domain=xample") == ["b", "a"]
+    assert ids("?domain_id=example.com&start_date=2026-01-02") == ["b"]
+    assert ids("?end_date=2026-01-01") == ["a"]
+    assert ids("?kind=tlsrpt") == []
+    first = client.get("/v1/reports?limit=1", headers=monitored.headers()).json()
+    assert first["meta"]["next_cursor"]
+    second = client.get(
+        f"/v1/reports?limit=1&cursor={first['meta']['next_cursor']}", headers=monitored.headers()
+    )
+    assert [r["external_report_id"] for r in second.json()["data"]] == ["a"]
+
+
+@pytest.mark.parametrize("query", ["?start_date=2026-13-01", "?end_date=yesterday", "?start_date=2026-1-1"])
+def test_bad_dates_are_invalid_date(client: TestClient, monitored: ApiAccount, query: str) -> None:
+    response = client.get(f"/v1/reports{query}", headers=monitored.headers())
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_date"
+
+
+def test_report_detail_pages_through_records_and_links_the_raw_mail(
+    client: TestClient, monitored: ApiAccount
+) -> None:
+    report_id = upload(client, monitored, aggregate_xml("example.com", ROWS))["stored"][0]["id"]
+    page = client.get(f"/v1/reports/{report_id}?limit=2", headers=monitored.headers()).json()["data"]
+    assert [r["source_ip"] for r in page["records"]] == ["192.0.2.1", "192.0.2.2"]
+    assert page["records"][1]["dkim_aligned"] == "fail"
+    assert page["records"][0]["dkim"][0]["selector"] == "s1"
+    rest = client.get(
+        f"/v1/reports/{report_id}?limit=2&cursor={page['records_next_cursor']}", headers=monitored.headers()
+    ).json()["data"]
+    assert [r["disposition"] for r in rest["records"]] == ["reject"]
+    assert rest["records_next_cursor"] is None
+    raw = client.get(f"/v1/reports/{report_id}/raw", headers=monitored.headers()).json()["data"]
+    assert "inbound/api/" in raw["raw_url"]
+    assert raw["expires_in"] == 300
+
+
+def test_statistics_fill_every_day_of_the_range(client: TestClient, monitored: ApiAccount) -> None:
+    upload(client, monitored, aggregate_xml("example.com", ROWS))
+    stats = client.get(
+        "/v1/domains/example.com/stats?start_date=2025-12-31&end_date=2026-01-02", headers=monitored.headers()
+    ).json()["data"]
+    assert [d["date"] for d in stats["days"]] == ["2025-12-31", "2026-01-01", "2026-01-02"]
+    assert [d["messages"] for d in stats["days"]] == [0, 17, 0]
+    assert stats["totals"]["dmarc_pass"] == 15
+    assert stats["totals"]["disposition_reject"] == 2
+    assert stats["days"][1]["pass_rate"] == round(15 / 17, 4)
+    assert stats["days"][0]["pass_rate"] is None
+    default = client.get("/v1/domains/example.com/stats", headers=monitored.headers()).json()["data"]
+    assert len(default["days"]) == 30
+    reversed_range = client.get(
+        "/v1/domains/example.com/stats?start_date=2026-02-01&end_date=2026-01-01", headers=monitored.headers()
+    )
+    assert reversed_range.json()["error"]["code"] == "invalid_date"
+
+
+def test_sources_by_volume_with_enrichment(client: TestClient, monitored: ApiAccount) -> None:
+    upload(client, monitored, aggregate_xml("example.com", ROWS))
+    response = client.get(
+        "/v1/domains/example.com/sources?date=2026-01-01&limit=2", headers=monitored.headers()
+    )
+    body = response.json()
+    assert [s["ip"] for s in body["data"]] == ["192.0.2.1", "192.0.2.2"]
+    assert body["meta"]["total_count"] == 3
+    first = body["data"][0]
+    assert (first["messages"], first["pass_rate"]) == (10, 1.0)
+    assert first["hostname_status"] == "private"
+    assert {"hostname", "org", "country", "known_sender", "base_domain"} <= set(first)
+    rest = client.get(
+        f"/v1/domains/example.com/sources?date=2026-01-01&limit=2&cursor={body['meta']['next_cursor']}",
+        headers=monitored.headers(),
+    ).json()
+    assert [s["ip"] for s in rest["data"]] == ["198.51.100.9"]
+    assert (
+        client.get("/v1/domains/example.com/sources?range=1y", headers=monitored.headers()).status_code == 400
+    )
+
+
+def test_quarantine_and_reprocess_after_adding_the_domain(client: TestClient, account: ApiAccount) -> None:
+    raw = report_mail("x@example.net", aggregate_xml("late.example", ROWS))
+    result = upload(client, account, raw)
+    assert [q["reason"] for q in result["quarantined"]] == ["domain_not_monitored"]
+    listed = client.get("/v1/quarantine", headers=account.headers()).json()["data"]
+    assert [q["reason"] for q in listed] == ["domain_not_monitored"]
+    quarantine_id = listed[0]["id"]
+    still = client.post(f"/v1/quarantine/{quarantine_id}/reprocess", headers=account.headers()).json()["data"]
+    assert still["entry"]["resolved"] is False
+    client.post("/v1/domains", headers=account.headers(), json={"domain": "late.example"})
+    done = client.post(f"/v1/quarantine/{quarantine_id}/reprocess", headers=account.headers()).json()["data"]
+    assert done["entry"]["resolved"] is True
+    assert [r["domain"] for r in done["result"]["stored"]] == ["late.example"]
+
+
+def test_other_tenants_get_404_for_reports_statistics_and_quarantine(
+    client: TestClient, monitored: ApiAccount, other_account: ApiAccount
+) -> None:
+    report_id = upload(client, monitored, aggregate_xml("example.com", ROWS))["stored"][0]["id"]
+    quarantined = upload(client, monitored, aggregate_xml("nope.example", ROWS))["quarantined"][0]["id"]
+    for headers in (other_account.headers(), monitored.headers("test")):
+        for path in (
+            f"/v1/reports/{report_id}",
+            f"/v1/reports/{report_id}/raw",
+            "/v1/domains/example.com/stats",
+            "/v1/domains/example.com/sources",
+        ):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 404, path
+            assert response.json()["error"]["code"] == "not_found"
+        assert client.post(f"/v1/quarantine/{quarantined}/reprocess", headers=headers).status_code == 404
+        assert client.get("/v1/reports", headers=headers).json()["data"] == []
+        assert client.get("/v1/quarantine", headers=headers).json()["data"] == []

@@ -1,0 +1,54 @@
+"""Small DMARC aggregate reports and the mails that carry them, for the ingestion tests."""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+
+@dataclass(frozen=True)
+class Row:
+    ip: str
+    count: int
+    dkim: str = "pass"
+    spf: str = "pass"
+    disposition: str = "none"
+
+
+def aggregate_xml(
+    domain: str,
+    rows: list[Row],
+    *,
+    report_id: str = "r-1",
+    org: str = "google.com",
+    begin: int = 1_767_225_600,  # 2026-01-01T00:00:00Z
+    end: int = 1_767_311_999,  # 2026-01-01T23:59:59Z
+) -> bytes:
+    records = "".join(
+        f"<record><row><source_ip>{r.ip}</source_ip><count>{r.count}</count><policy_evaluated>"
+        f"<disposition>{r.disposition}</disposition><dkim>{r.dkim}</dkim><spf>{r.spf}</spf>"
+        f"</policy_evaluated></row><identifiers><header_from>{domain}</header_from></identifiers>"
+        f"<auth_results><dkim><domain>{domain}</domain><selector>s1</selector><result>{r.dkim}</result></dkim>"
+        f"<spf><domain>{domain}</domain><result>{r.spf}</result></spf></auth_results></record>"
+        for r in rows
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><feedback><report_metadata>'
+        f"<org_name>{org}</org_name><email>noreply-dmarc-support@{org}</email><report_id>{report_id}</report_id>"
+        f"<date_range><begin>{begin}</begin><end>{end}</end></date_range></report_metadata>"
+        f"<policy_published><domain>{domain}</domain><adkim>r</adkim><aspf>r</aspf><p>none</p><sp>none</sp>"
+        f"<pct>100</pct></policy_published>{records}</feedback>"
+    ).encode()
+
+
+def report_mail(to: str, xml: bytes, *, subject: str = "Report domain: example.com") -> bytes:
+    message = EmailMessage()
+    message["From"] = "noreply-dmarc-support@google.com"
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content("This is an aggregate report.")
+    message.add_attachment(
+        gzip.compress(xml), maintype="application", subtype="gzip", filename="report.xml.gz"
+    )
+    return message.as_bytes()
