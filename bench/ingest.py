@@ -98,9 +98,8 @@ def main() -> None:
         first = calls[name] - calls_replay[name]
         if first:
             sys.stdout.write(f"  {name:<20} {first}\n")
-    sys.stdout.write(
-        f"S3 requests: {calls['PutObject'] - calls_replay['PutObject'] + calls['GetObject'] - calls_replay['GetObject']}\n"
-    )
+    s3_first = sum(calls[op] - calls_replay[op] for op in ("PutObject", "GetObject"))
+    sys.stdout.write(f"S3 requests: {s3_first}\n")
     replay_total = sum(v for k, v in calls_replay.items() if k in dynamo_ops)
     sys.stdout.write(
         f"replay (duplicate delivery): {replay:.2f} s, {replay_total} DynamoDB requests, no count changed\n"
