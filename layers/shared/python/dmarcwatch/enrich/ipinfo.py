@@ -16,13 +16,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import dns.asyncresolver
-import dns.exception
-import dns.resolver
 import dns.reversename
 from pydantic import BaseModel
 
-from dmarcwatch.config import get_settings
+from dmarcwatch.dns.dmarc import organizational_domain
+from dmarcwatch.dns.resolver import DnsSession
 from dmarcwatch.models import utcnow
 from dmarcwatch.store import ipinfo as cache_store
 
@@ -50,13 +48,6 @@ def _geo() -> Any:
 
 
 @cache
-def _psl() -> Any:
-    from publicsuffixlist import PublicSuffixList
-
-    return PublicSuffixList()
-
-
-@cache
 def _senders() -> list[dict[str, Any]]:
     text = resources.files("dmarcwatch.data").joinpath("known_senders.json").read_text()
     senders: list[dict[str, Any]] = json.loads(text)["senders"]
@@ -64,10 +55,7 @@ def _senders() -> list[dict[str, Any]]:
 
 
 def base_domain(hostname: str | None) -> str | None:
-    if not hostname:
-        return None
-    found = _psl().privatesuffix(hostname.rstrip(".").lower())
-    return str(found) if found else None
+    return organizational_domain(hostname) if hostname else None
 
 
 def known_sender(base: str | None, org: str | None) -> str | None:
@@ -87,38 +75,22 @@ def offline_info(ip: str) -> IpInfo:
     return IpInfo(ip=ip, org=org, network=found.asn_cidr or None, country=country)
 
 
-def _resolver() -> dns.asyncresolver.Resolver:
-    settings = get_settings()
-    resolver = dns.asyncresolver.Resolver(configure=not settings.dns_nameservers)
-    if settings.dns_nameservers:
-        resolver.nameservers = list(settings.dns_nameservers)
-    resolver.port = settings.dns_port
-    resolver.lifetime = settings.dns_timeout
-    return resolver
-
-
-async def _ptr(
-    resolver: dns.asyncresolver.Resolver, ip: str, gate: asyncio.Semaphore
-) -> tuple[str | None, str]:
-    async with gate:
-        try:
-            answer = await resolver.resolve(dns.reversename.from_address(ip), "PTR")
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-            return None, "none"
-        except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout):
-            return None, "error"
-        return str(answer[0]).rstrip(".").lower(), "ok"
+async def _ptr(session: DnsSession, ip: str) -> tuple[str | None, str]:
+    result = await session.query(dns.reversename.from_address(ip).to_text(), "PTR")
+    if result.answered and result.rdata:
+        return result.rdata[0].to_text().rstrip(".").lower(), "ok"
+    return None, "error" if result.failed else "none"
 
 
 async def _enrich(ips: list[str]) -> list[IpInfo]:
-    resolver, gate = _resolver(), asyncio.Semaphore(_MAX_PARALLEL)
+    session = DnsSession(max_queries=len(ips) + 1, max_concurrency=_MAX_PARALLEL)
 
     async def one(ip: str) -> IpInfo:
         info = offline_info(ip)
         if ipaddress.ip_address(ip).is_private:
             hostname, status = None, "private"
         else:
-            hostname, status = await _ptr(resolver, ip, gate)
+            hostname, status = await _ptr(session, ip)
         base = base_domain(hostname)
         return info.model_copy(
             update={
