@@ -162,6 +162,13 @@ class DomainCreate(BaseModel):
         return self
 
 
+class VerificationOut(BaseModel):
+    verified: bool
+    verified_at: str | None
+    record_name: str = Field(description="Publish TXT here (or at the domain itself)")
+    record_value: str
+
+
 class DomainOut(BaseModel):
     id: str
     domain: str
@@ -169,6 +176,7 @@ class DomainOut(BaseModel):
     status: str
     created_at: str | None
     updated_at: str | None
+    verification: VerificationOut
 
     @classmethod
     def of(cls, domain: Domain) -> DomainOut:
@@ -179,7 +187,20 @@ class DomainOut(BaseModel):
             status=domain.status.value,
             created_at=iso(domain.created_at),
             updated_at=iso(domain.updated_at),
+            verification=VerificationOut(
+                verified=domain.verified_at is not None,
+                verified_at=iso(domain.verified_at),
+                record_name=f"_dmarcwatch.{domain.name}",
+                record_value=f"dmarcwatch-verification={domain.verification_token}",
+            ),
         )
+
+
+class VerifyOut(BaseModel):
+    domain: DomainOut
+    verified: bool
+    status: str = Field(description="verified, already_verified, token_not_found or dns_error")
+    detail: str
 
 
 class InvalidDomainOut(BaseModel):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from dmarcwatch.domain_names import DomainName, InvalidDomain, normalize_domain
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
-from dmarcwatch.ids import IdPrefix, has_prefix, new_id
+from dmarcwatch.ids import IdPrefix, has_prefix, new_id, random_base62
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import Plan
 from dmarcwatch.store import domains as store
@@ -51,7 +51,12 @@ def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
     now = utcnow()
     candidates = [
         Domain(
-            id=new_id(IdPrefix.DOMAIN), name=n.ascii, unicode_name=n.unicode, created_at=now, updated_at=now
+            id=new_id(IdPrefix.DOMAIN),
+            name=n.ascii,
+            unicode_name=n.unicode,
+            created_at=now,
+            updated_at=now,
+            verification_token=random_base62(24),
         )
         for n in fresh[:room]
     ]

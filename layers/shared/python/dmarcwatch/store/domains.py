@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +21,7 @@ from dmarcwatch.models import Domain, DomainStatus, Tenant
 from dmarcwatch.store.db import (
     cancellation_reasons,
     is_cancelled,
+    is_conditional_failure,
     key,
     low_level,
     parse_ts,
@@ -59,12 +61,19 @@ def _item(tenant: Tenant, domain: Domain) -> dict[str, Any]:
         "status": domain.status.value,
         "created_at": ts(domain.created_at),
         "updated_at": ts(domain.updated_at),
+        "verification_token": domain.verification_token,
+        "verified_at": ts(domain.verified_at),
     }
 
 
 def _from(item: dict[str, Any]) -> Domain:
     return Domain.model_validate(
-        {**item, "created_at": parse_ts(item["created_at"]), "updated_at": parse_ts(item["updated_at"])}
+        {
+            **item,
+            "created_at": parse_ts(item["created_at"]),
+            "updated_at": parse_ts(item["updated_at"]),
+            "verified_at": parse_ts(item.get("verified_at")),
+        }
     )
 
 
@@ -218,6 +227,22 @@ def set_status(tenant: Tenant, domain: Domain, status: DomainStatus, now: Any) -
         ExpressionAttributeValues={":s": status.value, ":u": ts(now)},
         ConditionExpression="attribute_exists(pk)",
     )
+
+
+def mark_verified(tenant: Tenant, domain: Domain, at: datetime) -> bool:
+    """Record the verification once; False if it was already verified (or the domain is gone)."""
+    try:
+        table().update_item(
+            Key=key(_pk(tenant), t.domain_sk(domain.name)),
+            UpdateExpression="SET verified_at = :at",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(verified_at)",
+            ExpressionAttributeValues={":at": ts(at)},
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True
 
 
 def delete(tenant: Tenant, domain: Domain) -> bool:

@@ -18,10 +18,11 @@ from dmarcwatch.api.schemas import (
     Envelope,
     InvalidDomainOut,
     ListEnvelope,
+    VerifyOut,
 )
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import DomainStatus
-from dmarcwatch.services import domains
+from dmarcwatch.services import domains, verification
 
 router = APIRouter(tags=["domains"])
 
@@ -126,6 +127,22 @@ def delete_domain(request: Request, domain_id: str, principal: CurrentPrincipal)
 def activate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.set_status(principal.tenant, domain_id, DomainStatus.ACTIVE)
     return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}
+
+
+@router.post(
+    "/domains/{domain_id}/verify",
+    summary="Prove ownership: looks up the TXT token (see the domain's `verification`)",
+    response_model=Envelope[VerifyOut],
+)
+def verify(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    result = verification.verify(principal.tenant, domain_id)
+    data = VerifyOut(
+        domain=DomainOut.of(result.domain),
+        verified=result.verified,
+        status=result.status,
+        detail=result.detail,
+    )
+    return {"data": data, "meta": {"request_id": request_id_of(request)}}
 
 
 @router.post(
