@@ -64,7 +64,34 @@ def is_up_to_date(spec: dict[str, Any]) -> bool:
         return False
 
 
-def pip_install(deps: list[str], target: Path) -> None:
+# Runtime dependencies that PyPI ships only as a source distribution. They are pure Python, so a wheel
+# built here is the same wheel on Lambda; it is built first and offered to the cross-platform install
+# (which otherwise accepts binary wheels only, to never compile for this machine by mistake).
+PURE_PYTHON_SDISTS = ("geoip2fast",)
+
+
+def build_pure_wheels(deps: list[str], wheelhouse: Path) -> None:
+    wanted = [d for d in deps if any(d.lower().startswith(name) for name in PURE_PYTHON_SDISTS)]
+    if wanted:
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--wheel-dir",
+            str(wheelhouse),
+            *wanted,
+        ]
+        subprocess.run(command, check=True)  # noqa: S603 - fixed argv, no shell
+        for wheel in wheelhouse.glob("*.whl"):
+            if not wheel.name.endswith("-py3-none-any.whl") and "-py2.py3-none-any" not in wheel.name:
+                raise SystemExit(f"{wheel.name} is not a pure-Python wheel; it cannot go in the Lambda layer")
+
+
+def pip_install(deps: list[str], target: Path, wheelhouse: Path) -> None:
     command = [
         sys.executable,
         "-m",
@@ -75,6 +102,8 @@ def pip_install(deps: list[str], target: Path) -> None:
         "--no-compile",  # bytecode of this machine's Python would be useless on Lambda's 3.12
         *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
         "--only-binary=:all:",
+        "--find-links",
+        str(wheelhouse),
         "--implementation",
         "cp",
         "--python-version",
@@ -97,7 +126,9 @@ def build(force: bool = False) -> bool:
     # Build next to the final place and swap at the end, so a failed build never leaves a half layer.
     with tempfile.TemporaryDirectory(dir=LAYER_DIR.parent, prefix=".deps-") as tmp:
         staging = Path(tmp) / "deps"
-        pip_install(spec["dependencies"], staging / "python")
+        wheelhouse = Path(tmp) / "wheels"
+        build_pure_wheels(spec["dependencies"], wheelhouse)
+        pip_install(spec["dependencies"], staging / "python", wheelhouse)
         # Not needed at runtime: the console scripts pip writes to python/bin, and any bytecode cache.
         shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
         for cache in list((staging / "python").rglob("__pycache__")):

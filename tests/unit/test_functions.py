@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dmarcwatch.api.registry import FUNCTION_GROUPS, WORKER_FUNCTIONS
+from dmarcwatch.api.registry import FUNCTION_GROUPS, SCHEDULED_FUNCTIONS, WORKER_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIRS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/handler.py"))
@@ -17,7 +17,7 @@ FUNCTION_DIRS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/handl
 
 def test_every_api_group_has_exactly_one_function_folder() -> None:
     expected = {group.function_dir for group in FUNCTION_GROUPS} | {"authorizer"}
-    expected |= {worker.function_dir for worker in WORKER_FUNCTIONS}
+    expected |= {worker.function_dir for worker in (*WORKER_FUNCTIONS, *SCHEDULED_FUNCTIONS)}
     assert set(FUNCTION_DIRS) == expected
 
 
@@ -46,7 +46,7 @@ def test_the_authorizer_imports_no_web_framework() -> None:
 def test_worker_handlers_re_export_the_registered_handler() -> None:
     import importlib
 
-    for worker in WORKER_FUNCTIONS:
+    for worker in (*WORKER_FUNCTIONS, *SCHEDULED_FUNCTIONS):
         module, _, attribute = worker.handler.partition(":")
         registered = getattr(importlib.import_module(module), attribute)
         assert importlib.import_module(f"functions.{worker.function_dir}.handler").handler is registered

@@ -162,5 +162,5 @@ def zip_bomb(megabytes: int, *, declared: int | None = None) -> bytes:
     return local + name + data + directory + end_record
 
 
-def gz(data: bytes) -> bytes:
-    return gzip.compress(data, mtime=0)
+def gz(data: bytes, level: int = 9) -> bytes:
+    return gzip.compress(data, compresslevel=level, mtime=0)

@@ -136,6 +136,7 @@ def test_ikea_report_wrapped_in_an_unclosed_schema_element() -> None:
     """IKEA sent <feedback> inside an <xs:schema> that is never closed; the report itself is complete."""
     path = Path("parsedmarc-samples/aggregate/ikea.com!example.de!1538690400!1538776800.xml")
     report = extract_reports((CORPUS / path).read_bytes()).reports[0]
+    assert report.kind == "aggregate"
     assert report.metadata.org_name == "ikea.com"
     assert report.policy_published.domain == "example.de"
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from dmarcwatch.reports import ExtractionResult, Limits, ReasonCode, extract_reports
+from dmarcwatch.reports import DEFAULT_LIMITS, ExtractionResult, Limits, ReasonCode, extract_reports
 
 from . import factory
 
@@ -93,6 +93,13 @@ def test_a_document_cannot_declare_a_decompressor_as_its_encoding() -> None:
 
 
 # -- compression
+
+
+def test_default_caps_admit_the_largest_real_reports() -> None:
+    # 100,000+ records are tens to a couple of hundred MB of XML, compressing up to ~100:1.
+    assert DEFAULT_LIMITS.max_decompressed_bytes >= 200_000_000
+    assert DEFAULT_LIMITS.max_compression_ratio >= 200
+    assert DEFAULT_LIMITS.max_xml_elements >= 100_000 * 40
 
 
 def test_the_bomb_builder_inflates_to_what_it_says() -> None:

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     exports_bucket: str = "dmarcwatch-exports"
     ingest_queue_url: str | None = None
     scan_queue_url: str | None = None
+    # The local scheduler's period for scheduled functions (AWS uses each function's EventBridge rate).
+    scheduler_interval_seconds: float = 60.0
 
     reports_domain: str = "reports.dmarcwatch.local"
     # HMAC key for pagination cursors. The local default is fine for a laptop; the CDK stack injects a

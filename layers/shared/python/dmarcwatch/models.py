@@ -84,6 +84,6 @@ class Domain(BaseModel):
     status: DomainStatus = DomainStatus.ACTIVE
     created_at: datetime
     updated_at: datetime
-    # Ownership proof: a TXT record `dmarcwatch-verification=<token>` at the domain or at _dmarcwatch.<domain>.
+    # Ownership proof: TXT `dmarcwatch-verification=<token>` at the domain or at _dmarcwatch.<domain>.
     verification_token: str = ""
     verified_at: datetime | None = None

@@ -56,7 +56,11 @@ TABLE = TableDef(
     partition_key="pk",
     sort_key="sk",
     ttl_attribute="expires_at_epoch",
-    indexes=(IndexDef(name="gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),),
+    indexes=(
+        IndexDef(name="gsi1", partition_key="gsi1pk", sort_key="gsi1sk"),
+        # Sparse: only active domains carry gsi2 keys, so the rescan dispatcher reads exactly what is due.
+        IndexDef(name="gsi2", partition_key="gsi2pk", sort_key="gsi2sk"),
+    ),
 )
 
 
@@ -151,6 +155,26 @@ UNROUTED_PK = "UNROUTED"
 
 def ip_info_pk(ip: str) -> str:
     return f"IPINFO#{ip}"
+
+
+SCAN_SHARDS = 8
+
+
+def scan_due_pk(shard: int) -> str:
+    """gsi2 partition of domains due for a rescan; spread over shards so no single key runs hot."""
+    return f"SCANDUE#{shard}"
+
+
+def scan_sk(domain_id: str) -> str:
+    return f"SCAN#{domain_id}"
+
+
+def changes_pk(account_id: str, environment: str, domain_id: str) -> str:
+    return f"{tenant_pk(account_id, environment)}#CHANGES#{domain_id}"
+
+
+def dkim_selectors_sk(domain_id: str) -> str:
+    return f"DKIMSEL#{domain_id}"
 
 
 def rate_pk(subject: str) -> str:

@@ -23,6 +23,7 @@ class Resource(StrEnum):
 
     RAW_BUCKET = "raw_bucket"  # read/write raw mail and payloads, presign downloads
     INGEST_QUEUE = "ingest_queue"  # consume (workers) S3 ObjectCreated events of inbound/raw/
+    SCAN_QUEUE = "scan_queue"  # send (API, dispatcher) and consume (scanner) domain scan requests
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,12 @@ class FunctionGroup:
 FUNCTION_GROUPS: tuple[FunctionGroup, ...] = (
     FunctionGroup("meta", ("meta",), "Health and API index"),
     FunctionGroup("account", ("account", "keys"), "Account and API keys"),
-    FunctionGroup("domains", ("domains",), "Monitored domains"),
+    FunctionGroup(
+        "domains",
+        ("domains", "dns"),
+        "Monitored domains, DNS scans and change history",
+        resources=frozenset({Resource.SCAN_QUEUE}),
+    ),
     FunctionGroup(
         "reports",
         ("reports", "statistics", "quarantine"),
@@ -85,6 +91,46 @@ WORKER_FUNCTIONS: tuple[WorkerFunction, ...] = (
         batch_size=5,
         resources=frozenset({Resource.RAW_BUCKET, Resource.INGEST_QUEUE}),
         handler="dmarcwatch.ingest.worker:handler",
+    ),
+    WorkerFunction(
+        "scanner",
+        "DNS scans of domains from the scan queue",
+        trigger=Resource.SCAN_QUEUE,
+        memory_mb=512,
+        timeout_seconds=120,
+        batch_size=5,
+        resources=frozenset({Resource.SCAN_QUEUE}),
+        handler="dmarcwatch.scanning.worker:handler",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ScheduledFunction:
+    """A Lambda run on a schedule (EventBridge in AWS, the local scheduler in `make dev`)."""
+
+    name: str
+    description: str
+    rate_minutes: int
+    memory_mb: int
+    timeout_seconds: int
+    resources: frozenset[Resource]
+    handler: str
+
+    @property
+    def function_dir(self) -> str:
+        return self.name
+
+
+SCHEDULED_FUNCTIONS: tuple[ScheduledFunction, ...] = (
+    ScheduledFunction(
+        "dispatcher",
+        "Finds domains due for a rescan (interval per plan) and queues them",
+        rate_minutes=15,
+        memory_mb=256,
+        timeout_seconds=120,
+        resources=frozenset({Resource.SCAN_QUEUE}),
+        handler="dmarcwatch.scanning.dispatcher:handler",
     ),
 )
 

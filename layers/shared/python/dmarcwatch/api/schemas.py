@@ -196,6 +196,13 @@ class DomainOut(BaseModel):
         )
 
 
+class DomainDetailOut(DomainOut):
+    scan_result: dict[str, Any] | None = Field(
+        description="Latest scan: {result, previous: field -> {value, changed_at}, scanned_at}; null at first"
+    )
+    recent_changes: list[dict[str, Any]]
+
+
 class VerifyOut(BaseModel):
     domain: DomainOut
     verified: bool
@@ -365,3 +372,11 @@ class SourceOut(Counts):
     network: str | None
     country: str | None
     known_sender: str | None
+
+
+class ChangeOut(BaseModel):
+    id: str
+    field: str
+    old: str | None
+    new: str | None
+    detected_at: str

@@ -23,6 +23,7 @@ from dmarcwatch.reports.models import AggregateRecord, AggregateReport, Report, 
 from dmarcwatch.services.accounts import month_window, reports_counter_subject
 from dmarcwatch.store import blobs, events
 from dmarcwatch.store import reports as store
+from dmarcwatch.store import scans as scan_store
 
 logger = Logger(service="dmarcwatch")
 
@@ -230,6 +231,14 @@ def _store(outcome: IngestOutcome, tenant: Tenant, domain: Domain, report: Repor
     if isinstance(report, AggregateReport):
         days, sources = deltas(report)
         store.apply_aggregates(stored, days, sources)
+        # The DKIM selectors receivers saw for this domain: the scanner checks them besides the common list.
+        selectors = {
+            d.selector.lower()
+            for r in report.records
+            for d in r.dkim_results
+            if d.selector and d.domain and d.domain.lower().rstrip(".").endswith(domain.name)
+        }
+        scan_store.add_dkim_selectors(tenant, domain.id, selectors)
     stored = stored.model_copy(update={"record_chunks": chunks})
     event = Event(
         id=derived_id(IdPrefix.EVENT, stored.id, "report.received"),

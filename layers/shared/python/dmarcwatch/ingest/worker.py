@@ -31,7 +31,9 @@ def object_keys(body: str) -> list[str]:
     message: dict[str, Any] = json.loads(body)
     if message.get("Event") == "s3:TestEvent":
         return []
-    return [unquote_plus(r["s3"]["object"]["key"]) for r in message.get("Records", []) if "s3" in r]
+    keys = [unquote_plus(r["s3"]["object"]["key"]) for r in message.get("Records", []) if "s3" in r]
+    # SES writes this object once when the receipt rule is saved, to check it may write to the bucket.
+    return [k for k in keys if not k.endswith("/AMAZON_SES_SETUP_NOTIFICATION")]
 
 
 @tracer.capture_method

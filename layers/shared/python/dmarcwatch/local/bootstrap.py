@@ -48,6 +48,13 @@ def bootstrap_inbound() -> str:
     return url
 
 
+SCAN_QUEUE = "dmarcwatch-scan"
+
+
+def bootstrap_scanning() -> str:
+    return _queue_with_dlq(SCAN_QUEUE, visibility_timeout=120)
+
+
 def bootstrap() -> None:
     settings = get_settings()
     try:

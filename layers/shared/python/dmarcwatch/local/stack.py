@@ -19,8 +19,9 @@ from typing import Any, Protocol
 import uvicorn
 from moto.server import ThreadedMotoServer
 
-from dmarcwatch.api.registry import WORKER_FUNCTIONS, Resource
+from dmarcwatch.api.registry import SCHEDULED_FUNCTIONS, WORKER_FUNCTIONS, Resource
 from dmarcwatch.config import get_settings
+from dmarcwatch.local.scheduler import Scheduler
 from dmarcwatch.local.smtp import SmtpInbound
 from dmarcwatch.local.worker import QueueWorker
 from dmarcwatch.store import aws
@@ -91,7 +92,8 @@ def _point_at_embedded_aws(endpoint: str) -> None:
 
 
 def _queue_url(trigger: Resource) -> str:
-    urls = {Resource.INGEST_QUEUE: get_settings().ingest_queue_url}
+    settings = get_settings()
+    urls = {Resource.INGEST_QUEUE: settings.ingest_queue_url, Resource.SCAN_QUEUE: settings.scan_queue_url}
     url = urls.get(trigger)
     if url is None:
         raise RuntimeError(f"no local queue for {trigger}")
@@ -109,7 +111,7 @@ def _banner(lines: list[str]) -> None:
 
 
 def run(wait: Callable[[threading.Event], None] | None = None) -> int:
-    from dmarcwatch.local.bootstrap import bootstrap, bootstrap_inbound
+    from dmarcwatch.local.bootstrap import bootstrap, bootstrap_inbound, bootstrap_scanning
     from dmarcwatch.models import Environment
     from dmarcwatch.plans import PlanName
     from dmarcwatch.services import accounts, admin
@@ -121,6 +123,7 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
     bootstrap()
     settings = get_settings()
     os.environ["DMARCWATCH_INGEST_QUEUE_URL"] = bootstrap_inbound()
+    os.environ["DMARCWATCH_SCAN_QUEUE_URL"] = bootstrap_scanning()
     aws.reset()
     settings = get_settings()
     created = admin.create_account(f"dev-{int(time.time())}@localhost", PlanName.PRO, "Local developer", 365)
@@ -130,6 +133,9 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
         QueueWorker(fn.name, _queue_url(fn.trigger), _load(fn.handler), fn.batch_size)
         for fn in WORKER_FUNCTIONS
     ]
+    scheduler = Scheduler(
+        [(fn.name, _load(fn.handler)) for fn in SCHEDULED_FUNCTIONS], settings.scheduler_interval_seconds
+    )
     started: list[LocalService] = [embedded]
     try:
         api_url = api.start()
@@ -139,6 +145,8 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
         for worker in workers:
             worker.start()
             started.append(worker)
+        scheduler.start()
+        started.append(scheduler)
         live_address = accounts.inbound_address(created.account, Environment.LIVE)
         _banner(
             [
@@ -149,6 +157,7 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
                 f"  SMTP inbound:  {smtp_url}  (SES stand-in, mail for @{settings.reports_domain})",
                 f"  rua address:   {live_address}",
                 f"  workers:       {', '.join(w.name for w in workers)}",
+                f"  scheduler:     {scheduler.describe()}",
                 f"  account:       {created.account.id} (plan pro)",
                 f"  live key:      {created.live_key.secret}",
                 f"  test key:      {created.test_key.secret}",

@@ -56,6 +56,13 @@ def _exact(table: dict[str, E]) -> dict[str, E]:
     return {key: member for key, member in table.items() if key == member.value}
 
 
+_DISPOSITIONS = _exact(norm.DISPOSITIONS)
+_VERDICTS = _exact(norm.VERDICTS)
+_DKIM_RESULTS = _exact(norm.DKIM_RESULTS)
+_SPF_RESULTS = _exact(norm.SPF_RESULTS)
+_SPF_SCOPES = _exact(norm.SPF_SCOPES)
+
+
 class FieldReader:
     """Reads the children of `<feedback>` for one report (namespace map, caps and string cache included)."""
 
@@ -65,11 +72,6 @@ class FieldReader:
         cache: dict[str, str] = {}
         # Domains, selectors and results repeat across records: share one string object for each.
         self.intern: Callable[[str, str], str] = cache.setdefault
-        self._dispositions = _exact(norm.DISPOSITIONS)
-        self._verdicts = _exact(norm.VERDICTS)
-        self._dkim = _exact(norm.DKIM_RESULTS)
-        self._spf = _exact(norm.SPF_RESULTS)
-        self._scopes = _exact(norm.SPF_SCOPES)
 
     # -- generic ------------------------------------------------------------------------------------------
 
@@ -243,17 +245,17 @@ class FieldReader:
             missing = "disposition" if disposition_text is None else "dkim" if dkim_text is None else "spf"
             raise invalid(_path(on_evaluated, None, missing), "missing")
         # Canonical values take one lookup; anything else goes through the alias table.
-        disposition = self._dispositions.get(disposition_text)
+        disposition = _DISPOSITIONS.get(disposition_text)
         disposition_raw = None
         if disposition is None:
             disposition, disposition_raw = norm.enum_value(
                 disposition_text, norm.DISPOSITIONS, Disposition.UNKNOWN
             )
-        policy_dkim = self._verdicts.get(dkim_text)
+        policy_dkim = _VERDICTS.get(dkim_text)
         policy_dkim_raw = None
         if policy_dkim is None:
             policy_dkim, policy_dkim_raw = norm.enum_value(dkim_text, norm.VERDICTS, DmarcVerdict.UNKNOWN)
-        policy_spf = self._verdicts.get(spf_text)
+        policy_spf = _VERDICTS.get(spf_text)
         policy_spf_raw = None
         if policy_spf is None:
             policy_spf, policy_spf_raw = norm.enum_value(spf_text, norm.VERDICTS, DmarcVerdict.UNKNOWN)
@@ -314,7 +316,7 @@ class FieldReader:
             text = texts.get("result")
             if text is None:
                 raise invalid(_path(on_dkim, position, "result"), "missing")
-            result = self._dkim.get(text)
+            result = _DKIM_RESULTS.get(text)
             raw = None
             if result is None:
                 result, raw = norm.enum_value(text, norm.DKIM_RESULTS, DkimResult.UNKNOWN)
@@ -336,7 +338,7 @@ class FieldReader:
             text = texts.get("result")
             if text is None:
                 raise invalid(_path(on_spf, position, "result"), "missing")
-            spf_result = self._spf.get(text)
+            spf_result = _SPF_RESULTS.get(text)
             raw = None
             if spf_result is None:
                 spf_result, raw = norm.enum_value(text, norm.SPF_RESULTS, SpfResult.UNKNOWN)
@@ -344,7 +346,7 @@ class FieldReader:
             scope: SpfScope | None = None
             scope_raw = None
             if scope_text:
-                scope = self._scopes.get(scope_text)
+                scope = _SPF_SCOPES.get(scope_text)
                 if scope is None:
                     scope, scope_raw = norm.enum_value(scope_text, norm.SPF_SCOPES, SpfScope.UNKNOWN)
             domain = texts.get("domain", "").lower().rstrip(".")

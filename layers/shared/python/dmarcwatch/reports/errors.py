@@ -17,6 +17,7 @@ class ReasonCode(StrEnum):
     NO_REPORT_FOUND = "no_report_found"
     FAILURE_REPORT_NOT_SUPPORTED = "failure_report_not_supported"
     # MIME.
+    MIME_MALFORMED = "mime_malformed"
     TOO_MANY_MIME_PARTS = "too_many_mime_parts"
     NESTING_TOO_DEEP = "nesting_too_deep"
     # Archives and compression.

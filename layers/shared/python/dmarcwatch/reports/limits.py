@@ -31,7 +31,7 @@ class Limits(BaseModel):
     # so a small file with a large header never trips it.
     max_compression_ratio: float = Field(default=400.0, gt=1)
     ratio_check_after_bytes: int = Field(default=8 * MiB, ge=0)
-    max_xml_elements: int = Field(default=5_000_000, gt=0)
+    max_xml_elements: int = Field(default=10_000_000, gt=0)
     max_xml_depth: int = Field(default=32, gt=0)
     max_text_length: int = Field(default=8192, gt=0)
     max_prolog_bytes: int = Field(default=64 * 1024, gt=0)

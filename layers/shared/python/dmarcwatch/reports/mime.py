@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email import policy
+from email.errors import MessageError
 from email.message import Message
 from email.parser import BytesParser
 
@@ -44,9 +45,15 @@ class MailWalk:
 def walk_mail(raw: bytes, limits: Limits) -> MailWalk:
     _precheck(raw, limits)
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        return _walk(BytesParser(policy=policy.default).parsebytes(raw), limits)
     except RecursionError:
         raise ReportError(ReasonCode.NESTING_TOO_DEEP, "MIME parts nested too deeply to parse") from None
+    except (MessageError, ValueError, LookupError, TypeError, AttributeError) as error:
+        # The stdlib parser reports most damage as defects, but some malformed headers still raise.
+        raise ReportError(ReasonCode.MIME_MALFORMED, f"unreadable MIME structure: {error!r}") from None
+
+
+def _walk(message: Message, limits: Limits) -> MailWalk:
     leaves: list[Leaf] = []
     failure = _is_failure_report(message)
     if failure:

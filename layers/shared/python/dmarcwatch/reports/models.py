@@ -216,10 +216,13 @@ class TlsPolicyType(StrEnum):
     UNKNOWN = "unknown"
 
 
+_TLS_POLICY_TYPES = frozenset(member.value for member in TlsPolicyType)
+
+
 def _tls_policy_type(value: object) -> object:
     if isinstance(value, str):
         key = value.strip().lower()
-        return key if key in TlsPolicyType._value2member_map_ else TlsPolicyType.UNKNOWN
+        return key if key in _TLS_POLICY_TYPES else TlsPolicyType.UNKNOWN
     return value
 
 

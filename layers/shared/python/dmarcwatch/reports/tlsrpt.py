@@ -7,7 +7,6 @@ import json
 from pydantic import ValidationError
 
 from dmarcwatch.reports.errors import ReasonCode, ReportError, invalid
-from dmarcwatch.reports.limits import DEFAULT_LIMITS, Limits
 from dmarcwatch.reports.models import TlsReport
 
 # Any of these at the top level makes a JSON document a TLS report (to be validated as one); JSON without
@@ -15,16 +14,12 @@ from dmarcwatch.reports.models import TlsReport
 _MARKERS = frozenset({"organization-name", "report-id", "policies", "date-range"})
 
 
-def parse_tls_report(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> TlsReport:
-    """Parse one SMTP TLS report from its JSON bytes (already decompressed).
+def parse_tls_report(data: bytes) -> TlsReport:
+    """Parse one SMTP TLS report from its JSON bytes (decompressed, and size-capped by the caller).
 
     Raises ReportError: `json_malformed`, `not_a_report` for JSON that is not a TLS report, and
     `invalid_report` naming the field (as a JSON path) when a TLS report is missing or misstates one.
     """
-    if len(data) > limits.max_json_bytes:
-        raise ReportError(
-            ReasonCode.DECOMPRESSED_SIZE_EXCEEDED, f"JSON larger than {limits.max_json_bytes} bytes"
-        )
     try:
         document = json.loads(data)
     except RecursionError:

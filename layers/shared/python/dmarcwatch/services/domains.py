@@ -9,7 +9,9 @@ from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.ids import IdPrefix, has_prefix, new_id, random_base62
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import Plan
+from dmarcwatch.scanning.service import request_scans
 from dmarcwatch.store import domains as store
+from dmarcwatch.store import scans as scan_store
 
 MAX_BULK = 500
 
@@ -71,6 +73,8 @@ def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
             )
         result.added.extend(added)
         result.existing.extend(d.name for d in raced)
+        if added:
+            request_scans(tenant, added, now)
     return result
 
 
@@ -86,17 +90,35 @@ def resolve(tenant: Tenant, id_or_name: str) -> Domain:
     return domain
 
 
-def list_domains(tenant: Tenant, *, limit: int, search: str | None, after: str | None) -> store.DomainPage:
+def list_domains(
+    tenant: Tenant,
+    *,
+    limit: int,
+    search: str | None,
+    after: str | None,
+    email_gateway: str | None = None,
+    dmarc_status: str | None = None,
+) -> store.DomainPage:
     needle = search.strip().lower() if search else None
-    return store.list_page(tenant, limit=limit, search=needle or None, after=after)
+    equals = {}
+    if email_gateway:
+        equals["email_gateway_lc"] = email_gateway.strip().lower()
+    if dmarc_status:
+        equals["dmarc_status"] = dmarc_status
+    return store.list_page(tenant, limit=limit, search=needle or None, after=after, equals=equals)
 
 
 def set_status(tenant: Tenant, id_or_name: str, status: DomainStatus) -> Domain:
+    """Deactivated domains leave the rescan schedule; activated ones are scanned again soon."""
     domain = resolve(tenant, id_or_name)
     if domain.status != status:
         now = utcnow()
         store.set_status(tenant, domain, status, now)
         domain = domain.model_copy(update={"status": status, "updated_at": now})
+        if status == DomainStatus.ACTIVE:
+            request_scans(tenant, [domain], now)
+        else:
+            scan_store.unschedule(tenant, domain)
     return domain
 
 

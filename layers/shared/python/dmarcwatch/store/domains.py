@@ -188,7 +188,14 @@ def get_by_id(tenant: Tenant, domain_id: str) -> Domain | None:
     return get_by_name(tenant, alias["name"]) if alias else None
 
 
-def list_page(tenant: Tenant, *, limit: int, search: str | None, after: str | None) -> DomainPage:
+def list_page(
+    tenant: Tenant,
+    *,
+    limit: int,
+    search: str | None,
+    after: str | None,
+    equals: dict[str, str] | None = None,
+) -> DomainPage:
     """Up to `limit` domains in name order whose name contains `search`.
 
     A filtered query can return short pages, so this reads on until the page is full, and the cursor
@@ -200,10 +207,19 @@ def list_page(tenant: Tenant, *, limit: int, search: str | None, after: str | No
         "ExpressionAttributeValues": {":pk": _pk(tenant), ":sk": "DOMAIN#"},
         "Limit": max(limit, 25),
     }
+    filters: list[str] = []
+    names: dict[str, str] = {}
     if search:
-        query["FilterExpression"] = "contains(#n, :q) OR contains(unicode_name, :q)"
-        query["ExpressionAttributeNames"] = {"#n": "name"}
+        filters.append("(contains(#n, :q) OR contains(unicode_name, :q))")
+        names["#n"] = "name"
         query["ExpressionAttributeValues"][":q"] = search
+    for i, (attribute, value) in enumerate((equals or {}).items()):
+        filters.append(f"#e{i} = :e{i}")
+        names[f"#e{i}"] = attribute
+        query["ExpressionAttributeValues"][f":e{i}"] = value
+    if filters:
+        query["FilterExpression"] = " AND ".join(filters)
+        query["ExpressionAttributeNames"] = names
     cursor = key(_pk(tenant), after) if after else None
     while True:
         if cursor:

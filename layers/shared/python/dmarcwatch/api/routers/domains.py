@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -14,6 +14,7 @@ from dmarcwatch.api.schemas import (
     BulkAddOut,
     DomainCreate,
     DomainDeleted,
+    DomainDetailOut,
     DomainOut,
     Envelope,
     InvalidDomainOut,
@@ -22,7 +23,7 @@ from dmarcwatch.api.schemas import (
 )
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import DomainStatus
-from dmarcwatch.services import domains, verification
+from dmarcwatch.services import dns_views, domains, verification
 
 router = APIRouter(tags=["domains"])
 
@@ -36,15 +37,26 @@ def list_domains(
     request: Request,
     principal: CurrentPrincipal,
     search: Search = None,
+    email_gateway: Annotated[
+        str | None, Query(max_length=100, description="Detected gateway, e.g. 'Google Workspace' or 'none'")
+    ] = None,
+    dmarc_status: Literal["reject", "quarantine", "none", "missing"] | None = None,
     limit: Limit = 25,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     tenant = principal.tenant
-    query = {"search": search or ""}
+    query = {"search": search or "", "email_gateway": email_gateway or "", "dmarc_status": dmarc_status or ""}
     after = decode_cursor(tenant, query, cursor) if cursor else None
-    page = domains.list_domains(tenant, limit=limit, search=search, after=after)
+    page = domains.list_domains(
+        tenant,
+        limit=limit,
+        search=search,
+        after=after,
+        email_gateway=email_gateway,
+        dmarc_status=dmarc_status,
+    )
     next_cursor = encode_cursor(tenant, query, page.after) if page.after else None
-    params = {k: v for k, v in {"search": search, "limit": limit, "cursor": next_cursor}.items() if v}
+    params = {k: v for k, v in {**query, "limit": limit, "cursor": next_cursor}.items() if v}
     meta: dict[str, Any] = {
         "request_id": request_id_of(request),
         "limit": limit,
@@ -53,7 +65,7 @@ def list_domains(
         if next_cursor
         else None,
     }
-    if not search:
+    if not (search or email_gateway or dmarc_status):
         meta["total_count"] = domains.domain_count(tenant)
     return {"data": [DomainOut.of(d).model_dump() for d in page.items], "meta": meta}
 
@@ -105,11 +117,18 @@ def add_domains(
 
 
 @router.get(
-    "/domains/{domain_id}", summary="One domain, by id or by name", response_model=Envelope[DomainOut]
+    "/domains/{domain_id}",
+    summary="One domain, by id or by name, with its latest scan and recent DNS changes",
+    response_model=Envelope[DomainDetailOut],
 )
 def get_domain(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.resolve(principal.tenant, domain_id)
-    return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}
+    data = DomainDetailOut(
+        **DomainOut.of(domain).model_dump(),
+        scan_result=dns_views.latest_or_none(principal.tenant, domain.id),
+        recent_changes=dns_views.changes(principal.tenant, domain.id, 10, None)[0],
+    )
+    return {"data": data, "meta": {"request_id": request_id_of(request)}}
 
 
 @router.delete(

@@ -1,0 +1,329 @@
+"""The full scan of one domain: every email-related record, the SPF and DMARC analyses, DKIM keys at known
+selectors, the providers they reveal, and where the mail and web servers are.
+
+Speed: against a real resolver each query costs a round trip, so a scan's time is the length of its
+longest chain of dependent queries, provided everything independent is in flight at once. All roots
+(MX, SPF's TXT, DMARC, A, AAAA, NS, SOA, CAA, BIMI, MTA-STS, TLS-RPT, SRV, DS and every DKIM selector) are
+started together; the chains are MX -> host addresses -> PTR (3 round trips) and the SPF include tree
+(as deep as it is). The session's memo shares the questions SPF and the MX chain both ask, so no
+(name, type) is sent twice, and the roots of the chains are started first so that, with bounded
+concurrency, the DKIM fan-out queues behind them rather than in front.
+
+Honesty: a failed lookup (SERVFAIL, timeout, budget spent) is listed in `errors` under its check and
+never turned into "absent"; `dns.diff` relies on that to avoid reporting unread records as removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import ipaddress
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import dns.asyncresolver
+import dns.exception
+import dns.flags
+import dns.resolver
+import dns.reversename
+from dns.rdtypes.ANY.PTR import PTR
+
+from dmarcwatch.dns import dkim, records
+from dmarcwatch.dns.detect import Detector, default_detector
+from dmarcwatch.dns.dmarc import DmarcResult, DmarcStatus, check_dmarc, organizational_domain
+from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome, _classify_no_nameservers
+from dmarcwatch.dns.result import DnssecInfo, MxEntry, ScanError, ScanResult
+from dmarcwatch.dns.spf import SpfNode, SpfResult, SpfStatus, check_spf
+from dmarcwatch.domain_names import InvalidDomain, normalize_domain
+from dmarcwatch.models import utcnow
+
+# A scan asks ~55 DKIM selectors (+ up to 50 from reports), ~25 fixed names, 2-3 per MX host and an SPF
+# tree of up to ~100 queries; 400 covers a worst case without letting a hostile zone run away.
+SCAN_MAX_QUERIES = 400
+# Enough for the whole first wave (~85 queries) to be mostly in flight together.
+SCAN_MAX_CONCURRENCY = 64
+# The MX hosts whose addresses and PTR names are looked up (SPF's `mx` limit, for the same reason).
+MX_HOSTS_RESOLVED = 10
+SRV_SERVICES = (
+    "_submission._tcp",
+    "_submissions._tcp",
+    "_imap._tcp",
+    "_imaps._tcp",
+    "_pop3s._tcp",
+    "_autodiscover._tcp",
+)
+
+
+@dataclass
+class _Errors:
+    items: list[ScanError] = field(default_factory=list)
+
+    def add(self, check: str, result: DnsResult) -> None:
+        self.items.append(ScanError(check=check, outcome=result.outcome.value, message=result.describe()))
+
+    def add_message(self, check: str, outcome: str, message: str) -> None:
+        self.items.append(ScanError(check=check, outcome=outcome, message=message))
+
+
+@dataclass
+class _MxPart:
+    entries: list[MxEntry] = field(default_factory=list)
+    # host -> its addresses, in MX preference order.
+    addresses: dict[str, list[str]] = field(default_factory=dict)
+    ptr: dict[str, str | None] = field(default_factory=dict)
+
+
+def _address_key(address: str) -> tuple[int, int]:
+    ip = ipaddress.ip_address(address)
+    return ip.version, int(ip)
+
+
+def _ptr_name(result: DnsResult) -> str | None:
+    names = sorted(str(r.target).rstrip(".").lower() for r in result.rdata if isinstance(r, PTR))
+    return names[0] if names else None
+
+
+async def _mx_host(session: DnsSession, host: str, part: _MxPart, errors: _Errors) -> None:
+    """Addresses of one MX host, then the PTR name of each: the scan's deepest fixed chain."""
+    a, aaaa = await asyncio.gather(session.query(host, "A"), session.query(host, "AAAA"))
+    for result in (a, aaaa):
+        if result.failed:
+            errors.add(f"mx_address:{host}", result)
+    addresses = a.addresses() + aaaa.addresses()
+    part.addresses[host] = addresses
+    reverse = await asyncio.gather(
+        *(session.query(dns.reversename.from_address(ip).to_text(), "PTR") for ip in addresses)
+    )
+    for ip, result in zip(addresses, reverse, strict=True):
+        if result.failed:
+            errors.add(f"ptr:{ip}", result)
+        else:
+            part.ptr[ip] = _ptr_name(result)
+
+
+async def _mx_chain(session: DnsSession, domain: str, errors: _Errors) -> _MxPart:
+    part = _MxPart()
+    result = await session.query(domain, "MX")
+    if result.failed:
+        errors.add("mx", result)
+        return part
+    pairs = result.mx()
+    part.entries = [MxEntry(priority=priority, host=host) for priority, host in pairs]
+    hosts = list(dict.fromkeys(host for _, host in pairs if host != "."))[:MX_HOSTS_RESOLVED]
+    for host in hosts:
+        part.addresses[host] = []  # keep preference order whatever order the answers arrive in
+    await asyncio.gather(*(_mx_host(session, host, part, errors) for host in hosts))
+    return part
+
+
+async def _soa_and_ad(session: DnsSession, domain: str) -> tuple[DnsResult, bool | None]:
+    """The SOA, asked with DO and AD set (RFC 6840 §5.7) so the response's AD flag tells whether the
+    resolver validated it: one query gives both the SOA record and the DNSSEC signal.
+
+    `DnsSession.query` has no way to set header flags or return them, so this sends through a copy of the
+    session's resolver and counts the query against the session's budget itself.
+    """
+    name = domain
+    resolver = getattr(session, "_resolver", None)
+    if not isinstance(resolver, dns.asyncresolver.Resolver):
+        return await session.query(name, "SOA"), None
+    if session.queries_sent >= session.max_queries:
+        detail = f"limit of {session.max_queries} queries per scan"
+        return DnsResult(name, "SOA", Outcome.BUDGET_EXHAUSTED, detail=detail), None
+    session.queries_sent += 1
+    probe = copy.copy(resolver)
+    probe.use_edns(0, dns.flags.DO, 1232)
+    probe.flags = dns.flags.RD | dns.flags.AD
+    lifetime = resolver.lifetime
+    try:
+        async with asyncio.timeout(lifetime):
+            # The class's method, not the instance attribute: a test double may wrap the original's.
+            answer = await dns.asyncresolver.Resolver.resolve(
+                probe, name, "SOA", lifetime=lifetime, raise_on_no_answer=False, search=False
+            )
+    except TimeoutError:
+        return DnsResult(name, "SOA", Outcome.TIMEOUT, detail=f"no answer in {lifetime} s"), None
+    except dns.resolver.NXDOMAIN:
+        return DnsResult(name, "SOA", Outcome.NXDOMAIN), None
+    except dns.resolver.NoNameservers as error:
+        outcome, detail = _classify_no_nameservers(error)
+        return DnsResult(name, "SOA", outcome, detail=detail), None
+    except dns.exception.Timeout as error:
+        return DnsResult(name, "SOA", Outcome.TIMEOUT, detail=str(error)), None
+    except (dns.exception.DNSException, OSError) as error:
+        return DnsResult(name, "SOA", Outcome.ERROR, detail=f"{type(error).__name__}: {error}"), None
+    ad = bool(answer.response.flags & dns.flags.AD)
+    if answer.rrset is None:
+        return DnsResult(name, "SOA", Outcome.NODATA), ad
+    return DnsResult(name, "SOA", Outcome.ANSWER, rdata=tuple(answer.rrset)), ad
+
+
+def _spf_targets(node: SpfNode) -> list[str]:
+    """Every include/redirect target in the tree, depth first."""
+    found: list[str] = []
+    for term in node.terms:
+        if term.child is not None:
+            found.append(term.child.domain)
+            found.extend(_spf_targets(term.child))
+    return found
+
+
+def _geo(address: str | None) -> tuple[str | None, str | None]:
+    """(country, AS organisation) from the offline database; (None, None) without an address."""
+    if address is None:
+        return None, None
+    # Imported here: the module pulls in the geo database and the AWS SDK, which only a scan needs.
+    from dmarcwatch.enrich.ipinfo import offline_info
+
+    info = offline_info(address)
+    return info.country, info.org
+
+
+def _first_address(addresses: list[str]) -> str | None:
+    """The first IPv4 address, else the first address: what most senders would connect to."""
+    return next((ip for ip in addresses if ":" not in ip), addresses[0] if addresses else None)
+
+
+def _apply_spf(scan: ScanResult, spf: SpfResult, detector: Detector, errors: _Errors) -> None:
+    scan.spf = spf.record
+    scan.spf_status = spf.status.value
+    scan.spf_valid = None if spf.status is SpfStatus.ERROR else spf.status is SpfStatus.VALID
+    if spf.record is not None:
+        scan.spf_dns_lookups = spf.lookups.total
+        scan.spf_lookups_main = spf.lookups.main
+        scan.spf_lookups_nested = spf.lookups.nested
+        scan.spf_void_lookups = spf.lookups.void
+    if spf.tree is not None:
+        scan.sending_services = detector.sending_services_of(_spf_targets(spf.tree))
+    for issue in spf.issues:
+        if issue.code.startswith("dns_"):
+            errors.add_message("spf", issue.code.removeprefix("dns_"), issue.message)
+
+
+def _apply_dmarc(scan: ScanResult, dmarc: DmarcResult, errors: _Errors) -> None:
+    scan.dmarc = dmarc.record
+    scan.dmarc_status = dmarc.status.value
+    if dmarc.policy is not None:
+        scan.dmarc_policy_p = dmarc.policy.p
+        scan.dmarc_policy_sp = dmarc.policy.sp
+        scan.dmarc_pct = dmarc.policy.pct
+        scan.dmarc_rua = [uri.uri for uri in dmarc.policy.rua]
+        scan.dmarc_ruf = [uri.uri for uri in dmarc.policy.ruf]
+    if dmarc.status is DmarcStatus.ERROR:
+        for issue in dmarc.issues:
+            errors.add_message("dmarc", issue.code.removeprefix("dns_"), issue.message)
+
+
+def _normalize(domain: str) -> str:
+    name = normalize_domain(domain)
+    if isinstance(name, InvalidDomain):
+        raise ValueError(f"cannot scan {domain!r}: {name.message}")
+    return name.ascii
+
+
+async def scan_domain(
+    domain: str,
+    *,
+    session: DnsSession | None = None,
+    extra_dkim_selectors: Iterable[str] = (),
+    detector: Detector | None = None,
+) -> ScanResult:
+    """Scan `domain` (any form `normalize_domain` accepts; ValueError if invalid).
+
+    `session` defaults to a fresh one sized for a full scan; pass one to share a budget or watch queries.
+    `extra_dkim_selectors` (e.g. those seen in DMARC reports) are asked besides the common ones.
+    `detector` defaults to the packaged provider tables.
+    """
+    name = _normalize(domain)
+    # Tables loaded once per process (the public suffix list takes ~0.2 s): load them before any query
+    # is in flight, so that a cold start's loading cannot eat into the queries' timeouts.
+    detector = detector or default_detector()
+    organizational_domain(name)
+    dkim.selector_table()
+    session = session or DnsSession(max_queries=SCAN_MAX_QUERIES, max_concurrency=SCAN_MAX_CONCURRENCY)
+    started, sent_before, scanned_at = time.perf_counter(), session.queries_sent, utcnow()
+    errors = _Errors()
+    # Tasks start in creation order, so the chain roots reach the concurrency gate before the fan-outs.
+    async with asyncio.TaskGroup() as group:
+        mx_task = group.create_task(_mx_chain(session, name, errors))
+        spf_task = group.create_task(check_spf(session, name))
+        dmarc_task = group.create_task(check_dmarc(session, name))
+        simple_tasks = {
+            check: group.create_task(session.query(qname, rdtype))
+            for check, qname, rdtype in (
+                ("txt", name, "TXT"),
+                ("a", name, "A"),
+                ("aaaa", name, "AAAA"),
+                ("ns", name, "NS"),
+                ("caa", name, "CAA"),
+                ("dnssec_ds", name, "DS"),
+                ("bimi", f"default._bimi.{name}", "TXT"),
+                ("mta_sts", f"_mta-sts.{name}", "TXT"),
+                ("tls_rpt", f"_smtp._tls.{name}", "TXT"),
+                *((f"srv:{service}", f"{service}.{name}", "SRV") for service in SRV_SERVICES),
+            )
+        }
+        soa_task = group.create_task(_soa_and_ad(session, name))
+        dkim_task = group.create_task(dkim.check_dkim(session, name, extra_dkim_selectors))
+    mx_part, spf, dmarc, dkim_scan = (
+        mx_task.result(),
+        spf_task.result(),
+        dmarc_task.result(),
+        dkim_task.result(),
+    )
+    soa, ad = soa_task.result()
+    simple = {check: task.result() for check, task in simple_tasks.items()}
+    simple["soa"] = soa
+    txt, a, aaaa = simple["txt"], simple["a"], simple["aaaa"]
+    scan = ScanResult(domain=name, scanned_at=scanned_at)
+
+    scan.mx = mx_part.entries
+    scan.mx_server_ips = list(dict.fromkeys(ip for ips in mx_part.addresses.values() for ip in ips))
+    scan.email_gateway = detector.email_gateway(entry.host for entry in mx_part.entries)
+    primary = next((ips for ips in mx_part.addresses.values() if ips), [])
+    scan.mx_server_country, scan.mx_server_asn_org = _geo(_first_address(primary))
+
+    _apply_spf(scan, spf, detector, errors)
+    _apply_dmarc(scan, dmarc, errors)
+
+    scan.dkim_selectors_found = dkim_scan.found
+    scan.dkim_selectors_checked = dkim_scan.checked
+    scan.dkim_status = dkim_scan.status
+    for selector, failure in dkim_scan.failures:
+        errors.add(f"dkim:{selector}", failure)
+
+    for check, result in simple.items():
+        if result.failed:
+            errors.add(check, result)
+    scan.txt = sorted(txt.txt())
+    scan.tech_in_dns = detector.tech_in_txt(scan.txt)
+    scan.a = sorted(a.addresses(), key=_address_key)
+    scan.aaaa = sorted(aaaa.addresses(), key=_address_key)
+    scan.a_server_country, scan.a_server_asn_org = _geo(_first_address(scan.a + scan.aaaa))
+    scan.ns = records.ns(simple["ns"])
+    scan.soa = records.soa(soa)
+    scan.caa = records.caa(simple["caa"])
+    scan.bimi = records.bimi(simple["bimi"])
+    scan.mta_sts = records.mta_sts(simple["mta_sts"])
+    scan.tls_rpt = records.tls_rpt(simple["tls_rpt"])
+    scan.srv = [entry for service in SRV_SERVICES for entry in records.srv(service, simple[f"srv:{service}"])]
+    ds = simple["dnssec_ds"]
+    scan.dnssec = DnssecInfo(ds_present=None if ds.failed else ds.answered, ad=ad)
+
+    # Answers arrive in any order: sort what was collected as they came.
+    scan.ptr = {ip: mx_part.ptr[ip] for ip in scan.mx_server_ips if ip in mx_part.ptr}
+    scan.errors = sorted(errors.items, key=lambda error: error.check)
+    scan.queries_sent = session.queries_sent - sent_before
+    scan.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    return scan
+
+
+def scan(
+    domain: str,
+    *,
+    extra_dkim_selectors: Iterable[str] = (),
+    detector: Detector | None = None,
+) -> ScanResult:
+    """`scan_domain` in a fresh event loop, for synchronous callers (the scanner Lambda, the CLI)."""
+    return asyncio.run(scan_domain(domain, extra_dkim_selectors=extra_dkim_selectors, detector=detector))

@@ -1,0 +1,1 @@
+"""Scheduled and on-demand DNS scans: recording results, change history and events."""

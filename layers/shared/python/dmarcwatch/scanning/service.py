@@ -1,0 +1,137 @@
+"""Scanning a domain and recording what changed.
+
+A scan's result is compared with the previous one (`dmarcwatch.dns.diff.diff_results`, which ignores
+fields whose check failed this time, so a SERVFAIL is never a "removed record"). The new result, one
+history entry per change, the `dns.changed` and `domain.scan.completed` events and the domain's summary
+fields are written in one transaction guarded by the scan counter: of two concurrent scans, one records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dmarcwatch.dns.diff import Change, diff_results
+from dmarcwatch.dns.result import ScanResult
+from dmarcwatch.dns.scan import scan
+from dmarcwatch.events import DnsChanged, DomainScanCompleted, Event
+from dmarcwatch.ids import IdPrefix, derived_id
+from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
+from dmarcwatch.plans import get_plan
+from dmarcwatch.store import accounts as account_store
+from dmarcwatch.store import events as event_store
+from dmarcwatch.store import queues
+from dmarcwatch.store import scans as store
+
+# While a scan request waits in the queue the domain is not due again for this long.
+QUEUED_LEASE = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class RecordedScan:
+    result: ScanResult
+    changes: list[Change]
+    recorded: bool
+
+
+def dmarc_status(result: ScanResult) -> str:
+    """The list filter's value: the published policy, or `missing` (also for an invalid record)."""
+    if result.dmarc and result.dmarc_policy_p in ("reject", "quarantine", "none"):
+        return result.dmarc_policy_p
+    return "missing"
+
+
+def summary_fields(result: ScanResult) -> dict[str, Any]:
+    return {
+        "email_gateway": result.email_gateway or "none",
+        "email_gateway_lc": (result.email_gateway or "none").lower(),
+        "dmarc_status": dmarc_status(result),
+        "spf_status": result.spf_status or "unknown",
+    }
+
+
+def _events(
+    tenant: Tenant, domain: Domain, changes: list[Change], at: datetime, scan_no: int
+) -> list[dict[str, Any]]:
+    def event(payload: Any, *parts: str) -> dict[str, Any]:
+        return event_store.event_item(
+            Event(
+                id=derived_id(IdPrefix.EVENT, domain.id, str(scan_no), *parts),
+                account_id=tenant.account_id,
+                environment=tenant.environment.value,
+                created_at=at,
+                payload=payload,
+            )
+        )
+
+    items = [
+        event(
+            DnsChanged(domain_id=domain.id, domain=domain.name, field=c.field, old=c.old, new=c.new), c.field
+        )
+        for c in changes
+    ]
+    items.append(
+        event(DomainScanCompleted(domain_id=domain.id, domain=domain.name, changes=len(changes)), "done")
+    )
+    return items
+
+
+def scan_and_record(tenant: Tenant, domain: Domain) -> RecordedScan:
+    selectors = store.dkim_selectors(tenant, domain.id)
+    result = scan(domain.name, extra_dkim_selectors=sorted(selectors))
+    previous = store.latest(tenant, domain.id)
+    changes: list[Change] = []
+    previous_fields: dict[str, dict[str, Any]] = previous.previous if previous else {}
+    if previous is not None:
+        changes = diff_results(ScanResult.model_validate(previous.result), result)
+    at = result.scanned_at
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [
+        store.ChangeRow(
+            id=derived_id(IdPrefix.CHANGE, domain.id, stamp, c.field),
+            field=c.field,
+            old=c.old,
+            new=c.new,
+            detected_at=stamp,
+        )
+        for c in changes
+    ]
+    for change in changes:
+        previous_fields = {**previous_fields, change.field: {"value": change.old, "changed_at": stamp}}
+    count = previous.scan_count if previous else 0
+    recorded = store.record_scan(
+        tenant,
+        domain,
+        result_json=result.model_dump_json(),
+        summary=summary_fields(result),
+        previous=previous_fields,
+        expected_count=count,
+        changes=rows,
+        events=_events(tenant, domain, changes, at, count + 1),
+        scanned_at=at,
+    )
+    if recorded and domain.status == DomainStatus.ACTIVE:
+        store.schedule(tenant, domain, at + interval(tenant))
+    return RecordedScan(result, changes, recorded)
+
+
+def interval(tenant: Tenant) -> timedelta:
+    account = account_store.get_account(tenant.account_id)
+    hours = get_plan(account.plan).scan_interval_hours if account else 24
+    return timedelta(hours=hours)
+
+
+def request_scans(tenant: Tenant, domains: list[Domain], now: datetime | None = None) -> int:
+    """Queue scans (new domains, refresh_dns) and hold them off the dispatcher while queued."""
+    now = now or utcnow()
+    sent = queues.send_scan_requests(
+        [
+            {"account_id": tenant.account_id, "environment": tenant.environment.value, "domain": d.name}
+            for d in domains
+        ]
+    )
+    for domain in domains:
+        if domain.status == DomainStatus.ACTIVE:
+            store.schedule(tenant, domain, now + (QUEUED_LEASE if sent else timedelta(0)))
+    return sent

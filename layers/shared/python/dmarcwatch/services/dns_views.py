@@ -1,0 +1,97 @@
+"""What the DNS endpoints show: scan summaries, latest results, records to publish, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dmarcwatch.dns.result import ScanResult
+from dmarcwatch.errors import not_found
+from dmarcwatch.models import Account, Environment, Tenant
+from dmarcwatch.scanning.service import request_scans, scan_and_record
+from dmarcwatch.services import accounts, domains
+from dmarcwatch.store import scans as store
+
+
+def summary(result: ScanResult) -> dict[str, Any]:
+    return {
+        "dmarc": {
+            "found": result.dmarc is not None,
+            "record": result.dmarc,
+            "policy": result.dmarc_policy_p,
+            "status": result.dmarc_status,
+        },
+        "spf": {
+            "found": result.spf is not None,
+            "record": result.spf,
+            "valid": result.spf_valid,
+            "status": result.spf_status,
+            "dns_lookups": result.spf_dns_lookups,
+        },
+    }
+
+
+def scan_now(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
+    domain = domains.resolve(tenant, domain_ref)
+    recorded = scan_and_record(tenant, domain)
+    return {
+        **summary(recorded.result),
+        "changes": [c.model_dump() for c in recorded.changes],
+        "result": recorded.result.model_dump(mode="json"),
+    }
+
+
+def refresh(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
+    domain = domains.resolve(tenant, domain_ref)
+    queued = request_scans(tenant, [domain])
+    return {"domain_id": domain.id, "queued": bool(queued)}
+
+
+def latest_or_none(tenant: Tenant, domain_id: str) -> dict[str, Any] | None:
+    found = store.latest(tenant, domain_id)
+    if found is None:
+        return None
+    return {"result": found.result, "previous": found.previous, "scanned_at": found.scanned_at}
+
+
+def latest(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
+    domain = domains.resolve(tenant, domain_ref)
+    found = latest_or_none(tenant, domain.id)
+    if found is None:
+        raise not_found("scan result (none yet: POST .../scan or wait for the scheduled scan)")
+    return found
+
+
+def dns_records(tenant: Tenant, account: Account, domain_ref: str) -> dict[str, Any]:
+    domain = domains.resolve(tenant, domain_ref)
+    found = store.latest(tenant, domain.id)
+    result = ScanResult.model_validate(found.result) if found else None
+    rua = accounts.inbound_address(account, Environment(tenant.environment))
+    policy = result.dmarc_policy_p if result and result.dmarc_policy_p else "none"
+    recommended_dmarc = f"v=DMARC1; p={policy}; rua=mailto:{rua}"
+    return {
+        "domain": domain.name,
+        "scanned_at": found.scanned_at if found else None,
+        "dmarc": {
+            "name": f"_dmarc.{domain.name}",
+            "found": result.dmarc if result else None,
+            "recommended": recommended_dmarc,
+        },
+        "spf": {
+            "name": domain.name,
+            "found": result.spf if result else None,
+            "status": result.spf_status if result else None,
+        },
+        "bimi": {
+            "name": f"default._bimi.{domain.name}",
+            "found": result.bimi.model_dump() if result and result.bimi else None,
+        },
+        "dkim": [s.model_dump() for s in result.dkim_selectors_found] if result else [],
+    }
+
+
+def changes(
+    tenant: Tenant, domain_ref: str, limit: int, before: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    domain = domains.resolve(tenant, domain_ref)
+    rows, position = store.list_changes(tenant, domain.id, limit=limit, before=before)
+    return [row.__dict__ for row in rows], position

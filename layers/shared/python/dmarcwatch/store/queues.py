@@ -1,0 +1,30 @@
+"""Sending to the service's SQS queues (the scan queue today)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dmarcwatch.config import get_settings
+from dmarcwatch.store import aws
+
+
+def send_scan_requests(messages: list[dict[str, Any]]) -> int:
+    """Queue scan requests in batches of ten; returns how many were sent (0 when no queue is configured)."""
+    url = get_settings().scan_queue_url
+    if not url or not messages:
+        return 0
+    sqs = aws.client("sqs")
+    sent = 0
+    for start in range(0, len(messages), 10):
+        batch = messages[start : start + 10]
+        response = sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(batch)],
+        )
+        if response.get("Failed"):
+            raise RuntimeError(
+                f"scan queue refused {len(response['Failed'])} messages: {response['Failed'][0]}"
+            )
+        sent += len(batch)
+    return sent
