@@ -17,4 +17,6 @@ def test_keys_are_url_decoded() -> None:
 
 def test_s3_test_events_and_the_ses_setup_object_are_ignored() -> None:
     assert object_keys(json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})) == []
-    assert object_keys(event("inbound/raw/AMAZON_SES_SETUP_NOTIFICATION", "inbound/raw/x")) == ["inbound/raw/x"]
+    assert object_keys(event("inbound/raw/AMAZON_SES_SETUP_NOTIFICATION", "inbound/raw/x")) == [
+        "inbound/raw/x"
+    ]
