@@ -54,6 +54,7 @@ def process_record(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric(name="ScanMessages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
     response = process_partial_response(
         event=event, record_handler=process_record, processor=processor, context=context
     )

@@ -1,0 +1,95 @@
+"""The DNS endpoints against the fixture zones (tests/dns/zones): scan, results, records, history, filters."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.dns.conftest import dns_server  # noqa: F401 - the fixture, shared with the DNS tests
+from tests.integration.conftest import ApiAccount
+
+pytestmark = pytest.mark.usefixtures("dns_server")
+
+
+@pytest.fixture
+def corp(client: TestClient, account: ApiAccount) -> str:
+    created = client.post("/v1/domains", headers=account.headers(), json={"domain": "corp-a.test"})
+    return str(created.json()["data"]["id"])
+
+
+def test_scan_returns_the_summary_and_the_full_result(
+    client: TestClient, account: ApiAccount, corp: str
+) -> None:
+    response = client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["dmarc"]["found"] is True
+    assert data["dmarc"]["policy"] == "quarantine"
+    assert data["spf"] == {
+        "found": True,
+        "record": "v=spf1 include:_spf.google.test ~all",
+        "valid": True,
+        "status": "valid",
+        "dns_lookups": 4,
+    }
+    assert data["changes"] == []
+    assert data["result"]["mx"][0]["host"] == "aspmx.l.google.test"
+
+
+def test_results_records_history_and_detail_after_a_scan(
+    client: TestClient, account: ApiAccount, corp: str
+) -> None:
+    assert client.get(f"/v1/domains/{corp}/scan-results", headers=account.headers()).status_code == 404
+    client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
+    latest = client.get(f"/v1/domains/{corp}/scan-results", headers=account.headers()).json()["data"]
+    assert latest["result"]["dmarc_policy_p"] == "quarantine"
+    assert latest["previous"] == {}
+    records = client.get(f"/v1/domains/{corp}/dns-records", headers=account.headers()).json()["data"]
+    rua = client.get("/v1/account", headers=account.headers()).json()["data"]["inbound_address"]
+    assert records["dmarc"]["name"] == "_dmarc.corp-a.test"
+    assert records["dmarc"]["recommended"] == f"v=DMARC1; p=quarantine; rua=mailto:{rua}"
+    assert records["spf"]["found"] == "v=spf1 include:_spf.google.test ~all"
+    assert [s["selector"] for s in records["dkim"]] == ["google"]
+    changes = client.get(f"/v1/domains/{corp}/changes", headers=account.headers()).json()
+    assert changes["data"] == []
+    detail = client.get(f"/v1/domains/{corp}", headers=account.headers()).json()["data"]
+    assert detail["scan_result"]["result"]["spf_dns_lookups"] == 4
+    assert detail["recent_changes"] == []
+
+
+def test_list_filters_by_dmarc_status(client: TestClient, account: ApiAccount, corp: str) -> None:
+    client.post("/v1/domains", headers=account.headers(), json={"domain": "nodmarc.test"})
+    for name in ("corp-a.test", "nodmarc.test"):
+        client.post(f"/v1/domains/{name}/scan", headers=account.headers())
+
+    def names(query: str) -> list[str]:
+        return [
+            d["domain"] for d in client.get(f"/v1/domains?{query}", headers=account.headers()).json()["data"]
+        ]
+
+    assert names("dmarc_status=quarantine") == ["corp-a.test"]
+    assert names("dmarc_status=missing") == ["nodmarc.test"]
+    assert names("dmarc_status=reject") == []
+    assert client.get("/v1/domains?dmarc_status=strict", headers=account.headers()).status_code == 400
+
+
+def test_refresh_is_accepted(client: TestClient, account: ApiAccount, corp: str) -> None:
+    response = client.post(f"/v1/domains/{corp}/refresh_dns", headers=account.headers())
+    assert response.status_code == 202
+    assert response.json()["data"]["domain_id"] == corp
+
+
+def test_dns_endpoints_are_tenant_scoped(
+    client: TestClient, account: ApiAccount, other_account: ApiAccount, corp: str
+) -> None:
+    client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
+    for method, suffix in (
+        ("POST", "scan"),
+        ("POST", "refresh_dns"),
+        ("GET", "scan-results"),
+        ("GET", "dns-records"),
+        ("GET", "changes"),
+    ):
+        for headers in (other_account.headers(), account.headers("test")):
+            response = client.request(method, f"/v1/domains/{corp}/{suffix}", headers=headers)
+            assert response.status_code == 404, (method, suffix)
