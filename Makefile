@@ -56,8 +56,11 @@ pytest: $(BIN)/.installed
 synth: $(BIN)/.installed node_modules/.installed layer
 	npx cdk synth --no-notices --quiet
 
-bench: $(BIN)/.installed
+bench: $(BIN)/.installed knot
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/scan.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
