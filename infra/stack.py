@@ -1,4 +1,12 @@
-"""The one dmarcwatch stack: storage, functions, API, WAF and monitoring, wired together."""
+"""The one dmarcwatch stack: storage, inbound mail, scanning, functions, API, WAF and monitoring, wired
+together.
+
+Context read here (besides what infra/app.py reads):
+  activateReceiptRuleSet  make the SES receipt rule set the region's active one, default true
+  hostedZoneId, hostedZoneName
+                          both given: publish the reports domain's MX record and the RFC 7489 §7.1
+                          `*._report._dmarc.<reportsDomain>` TXT record in that Route 53 zone
+"""
 
 from __future__ import annotations
 
@@ -10,25 +18,62 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from dmarcwatch.api.registry import FUNCTION_GROUPS, FunctionGroup, RouteSpec, route_specs
+from dmarcwatch.api.registry import (
+    FUNCTION_GROUPS,
+    SCHEDULED_FUNCTIONS,
+    WORKER_FUNCTIONS,
+    FunctionGroup,
+    Resource,
+    RouteSpec,
+    ScheduledFunction,
+    WorkerFunction,
+    route_specs,
+)
 from dmarcwatch.plans import PLANS, Plan, PlanName
 from infra import REPO_ROOT
 from infra.constructs.api import DEFAULT_STAGE, Api
 from infra.constructs.functions import Functions
+from infra.constructs.inbound import HostedZoneRecords, Inbound
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.scanning import Scanning
 from infra.constructs.storage import Storage
 from infra.constructs.waf import DEFAULT_RATE_LIMIT_PER_5_MIN, ApiWaf
 
 DEFAULT_REPORTS_DOMAIN = "reports.example.com"
 DEFAULT_DEPS_LAYER_DIR = REPO_ROOT / "build" / "layers" / "deps"
 _STAGE_RE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def context_flag(value: Any, *, default: bool, name: str) -> bool:
+    """A boolean context value: JSON booleans from cdk.json, strings from `-c key=value`."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"context {name}={value!r}: expected true or false")
+
+
+def hosted_zone_from_context(zone_id: Any, zone_name: Any) -> HostedZoneRecords | None:
+    if not zone_id and not zone_name:
+        return None
+    if not (zone_id and zone_name):
+        raise ValueError("context hostedZoneId and hostedZoneName go together: give both or neither")
+    return HostedZoneRecords(str(zone_id), str(zone_name))
 
 
 class DmarcwatchStack(Stack):
     """Everything of one deployment (`stage`) of dmarcwatch.
 
-    `routes`, `groups` and `plans` default to the sources of truth in the shared package; tests may pass
-    their own. `deps_layer_dir` defaults to the output of infra/build_deps_layer.py.
+    `routes`, `groups`, `workers`, `scheduled` and `plans` default to the sources of truth in the shared
+    package; tests may pass their own. `deps_layer_dir` defaults to the output of infra/build_deps_layer.py.
+    `activate_receipt_rule_set` and `hosted_zone` default to the context (see the module docstring).
     """
 
     def __init__(
@@ -42,24 +87,52 @@ class DmarcwatchStack(Stack):
         waf_rate_limit: int = DEFAULT_RATE_LIMIT_PER_5_MIN,
         routes: Sequence[RouteSpec] | None = None,
         groups: Sequence[FunctionGroup] = FUNCTION_GROUPS,
+        workers: Sequence[WorkerFunction] = WORKER_FUNCTIONS,
+        scheduled: Sequence[ScheduledFunction] = SCHEDULED_FUNCTIONS,
         plans: Mapping[PlanName, Plan] = PLANS,
         deps_layer_dir: Path = DEFAULT_DEPS_LAYER_DIR,
+        activate_receipt_rule_set: bool | None = None,
+        hosted_zone: HostedZoneRecords | None = None,
         **kwargs: Any,
     ) -> None:
         if not _STAGE_RE.match(stage):
             raise ValueError(f"stage {stage!r} must match {_STAGE_RE.pattern}")
         super().__init__(scope, construct_id, **kwargs)
         routes = list(route_specs() if routes is None else routes)
+        if activate_receipt_rule_set is None:
+            activate_receipt_rule_set = context_flag(
+                self.node.try_get_context("activateReceiptRuleSet"),
+                default=True,
+                name="activateReceiptRuleSet",
+            )
+        if hosted_zone is None:
+            hosted_zone = hosted_zone_from_context(
+                self.node.try_get_context("hostedZoneId"), self.node.try_get_context("hostedZoneName")
+            )
 
         storage = Storage(self, "Storage")
+        inbound = Inbound(
+            self,
+            "Inbound",
+            stage=stage,
+            reports_domain=reports_domain,
+            workers=workers,
+            activate_rule_set=activate_receipt_rule_set,
+            hosted_zone=hosted_zone,
+        )
+        scanning = Scanning(self, "Scanning", workers=workers)
         functions = Functions(
             self,
             "Functions",
             storage=storage,
             groups=groups,
+            workers=workers,
+            scheduled=scheduled,
             stage=stage,
             reports_domain=reports_domain,
             deps_layer_dir=deps_layer_dir,
+            raw_bucket=inbound.raw_bucket,
+            queues={Resource.INGEST_QUEUE: inbound.ingest_queue, Resource.SCAN_QUEUE: scanning.scan_queue},
         )
         api = Api(
             self,
@@ -78,11 +151,25 @@ class DmarcwatchStack(Stack):
             "Monitoring",
             rest_api=api.rest_api,
             functions={f"api-{name}": fn for name, fn in functions.api_functions.items()}
-            | {"authorizer": functions.authorizer},
+            | {"authorizer": functions.authorizer}
+            | {f"worker-{name}": fn for name, fn in functions.worker_functions.items()}
+            | {f"scheduled-{name}": fn for name, fn in functions.scheduled_functions.items()},
+            dead_letter_queues={"IngestDlq": inbound.dead_letter_queue, "ScanDlq": scanning.dead_letter_queue}
+            | (
+                {"ScheduleDlq": functions.schedule_dead_letter_queue}
+                if functions.schedule_dead_letter_queue is not None
+                else {}
+            ),
+            queue_max_ages={
+                "IngestQueue": (inbound.ingest_queue, inbound.max_message_age),
+                "ScanQueue": (scanning.scan_queue, scanning.max_message_age),
+            },
             alarm_email=alarm_email,
         )
 
         self.storage = storage
+        self.inbound = inbound
+        self.scanning = scanning
         self.functions = functions
         self.api = api
         self.waf = waf
@@ -97,3 +184,27 @@ class DmarcwatchStack(Stack):
             description="SSM parameter with the usage plan id of each plan (for `dmarcwatch admin`)",
         )
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="SNS topic of alarms")
+        CfnOutput(
+            self,
+            "InboundMxRecord",
+            value=inbound.mx_value,
+            description=f"MX record value to publish for {inbound.reports_domain} (SES inbound endpoint)",
+        )
+        CfnOutput(
+            self,
+            "RawBucketName",
+            value=inbound.raw_bucket.bucket_name,
+            description="S3 bucket of raw mail (inbound/raw/), API uploads (inbound/api/) and payloads",
+        )
+        CfnOutput(
+            self,
+            "IngestQueueUrl",
+            value=inbound.ingest_queue.queue_url,
+            description="SQS queue of new raw mail for the parser (DLQ after 5 receives)",
+        )
+        CfnOutput(
+            self,
+            "ScanQueueUrl",
+            value=scanning.scan_queue.queue_url,
+            description="SQS queue of domain scan requests for the scanner (DLQ after 5 receives)",
+        )

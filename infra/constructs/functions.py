@@ -1,7 +1,10 @@
-"""Functions: the two layers, one Lambda per API function group, and the TOKEN authorizer Lambda.
+"""Functions: the two layers, one Lambda per API function group, the TOKEN authorizer Lambda, one Lambda
+per worker function (fed by a queue) and one per scheduled function (run by an EventBridge rule).
 
-Every function gets its own role with only what it needs: write to its own log group, X-Ray, and its
-table (and secret) permissions. No AWS managed policies (no AwsSolutions-IAM4).
+Every function gets its own role with only what it needs: write to its own log group, X-Ray, its table
+(and secret) permissions, and exactly the `Resource`s its registry entry names (bucket objects, queues).
+A queue is consumed by the worker it triggers and sent to by every other function naming it.
+No AWS managed policies (no AwsSolutions-IAM4).
 """
 
 from __future__ import annotations
@@ -9,13 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from dmarcwatch.api.registry import FunctionGroup
+from dmarcwatch.api.registry import FunctionGroup, Resource, ScheduledFunction, WorkerFunction
 from dmarcwatch.observability import NAMESPACE, SERVICE
 from infra import REPO_ROOT
 from infra.constructs.nag import acknowledge
@@ -48,10 +56,48 @@ API_TABLE_ACTIONS = [
 ]
 # The authorizer reads the key and the account and updates last-used and the rate counters.
 AUTHORIZER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+# Workers run the ingestion pipeline (the API's reports group runs the same code for uploads and
+# reprocessing): the same item, batch, transactional and query access as the API functions.
+WORKER_TABLE_ACTIONS = API_TABLE_ACTIONS
+# Scheduled functions: the rescan dispatcher (today's only one) queries the due index, reads domain items
+# and updates their schedule. A scheduled function that needs more extends this list.
+SCHEDULED_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+# Resource.RAW_BUCKET: read raw mail and uploads, write uploads and payloads, presign GET URLs (signed
+# with the function's own credentials, so GetObject covers them). Objects only: no listing, no deletes,
+# no bucket settings.
+RAW_BUCKET_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
+
+# Reserved concurrency of the workers a queue triggers (a queue missing here: no reservation). The scanner
+# (the scan queue's consumer) is capped at 10 concurrent executions: this bounds the DNS query rate towards
+# the resolvers (a scan sends dozens of queries, the 50 common DKIM selectors alone; resolvers rate limit
+# per client, and an unbounded burst after the dispatcher queues thousands of domains would turn into
+# timeouts, i.e. failed checks) and the write rate to the table. The queue holds the backlog meanwhile.
+# The event source's maximum concurrency is set to the same value, so the poller never invokes beyond the
+# reservation: throttled batches would return to the queue, count as receives and could reach the DLQ
+# without ever being scanned.
+SCAN_QUEUE_CONSUMER_CONCURRENCY = 10
+RESERVED_CONCURRENCY_BY_TRIGGER: Mapping[Resource, int] = {
+    Resource.SCAN_QUEUE: SCAN_QUEUE_CONSUMER_CONCURRENCY
+}
+
+# EventBridge -> scheduled function: an event older than one period is superseded by the next run, so it
+# is not delivered after that; delivery that still fails (Lambda throttling, a broken permission) lands in
+# the schedule DLQ. Function errors are not retried by Lambda either: the next run is the retry, and the
+# function's Errors alarm reports the failure.
+SCHEDULE_DELIVERY_RETRIES = 2
+SCHEDULE_DLQ_RETENTION = Duration.days(14)
 
 XRAY_REASON = (
     "X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, which do not "
     "support resource-level permissions, so the resource must be '*'."
+)
+
+
+RAW_BUCKET_REASON = (
+    "Raw mail (SES names its objects by message id), uploads and payloads get keys generated at runtime, "
+    "so the grant is on the raw bucket's objects (<bucket>/*). It allows only GetObject and PutObject (no "
+    "list, delete or bucket settings), and only functions whose registry entry names Resource.RAW_BUCKET "
+    "get it."
 )
 
 
@@ -60,7 +106,12 @@ class DepsLayerMissingError(RuntimeError):
 
 
 class Functions(Construct):
-    """Layers and Lambda functions; `api_functions` is keyed by FunctionGroup.name."""
+    """Layers and Lambda functions; `api_functions` is keyed by FunctionGroup.name, `worker_functions` by
+    WorkerFunction.name, `scheduled_functions` (and `schedules`, their rules) by ScheduledFunction.name.
+
+    `queues` maps each queue `Resource` to its queue; a function naming it gets its URL as
+    `DMARCWATCH_<RESOURCE>_URL` (queue_url_setting()).
+    """
 
     def __init__(
         self,
@@ -72,12 +123,18 @@ class Functions(Construct):
         stage: str,
         reports_domain: str,
         deps_layer_dir: Path,
+        raw_bucket: s3.IBucket,
+        queues: Mapping[Resource, sqs.IQueue],
+        workers: Sequence[WorkerFunction] = (),
+        scheduled: Sequence[ScheduledFunction] = (),
         functions_dir: Path = REPO_ROOT / "functions",
         shared_layer_dir: Path = REPO_ROOT / "layers" / "shared",
     ) -> None:
         super().__init__(scope, construct_id)
         check_deps_layer(deps_layer_dir)
         self._storage = storage
+        self._raw_bucket = raw_bucket
+        self._queues = dict(queues)
 
         self.shared_layer = lambda_.LayerVersion(
             self,
@@ -118,10 +175,12 @@ class Functions(Construct):
                 environment={
                     **common_env,
                     "DMARCWATCH_CURSOR_SECRET_ARN": storage.cursor_secret.secret_arn,
+                    **self._resource_environment(group.resources),
                 },
             )
             self._grant_table(function, API_TABLE_ACTIONS, include_indexes=True)
             storage.cursor_secret.grant_read(function)
+            self._grant_resources(function, group.resources)
             self.api_functions[group.name] = function
 
         self.authorizer = self._function(
@@ -134,6 +193,84 @@ class Functions(Construct):
         )
         self._grant_table(self.authorizer, AUTHORIZER_TABLE_ACTIONS, include_indexes=False)
 
+        self.worker_functions: dict[str, lambda_.Function] = {}
+        for worker in workers:
+            # Without an entry in RESERVED_CONCURRENCY_BY_TRIGGER (the ingest queue) reserved concurrency
+            # stays unset: the queue absorbs bursts (a mail is processed when a function is free), the table
+            # is on demand, and reserving would take concurrency away from the API in accounts with the
+            # default limit.
+            concurrency = RESERVED_CONCURRENCY_BY_TRIGGER.get(worker.trigger)
+            function = self._function(
+                f"Worker{_camel(worker.name)}",
+                code_dir=_code_dir(functions_dir, worker.function_dir),
+                description=f"dmarcwatch worker: {worker.description}",
+                memory_mb=worker.memory_mb,
+                timeout_seconds=worker.timeout_seconds,
+                environment={**common_env, **self._resource_environment(worker.resources)},
+                reserved_concurrency=concurrency,
+            )
+            self._grant_table(function, WORKER_TABLE_ACTIONS, include_indexes=True)
+            self._grant_resources(function, worker.resources, consumes=worker.trigger)
+            function.add_event_source(
+                event_sources.SqsEventSource(
+                    self._trigger_queue(worker),
+                    batch_size=worker.batch_size,
+                    # The handler answers {"batchItemFailures": [...]}: only failed messages are retried.
+                    report_batch_item_failures=True,
+                    max_concurrency=concurrency,
+                )
+            )
+            self.worker_functions[worker.name] = function
+
+        self.scheduled_functions: dict[str, lambda_.Function] = {}
+        self.schedules: dict[str, events.Rule] = {}
+        self.schedule_dead_letter_queue: sqs.Queue | None = None
+        if scheduled:
+            # Events EventBridge could not deliver to a scheduled function (one queue for all of them).
+            self.schedule_dead_letter_queue = sqs.Queue(
+                self,
+                "ScheduleDeadLetterQueue",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=SCHEDULE_DLQ_RETENTION,
+            )
+            acknowledge(
+                self.schedule_dead_letter_queue,
+                "AwsSolutions-SQS3",
+                "This queue is itself a dead-letter queue: the DeadLetterConfig of the scheduled functions' "
+                "EventBridge targets (cdk-nag only recognises DLQs named in another queue's redrive policy). "
+                "Its messages are undeliverable schedule events; an alarm reports any.",
+            )
+        for job in scheduled:
+            function = self._function(
+                f"Scheduled{_camel(job.name)}",
+                code_dir=_code_dir(functions_dir, job.function_dir),
+                description=f"dmarcwatch scheduled: {job.description}",
+                memory_mb=job.memory_mb,
+                timeout_seconds=job.timeout_seconds,
+                environment={**common_env, **self._resource_environment(job.resources)},
+            )
+            self._grant_table(function, SCHEDULED_TABLE_ACTIONS, include_indexes=True)
+            self._grant_resources(function, job.resources)
+            period = Duration.minutes(job.rate_minutes)
+            function.configure_async_invoke(retry_attempts=0, max_event_age=period)
+            rule = events.Rule(
+                self,
+                f"Scheduled{_camel(job.name)}Schedule",
+                description=f"dmarcwatch: runs {job.name} every {job.rate_minutes} minutes",
+                schedule=events.Schedule.rate(period),
+            )
+            rule.add_target(
+                targets.LambdaFunction(
+                    function,
+                    dead_letter_queue=self.schedule_dead_letter_queue,
+                    retry_attempts=SCHEDULE_DELIVERY_RETRIES,
+                    max_event_age=period,
+                )
+            )
+            self.scheduled_functions[job.name] = function
+            self.schedules[job.name] = rule
+
         acknowledge(
             self,
             "AwsSolutions-L1",
@@ -144,7 +281,54 @@ class Functions(Construct):
 
     @property
     def all_functions(self) -> list[lambda_.Function]:
-        return [*self.api_functions.values(), self.authorizer]
+        return [
+            *self.api_functions.values(),
+            self.authorizer,
+            *self.worker_functions.values(),
+            *self.scheduled_functions.values(),
+        ]
+
+    def _resource_environment(self, resources: frozenset[Resource]) -> dict[str, str]:
+        """The settings (`DMARCWATCH_*`) naming the resources a function may use, and no others."""
+        environment: dict[str, str] = {}
+        if Resource.RAW_BUCKET in resources:
+            environment["DMARCWATCH_RAW_BUCKET"] = self._raw_bucket.bucket_name
+        for resource in sorted(resources & self._queues.keys()):
+            environment[queue_url_setting(resource)] = self._queues[resource].queue_url
+        return environment
+
+    def _grant_resources(
+        self, function: lambda_.Function, resources: frozenset[Resource], *, consumes: Resource | None = None
+    ) -> None:
+        """Grant `resources`; `consumes` is the queue that triggers the function (consume, not send)."""
+        for resource in sorted(resources):
+            if resource is Resource.RAW_BUCKET:
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=RAW_BUCKET_OBJECT_ACTIONS, resources=[self._raw_bucket.arn_for_objects("*")]
+                    )
+                )
+                acknowledge(
+                    function.role,  # type: ignore[arg-type]
+                    f"AwsSolutions-IAM5[Resource::<{_logical_id_of(self._raw_bucket)}.Arn>/*]",
+                    RAW_BUCKET_REASON,
+                )
+            elif resource in self._queues and resource is consumes:
+                # Receive, delete, change visibility, read attributes of this queue only.
+                self._queues[resource].grant_consume_messages(function)
+            elif resource in self._queues:
+                # SendMessage (which also covers SendMessageBatch), GetQueueUrl, GetQueueAttributes.
+                self._queues[resource].grant_send_messages(function)
+            else:  # pragma: no cover - a new Resource needs its grant here
+                raise NotImplementedError(f"no grant for resource {resource}")
+
+    def _trigger_queue(self, worker: WorkerFunction) -> sqs.IQueue:
+        queue = self._queues.get(worker.trigger)
+        if queue is None:
+            raise ValueError(f"worker {worker.name}: no queue for trigger {worker.trigger}")
+        if worker.trigger not in worker.resources:
+            raise ValueError(f"worker {worker.name} is triggered by {worker.trigger} but lacks its grant")
+        return queue
 
     def _function(
         self,
@@ -155,6 +339,7 @@ class Functions(Construct):
         memory_mb: int,
         timeout_seconds: int,
         environment: Mapping[str, str],
+        reserved_concurrency: int | None = None,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self,
@@ -191,6 +376,7 @@ class Functions(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             role=role,
             log_group=log_group,
+            reserved_concurrent_executions=reserved_concurrency,
         )
         acknowledge(role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
         return function
@@ -217,6 +403,18 @@ def _code_dir(functions_dir: Path, name: str) -> Path:
     if not (code_dir / "handler.py").is_file():
         raise FileNotFoundError(f"Lambda code missing: {code_dir}/handler.py (exposing `handler`)")
     return code_dir
+
+
+def queue_url_setting(resource: Resource) -> str:
+    """The environment variable holding a queue's URL: `DMARCWATCH_<RESOURCE>_URL`, which Settings reads as
+    `<resource>_url` (DMARCWATCH_INGEST_QUEUE_URL, DMARCWATCH_SCAN_QUEUE_URL)."""
+    return f"DMARCWATCH_{resource.name}_URL"
+
+
+def _logical_id_of(bucket: s3.IBucket) -> str:
+    """The bucket's logical id as cdk-nag names it in IAM5 findings (`<LogicalId.Arn>/*`)."""
+    cfn = bucket.node.default_child
+    return str(Stack.of(bucket).resolve(cfn.logical_id))  # type: ignore[union-attr]
 
 
 def _camel(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Monitoring: an encrypted SNS topic for alarms, API and per-function alarms."""
+"""Monitoring: an encrypted SNS topic for alarms, API, per-function and queue alarms."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
@@ -30,6 +31,8 @@ class Monitoring(Construct):
         *,
         rest_api: apigw.RestApi,
         functions: Mapping[str, lambda_.IFunction],
+        dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
+        queue_max_ages: Mapping[str, tuple[sqs.IQueue, Duration]] | None = None,
         alarm_email: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -84,6 +87,26 @@ class Monitoring(Construct):
                 function.metric_throttles(period=PERIOD, statistic="Sum"),
                 threshold=1,
                 description=f"{name}: invocations throttled (concurrency limit)",
+            )
+        for name, queue in (dead_letter_queues or {}).items():
+            # A message in a DLQ failed every delivery: raw mail (its object stays in S3) waits for a fix and
+            # a redrive; a scan request or a schedule event points at a bug or an outage (the dispatcher
+            # queues the domain again once its lease ends).
+            self._alarm(
+                f"{name}Messages",
+                queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                threshold=1,
+                description=f"{name}: messages in the dead-letter queue (processing failed every retry)",
+            )
+        for name, (queue, max_age) in (queue_max_ages or {}).items():
+            seconds = max_age.to_seconds()
+            self._alarm(
+                f"{name}OldestMessageAge",
+                queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+                threshold=seconds,
+                description=(
+                    f"{name}: oldest message waiting over {seconds} s (repeated failures or a backlog)"
+                ),
             )
 
     def _alarm(

@@ -1,7 +1,9 @@
 """Template assertions on the synthesized dmarcwatch stack (synthesized once, see conftest.py).
 
-Expected values come from the sources of truth (TABLE, PLANS, FUNCTION_GROUPS, route_specs()), never from
-copies of them.
+Expected values come from the sources of truth (TABLE, PLANS, FUNCTION_GROUPS, WORKER_FUNCTIONS,
+SCHEDULED_FUNCTIONS, route_specs()), never from copies of them. Inbound mail (bucket, SES, queues, workers'
+wiring) is asserted in test_inbound.py, scanning (scan queue, scanner, dispatcher schedule) in
+test_scanning.py.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dmarcwatch.api.registry import FUNCTION_GROUPS, route_specs
+from dmarcwatch.api.registry import FUNCTION_GROUPS, SCHEDULED_FUNCTIONS, WORKER_FUNCTIONS, route_specs
 from dmarcwatch.plans import PLANS
 from dmarcwatch.table import TABLE
 
@@ -26,17 +28,45 @@ pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 AUTHORIZER_DESCRIPTION_PREFIX = "dmarcwatch API: TOKEN authorizer"
+API_GROUP_NAMES = {group.name for group in FUNCTION_GROUPS}
+WORKER_NAMES = {worker.name for worker in WORKER_FUNCTIONS}
+SCHEDULED_NAMES = {job.name for job in SCHEDULED_FUNCTIONS}
+# Every function of the registry (API groups, workers, scheduled functions) plus the authorizer.
+FUNCTION_COUNT = len(FUNCTION_GROUPS) + len(WORKER_FUNCTIONS) + len(SCHEDULED_FUNCTIONS) + 1
+# Functions CDK itself adds (stack-level singletons): the S3 notifications handler and the
+# AwsCustomResource provider that activates the SES receipt rule set. Logical ids are fixed by CDK.
+CDK_PROVIDER_ID_PREFIXES = (
+    "BucketNotificationsHandler050a0587b7544547bf325f094a3db834",
+    "AWS679f53fac002430cb0da5b7982bd2287",
+)
 
 
 # --- helpers ------------------------------------------------------------------------------------------
 
 
+def _cdk_provider_functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in synth.of_type("AWS::Lambda::Function").items()
+        if logical_id.startswith(CDK_PROVIDER_ID_PREFIXES)
+    }
+
+
 def _functions_by_name(synth: Synth) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Group name (or "authorizer") -> (logical id, properties), recognised by description."""
-    by_description = {f"dmarcwatch API: {group.description}": group.name for group in FUNCTION_GROUPS}
+    """Group, worker or scheduled function name (or "authorizer") -> (logical id, properties), recognised
+    by description. CDK's own provider functions are left out (see _cdk_provider_functions)."""
+    by_description = (
+        {f"dmarcwatch API: {group.description}": group.name for group in FUNCTION_GROUPS}
+        | {f"dmarcwatch worker: {worker.description}": worker.name for worker in WORKER_FUNCTIONS}
+        | {f"dmarcwatch scheduled: {job.description}": job.name for job in SCHEDULED_FUNCTIONS}
+    )
+    assert len(by_description) == len(API_GROUP_NAMES | WORKER_NAMES | SCHEDULED_NAMES)
+    providers = _cdk_provider_functions(synth)
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for logical_id, resource in synth.of_type("AWS::Lambda::Function").items():
         props = resource["Properties"]
+        if logical_id in providers:
+            continue
         if props["Description"].startswith(AUTHORIZER_DESCRIPTION_PREFIX):
             found["authorizer"] = (logical_id, props)
         else:
@@ -74,6 +104,11 @@ def _method_paths(synth: Synth) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
+def _logical_id(synth: Synth, construct: Any) -> str:
+    """The logical id of an L2 construct's CloudFormation resource in the synthesized template."""
+    return str(synth.stack.resolve(synth.stack.get_logical_id(construct.node.default_child)))
+
+
 def _single(synth: Synth, resource_type: str) -> tuple[str, dict[str, Any]]:
     found = synth.of_type(resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
@@ -83,10 +118,12 @@ def _single(synth: Synth, resource_type: str) -> tuple[str, dict[str, Any]]:
 # --- functions ------------------------------------------------------------------------------------------
 
 
-def test_one_function_per_group_plus_the_authorizer(synth: Synth) -> None:
+def test_one_function_per_registry_entry_plus_the_authorizer(synth: Synth) -> None:
     functions = _functions_by_name(synth)
-    assert set(functions) == {group.name for group in FUNCTION_GROUPS} | {"authorizer"}
-    synth.template.resource_count_is("AWS::Lambda::Function", len(FUNCTION_GROUPS) + 1)
+    assert set(functions) == API_GROUP_NAMES | WORKER_NAMES | SCHEDULED_NAMES | {"authorizer"}
+    providers = _cdk_provider_functions(synth)
+    assert len(providers) == len(CDK_PROVIDER_ID_PREFIXES)
+    synth.template.resource_count_is("AWS::Lambda::Function", FUNCTION_COUNT + len(providers))
     for _, props in functions.values():
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
@@ -98,10 +135,10 @@ def test_one_function_per_group_plus_the_authorizer(synth: Synth) -> None:
 
 def test_functions_take_memory_and_timeout_from_the_registry(synth: Synth) -> None:
     functions = _functions_by_name(synth)
-    for group in FUNCTION_GROUPS:
-        _, props = functions[group.name]
-        assert props["MemorySize"] == group.memory_mb
-        assert props["Timeout"] == group.timeout_seconds
+    for entry in (*FUNCTION_GROUPS, *WORKER_FUNCTIONS, *SCHEDULED_FUNCTIONS):
+        _, props = functions[entry.name]
+        assert props["MemorySize"] == entry.memory_mb
+        assert props["Timeout"] == entry.timeout_seconds
 
 
 def test_function_environment(synth: Synth) -> None:
@@ -115,7 +152,7 @@ def test_function_environment(synth: Synth) -> None:
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Dmarcwatch"
         assert env["LOG_LEVEL"] == "INFO"
         # The cursor secret is for the API functions only.
-        assert ("DMARCWATCH_CURSOR_SECRET_ARN" in env) is (name != "authorizer")
+        assert ("DMARCWATCH_CURSOR_SECRET_ARN" in env) is (name in API_GROUP_NAMES)
 
 
 def test_each_function_has_its_own_least_privilege_role(synth: Synth) -> None:
@@ -133,6 +170,17 @@ def test_each_function_has_its_own_least_privilege_role(synth: Synth) -> None:
         secrets = {a for a in actions if a.startswith("secretsmanager:")}
         if name == "authorizer":
             assert dynamodb == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+            assert not secrets
+        elif name in WORKER_NAMES:
+            assert {
+                "dynamodb:GetItem",
+                "dynamodb:Query",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            } <= dynamodb
+            assert not secrets
+        elif name in SCHEDULED_NAMES:
+            assert dynamodb == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
             assert not secrets
         else:
             assert {
@@ -238,6 +286,31 @@ def test_every_route_has_its_method(synth: Synth) -> None:
             assert method["AuthorizationType"] == "CUSTOM", route
             assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
             assert method["ApiKeyRequired"] is True, route
+
+
+def test_group_routes_share_one_resource_tree(synth: Synth) -> None:
+    """/domains/{domain_id} belongs to `domains`, /domains/{domain_id}/stats to `reports`: one resource per
+    path, each method integrated with its own group's function."""
+    methods = _method_paths(synth)
+    function_ids = {name: logical_id for name, (logical_id, _) in _functions_by_name(synth).items()}
+    paths_by_group: dict[str, set[str]] = {}
+    for route in route_specs():
+        paths_by_group.setdefault(route.group, set()).add(route.path)
+        uri = json.dumps(methods[(route.method, route.path)]["Integration"]["Uri"])
+        assert function_ids[route.group] in uri, route
+        assert all(function_ids[g] not in uri for g in API_GROUP_NAMES - {route.group}), route
+    # The case that motivates this test: a parent path of one group under which another group has routes.
+    nested = [
+        (parent, child)
+        for parent in paths_by_group.get("domains", set())
+        for child in paths_by_group.get("reports", set())
+        if child.startswith(parent + "/")
+    ]
+    assert nested, "expected reports routes under a domains path (e.g. /domains/{domain_id}/stats)"
+    resource_paths = [path for (_, path) in methods]
+    for parent, child in nested:
+        assert parent in resource_paths
+        assert child in resource_paths
 
 
 def test_resources_match_the_route_paths(synth: Synth) -> None:
@@ -362,8 +435,8 @@ def test_alarms_for_the_api_and_every_function(synth: Synth) -> None:
     by_metric: dict[str, int] = {}
     for alarm in alarms:
         by_metric[alarm["MetricName"]] = by_metric.get(alarm["MetricName"], 0) + 1
-    assert by_metric["Errors"] == len(FUNCTION_GROUPS) + 1
-    assert by_metric["Throttles"] == len(FUNCTION_GROUPS) + 1
+    assert by_metric["Errors"] == FUNCTION_COUNT
+    assert by_metric["Throttles"] == FUNCTION_COUNT
     assert by_metric["5XXError"] == 1
     assert by_metric["Latency"] == 1
 

@@ -1,0 +1,62 @@
+"""Scanning: the scan queue (and its DLQ) between the senders of scan requests and the scanner.
+
+    API (domains group: new domains, refresh_dns) --\
+                                                     +--> scan queue (DLQ after 5 receives) --> scanner
+    dispatcher (EventBridge schedule, gsi2 due) ----/
+
+Who sends and who consumes comes from the registry (infra/constructs/functions.py): a function whose
+entry names `Resource.SCAN_QUEUE` may send to it, the worker triggered by it consumes it. The dispatcher's
+schedule is built with the other scheduled functions in infra/constructs/functions.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Duration
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from dmarcwatch.api.registry import Resource, WorkerFunction
+from dmarcwatch.scanning.service import QUEUED_LEASE
+from infra.constructs.inbound import DLQ_RETENTION, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR
+
+
+def scan_visibility_timeout(workers: Iterable[WorkerFunction]) -> Duration:
+    """6x the longest timeout of the workers the scan queue triggers."""
+    timeouts = [w.timeout_seconds for w in workers if w.trigger is Resource.SCAN_QUEUE]
+    if not timeouts:
+        raise ValueError("no worker function consumes the scan queue (trigger Resource.SCAN_QUEUE)")
+    return Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * max(timeouts))
+
+
+def scan_max_message_age(visibility_timeout: Duration) -> Duration:
+    """When the oldest scan request's age alarms: past the dispatcher's lease (QUEUED_LEASE), a domain
+    still waiting in the queue is due again and gets queued a second time, so the scanner is not keeping
+    up (or requests keep failing). Never below two visibility timeouts (a request that failed twice)."""
+    return Duration.seconds(max(2 * visibility_timeout.to_seconds(), QUEUED_LEASE.total_seconds()))
+
+
+class Scanning(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, workers: Iterable[WorkerFunction]) -> None:
+        super().__init__(scope, construct_id)
+        visibility_timeout = scan_visibility_timeout(workers)
+
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "ScanDeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DLQ_RETENTION,
+        )
+        self.scan_queue = sqs.Queue(
+            self,
+            "ScanQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=visibility_timeout,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
+            ),
+        )
+        self.max_message_age = scan_max_message_age(visibility_timeout)

@@ -1,0 +1,464 @@
+"""Inbound mail on the synthesized stack: raw bucket, SES receiving, ingest queue and DLQ, worker functions,
+per-resource grants, alarms and outputs (the session's one synth, see conftest.py).
+
+Hosted-zone records are asserted on the Inbound construct alone in a bare stack (no functions, no assets):
+far cheaper than a second synth of the whole app.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from dmarcwatch.api.registry import (
+    FUNCTION_GROUPS,
+    SCHEDULED_FUNCTIONS,
+    WORKER_FUNCTIONS,
+    Resource,
+    route_specs,
+)
+from tests.infra.test_stack import (
+    _actions,
+    _functions_by_name,
+    _logical_id,
+    _method_paths,
+    _role_statements,
+    _single,
+)
+
+if TYPE_CHECKING:
+    from tests.infra.conftest import Synth
+
+pytestmark = [pytest.mark.infra, pytest.mark.xdist_group("infra")]
+
+RAW_PREFIX = "inbound/raw/"
+INGEST_WORKERS = [w for w in WORKER_FUNCTIONS if w.trigger is Resource.INGEST_QUEUE]
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def _raw_bucket(synth: Synth) -> tuple[str, dict[str, Any]]:
+    """The bucket SES writes to (the other bucket is its access log target)."""
+    [(logical_id, bucket)] = [
+        (k, v)
+        for k, v in synth.of_type("AWS::S3::Bucket").items()
+        if "LoggingConfiguration" in v["Properties"]
+    ]
+    return logical_id, bucket
+
+
+def _bucket_policy(synth: Synth, bucket_id: str) -> list[dict[str, Any]]:
+    [policy] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.of_type("AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    return policy
+
+
+def _queues(synth: Synth) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]:
+    """(ingest queue, its dead-letter queue); the stack has other queues (scanning, schedules)."""
+    inbound = synth.stack.inbound
+    ingest_id = _logical_id(synth, inbound.ingest_queue)
+    dlq_id = _logical_id(synth, inbound.dead_letter_queue)
+    return (ingest_id, synth.resources[ingest_id]), (dlq_id, synth.resources[dlq_id])
+
+
+def _denies_insecure_transport(statements: list[dict[str, Any]]) -> bool:
+    return any(
+        s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+
+
+def _queue_policy(synth: Synth, queue_id: str) -> list[dict[str, Any]]:
+    [statements] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.of_type("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue_id} in p["Properties"]["Queues"]
+    ]
+    return statements
+
+
+# --- raw bucket ---------------------------------------------------------------------------------------
+
+
+def test_raw_bucket_is_versioned_encrypted_private_and_retained(synth: Synth) -> None:
+    bucket_id, bucket = _raw_bucket(synth)
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    [sse] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert _denies_insecure_transport(_bucket_policy(synth, bucket_id))
+
+
+def test_raw_bucket_logs_to_a_separate_private_bucket(synth: Synth) -> None:
+    bucket_id, bucket = _raw_bucket(synth)
+    log_target = bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    assert log_target != bucket_id
+    log_bucket = synth.resources[log_target]
+    assert log_bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    # Delivery by bucket policy for the logging service, scoped to the raw bucket; ACLs stay disabled.
+    assert log_bucket["Properties"]["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    }
+    statements = _bucket_policy(synth, log_target)
+    assert _denies_insecure_transport(statements)
+    [delivery] = [s for s in statements if s["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+
+
+def test_raw_bucket_lifecycle_tiers_inbound_and_expires_only_noncurrent_versions(synth: Synth) -> None:
+    _, bucket = _raw_bucket(synth)
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    [tiering] = [r for r in rules if r.get("Prefix") == "inbound/"]
+    assert tiering["Status"] == "Enabled"
+    assert tiering["Transitions"] == [
+        {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
+        {"StorageClass": "GLACIER_IR", "TransitionInDays": 90},
+    ]
+    assert any(r.get("NoncurrentVersionExpiration") == {"NoncurrentDays": 90} for r in rules)
+    # Raw input is never lost: no rule expires current objects.
+    assert not any("ExpirationInDays" in r or "ExpirationDate" in r for r in rules)
+
+
+# --- SES ----------------------------------------------------------------------------------------------------
+
+
+def test_receipt_rule_scans_requires_tls_and_writes_raw_mail(synth: Synth) -> None:
+    rule_set_id, rule_set = _single(synth, "AWS::SES::ReceiptRuleSet")
+    assert rule_set["Properties"]["RuleSetName"] == "dmarcwatch-prod"
+    _, rule = _single(synth, "AWS::SES::ReceiptRule")
+    props = rule["Properties"]
+    assert props["RuleSetName"] == {"Ref": rule_set_id}
+    assert props["Rule"]["Enabled"] is True
+    assert props["Rule"]["ScanEnabled"] is True
+    assert props["Rule"]["TlsPolicy"] == "Require"
+    assert props["Rule"]["Recipients"] == [synth.context["reportsDomain"]]
+    bucket_id, _ = _raw_bucket(synth)
+    [action] = props["Rule"]["Actions"]
+    assert action["S3Action"] == {"BucketName": {"Ref": bucket_id}, "ObjectKeyPrefix": RAW_PREFIX}
+
+
+def test_ses_may_write_raw_mail_only_for_this_account(synth: Synth) -> None:
+    bucket_id, _ = _raw_bucket(synth)
+    [ses] = [
+        s
+        for s in _bucket_policy(synth, bucket_id)
+        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "ses.amazonaws.com"}
+    ]
+    assert ses["Action"] == "s3:PutObject"
+    assert ses["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert ses["Resource"]["Fn::Join"][1][-1] == f"/{RAW_PREFIX}*"
+    # The rule is created after the policy (SES checks it can write when the rule is saved).
+    [(policy_id, _)] = [
+        (k, p)
+        for k, p in synth.of_type("AWS::S3::BucketPolicy").items()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    _, rule = _single(synth, "AWS::SES::ReceiptRule")
+    assert policy_id in rule["DependsOn"]
+
+
+def test_rule_set_is_activated_by_a_custom_resource(synth: Synth) -> None:
+    rule_set_id, _ = _single(synth, "AWS::SES::ReceiptRuleSet")
+    rule_id, _ = _single(synth, "AWS::SES::ReceiptRule")
+    activation_id, activation = _single(synth, "Custom::SesActiveReceiptRuleSet")
+    props = activation["Properties"]
+    for phase in ("Create", "Update"):
+        text = json.dumps(props[phase])
+        assert '\\"action\\":\\"setActiveReceiptRuleSet\\"' in text
+        assert json.dumps({"Ref": rule_set_id}) in text
+    assert json.loads(props["Delete"]) == {"action": "setActiveReceiptRuleSet", "service": "SES"}
+    assert props["InstallLatestAwsSdk"] is False
+    assert rule_id in activation["DependsOn"]
+    # Its role may call SetActiveReceiptRuleSet and write its own log group, nothing else.
+    provider_id = props["ServiceToken"]["Fn::GetAtt"][0]
+    statements = _role_statements(synth, synth.resources[provider_id]["Properties"])
+    actions = {a for s in statements for a in _actions(s)}
+    assert actions == {"ses:SetActiveReceiptRuleSet", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert activation_id
+
+
+# --- queue, DLQ, notification ---------------------------------------------------------------------------
+
+
+def test_ingest_queue_and_dead_letter_queue(synth: Synth) -> None:
+    (ingest_id, ingest), (dlq_id, dlq) = _queues(synth)
+    props = ingest["Properties"]
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert props["VisibilityTimeout"] >= 6 * max(w.timeout_seconds for w in INGEST_WORKERS)
+    assert dlq["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    for queue_id, queue in ((ingest_id, ingest), (dlq_id, dlq)):
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True or "KmsMasterKeyId" in queue["Properties"]
+        assert _denies_insecure_transport(_queue_policy(synth, queue_id))
+
+
+def test_new_raw_mail_is_notified_to_the_ingest_queue(synth: Synth) -> None:
+    bucket_id, _ = _raw_bucket(synth)
+    (ingest_id, _), _ = _queues(synth)
+    _, notifications = _single(synth, "Custom::S3BucketNotifications")
+    props = notifications["Properties"]
+    assert props["BucketName"] == {"Ref": bucket_id}
+    [config] = props["NotificationConfiguration"]["QueueConfigurations"]
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert config["Filter"] == {"Key": {"FilterRules": [{"Name": "prefix", "Value": RAW_PREFIX}]}}
+    assert config["QueueArn"] == {"Fn::GetAtt": [ingest_id, "Arn"]}
+    # Only S3, and only for this bucket, may send to the queue.
+    [send] = [s for s in _queue_policy(synth, ingest_id) if s["Effect"] == "Allow"]
+    assert send["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert send["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+
+
+def test_cdk_provider_roles_have_explicit_least_privilege(synth: Synth) -> None:
+    """The notifications handler gets our role: PutBucketNotification on the raw bucket, its own logs."""
+    bucket_id, _ = _raw_bucket(synth)
+    [handler] = [
+        r["Properties"]
+        for k, r in synth.of_type("AWS::Lambda::Function").items()
+        if k.startswith("BucketNotificationsHandler")
+    ]
+    role_id = handler["Role"]["Fn::GetAtt"][0]
+    assert "ManagedPolicyArns" not in synth.resources[role_id]["Properties"]
+    statements = _role_statements(synth, handler)
+    by_action = {a: s["Resource"] for s in statements for a in _actions(s)}
+    assert by_action["s3:PutBucketNotification"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+    assert set(by_action) == {"s3:PutBucketNotification", "logs:CreateLogStream", "logs:PutLogEvents"}
+    log_group = handler["LoggingConfig"]["LogGroup"]["Ref"]
+    assert by_action["logs:PutLogEvents"] == {"Fn::GetAtt": [log_group, "Arn"]}
+
+
+# --- worker functions and grants --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("worker", INGEST_WORKERS, ids=lambda w: w.name)
+def test_ingest_worker_function_and_its_event_source(synth: Synth, worker: Any) -> None:
+    logical_id, props = _functions_by_name(synth)[worker.name]
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == worker.memory_mb
+    assert props["Timeout"] == worker.timeout_seconds
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert "ReservedConcurrentExecutions" not in props
+    (ingest_id, _), _ = _queues(synth)
+    assert worker.trigger is Resource.INGEST_QUEUE
+    [mapping] = [
+        m["Properties"]
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": logical_id}
+    ]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [ingest_id, "Arn"]}
+    assert mapping["BatchSize"] == worker.batch_size
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_parser_environment_and_queue_rights(synth: Synth) -> None:
+    bucket_id, _ = _raw_bucket(synth)
+    (ingest_id, _), _ = _queues(synth)
+    _, props = _functions_by_name(synth)["parser"]
+    env = props["Environment"]["Variables"]
+    assert env["DMARCWATCH_RAW_BUCKET"] == {"Ref": bucket_id}
+    assert env["DMARCWATCH_INGEST_QUEUE_URL"] == {"Ref": ingest_id}
+    statements = _role_statements(synth, props)
+    [consume] = [s for s in statements if any(a.startswith("sqs:") for a in _actions(s))]
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} <= set(
+        _actions(consume)
+    )
+    assert "sqs:SendMessage" not in _actions(consume)
+    assert consume["Resource"] == {"Fn::GetAtt": [ingest_id, "Arn"]}
+
+
+def test_only_functions_with_the_raw_bucket_get_it(synth: Synth) -> None:
+    bucket_id, _ = _raw_bucket(synth)
+    objects = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/*"]]}
+    (ingest_id, _), _ = _queues(synth)
+    ingest_arn = {"Fn::GetAtt": [ingest_id, "Arn"]}
+    resources = (
+        {g.name: g.resources for g in FUNCTION_GROUPS}
+        | {w.name: w.resources for w in WORKER_FUNCTIONS}
+        | {j.name: j.resources for j in SCHEDULED_FUNCTIONS}
+    )
+    resources["authorizer"] = frozenset()
+    functions = _functions_by_name(synth)
+    assert set(functions) == set(resources)
+    with_bucket = set()
+    for name, (_, props) in functions.items():
+        env = props["Environment"]["Variables"]
+        statements = _role_statements(synth, props)
+        s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+        # SQS rights on the ingest queue (the scan queue's are asserted in test_scanning.py).
+        sqs = {
+            a for s in statements for a in _actions(s) if a.startswith("sqs:") and s["Resource"] == ingest_arn
+        }
+        if Resource.RAW_BUCKET in resources[name]:
+            with_bucket.add(name)
+            assert env["DMARCWATCH_RAW_BUCKET"] == {"Ref": bucket_id}, name
+            [statement] = s3
+            assert sorted(_actions(statement)) == ["s3:GetObject", "s3:PutObject"], name
+            assert statement["Resource"] == objects, name
+        else:
+            assert "DMARCWATCH_RAW_BUCKET" not in env, name
+            assert s3 == [], name
+        assert ("DMARCWATCH_INGEST_QUEUE_URL" in env) is (Resource.INGEST_QUEUE in resources[name]), name
+        assert bool(sqs) is (Resource.INGEST_QUEUE in resources[name]), name
+    # The registry today: the reports API group and the parser; meta, account, domains, the scanner and the
+    # dispatcher have no S3.
+    assert {"reports", "parser"} <= with_bucket
+    assert not with_bucket & {"meta", "account", "domains", "scanner", "dispatcher", "authorizer"}
+
+
+def test_reports_routes_have_methods(synth: Synth) -> None:
+    methods = _method_paths(synth)
+    reports = [r for r in route_specs() if r.group == "reports"]
+    assert {("GET", "/reports"), ("GET", "/reports/{report_id}"), ("GET", "/domains/{domain_id}/stats")} <= {
+        (r.method, r.path) for r in reports
+    }
+    assert ("POST", "/quarantine/{quarantine_id}/reprocess") in {(r.method, r.path) for r in reports}
+    function_id, _ = _functions_by_name(synth)["reports"]
+    for route in reports:
+        method = methods[(route.method, route.path)]
+        assert function_id in json.dumps(method["Integration"]["Uri"]), route
+        assert method["AuthorizationType"] == "CUSTOM", route
+
+
+# --- alarms and outputs -----------------------------------------------------------------------------------
+
+
+def test_queue_alarms(synth: Synth) -> None:
+    topic_id, _ = _single(synth, "AWS::SNS::Topic")
+    (ingest_id, ingest), (dlq_id, _) = _queues(synth)
+    alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+
+    def on_queue(alarm: dict[str, Any], queue_id: str) -> bool:
+        return {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}} in alarm.get(
+            "Dimensions", []
+        )
+
+    [dlq_alarm] = [a for a in alarms if on_queue(a, dlq_id)]
+    assert dlq_alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dlq_alarm["Threshold"] == 1
+    assert dlq_alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert dlq_alarm["AlarmActions"] == [{"Ref": topic_id}]
+
+    [age_alarm] = [a for a in alarms if on_queue(a, ingest_id)]
+    assert age_alarm["MetricName"] == "ApproximateAgeOfOldestMessage"
+    # Longer than a failed delivery takes to come back (the visibility timeout).
+    assert age_alarm["Threshold"] > ingest["Properties"]["VisibilityTimeout"]
+    assert age_alarm["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_inbound_outputs(synth: Synth) -> None:
+    outputs = synth.template.to_json()["Outputs"]
+    assert outputs["InboundMxRecord"]["Value"] == {
+        "Fn::Join": ["", ["10 inbound-smtp.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]
+    }
+    bucket_id, _ = _raw_bucket(synth)
+    (ingest_id, _), _ = _queues(synth)
+    assert outputs["RawBucketName"]["Value"] == {"Ref": bucket_id}
+    assert outputs["IngestQueueUrl"]["Value"] == {"Ref": ingest_id}
+    # No hosted zone in the context: no DNS records.
+    assert not synth.of_type("AWS::Route53::RecordSet")
+
+
+# --- hosted zone records and context (the Inbound construct alone) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def zone_template() -> dict[str, Any]:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from infra.constructs.inbound import HostedZoneRecords, Inbound
+
+    stack = cdk.Stack(cdk.App(), "InboundOnly")
+    Inbound(
+        stack,
+        "Inbound",
+        stage="prod",
+        reports_domain="reports.dmarcwatch.test",
+        workers=WORKER_FUNCTIONS,
+        activate_rule_set=False,
+        hosted_zone=HostedZoneRecords("Z0123456789ABC", "dmarcwatch.test."),
+    )
+    result: dict[str, Any] = Template.from_stack(stack).to_json()["Resources"]
+    return result
+
+
+def test_hosted_zone_gets_the_mx_and_the_external_destination_record(zone_template: dict[str, Any]) -> None:
+    records = {
+        r["Properties"]["Type"]: r["Properties"]
+        for r in zone_template.values()
+        if r["Type"] == "AWS::Route53::RecordSet"
+    }
+    assert set(records) == {"MX", "TXT"}
+    mx, txt = records["MX"], records["TXT"]
+    assert mx["HostedZoneId"] == txt["HostedZoneId"] == "Z0123456789ABC"
+    assert mx["Name"] == "reports.dmarcwatch.test."
+    assert mx["ResourceRecords"] == [
+        {"Fn::Join": ["", ["10 inbound-smtp.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+    ]
+    assert txt["Name"] == "*._report._dmarc.reports.dmarcwatch.test."
+    assert txt["ResourceRecords"] == ['"v=DMARC1"']
+
+
+def test_activation_can_be_turned_off(zone_template: dict[str, Any]) -> None:
+    types = {r["Type"] for r in zone_template.values()}
+    assert "AWS::SES::ReceiptRuleSet" in types
+    assert "Custom::SesActiveReceiptRuleSet" not in types
+
+
+def test_reports_domain_must_be_in_the_hosted_zone() -> None:
+    import aws_cdk as cdk
+
+    from infra.constructs.inbound import HostedZoneRecords, Inbound
+
+    with pytest.raises(ValueError, match="not in the hosted zone"):
+        Inbound(
+            cdk.Stack(cdk.App(), "Elsewhere"),
+            "Inbound",
+            stage="prod",
+            reports_domain="reports.example.org",
+            workers=WORKER_FUNCTIONS,
+            hosted_zone=HostedZoneRecords("Z0123456789ABC", "dmarcwatch.test"),
+        )
+
+
+def test_context_values() -> None:
+    from infra.stack import context_flag, hosted_zone_from_context
+
+    assert context_flag(None, default=True, name="x") is True
+    assert context_flag("false", default=True, name="x") is False
+    assert context_flag(False, default=True, name="x") is False
+    assert context_flag("TRUE", default=False, name="x") is True
+    with pytest.raises(ValueError, match="expected true or false"):
+        context_flag("maybe", default=True, name="x")
+    assert hosted_zone_from_context(None, None) is None
+    zone = hosted_zone_from_context("Z1", "Example.COM.")
+    assert zone is not None
+    assert (zone.zone_id, zone.zone_name) == ("Z1", "example.com")
+    with pytest.raises(ValueError, match="give both or neither"):
+        hosted_zone_from_context("Z1", None)
+
+
+def test_ingest_queue_needs_a_consumer() -> None:
+    from infra.constructs.inbound import ingest_visibility_timeout
+
+    assert ingest_visibility_timeout(WORKER_FUNCTIONS).to_seconds() == 6 * max(
+        w.timeout_seconds for w in WORKER_FUNCTIONS if w.trigger is Resource.INGEST_QUEUE
+    )
+    with pytest.raises(ValueError, match="no worker function consumes"):
+        ingest_visibility_timeout([])
