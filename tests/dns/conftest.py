@@ -76,6 +76,18 @@ class Recorder:
     calls: list[tuple[str, str]] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
+    # (start, end) of each query on the event loop's clock, to reconstruct the chains of dependent queries.
+    spans: list[tuple[float, float]] = field(default_factory=list)
+
+    def rounds(self) -> int:
+        """How many sequential round trips the queries took: a query is in round n + 1 when a query of round
+        n had finished before it started (with a fixed delay per query, that is the dependency depth)."""
+        ordered = sorted(self.spans)
+        wave: list[int] = []
+        for index, (start, _) in enumerate(ordered):
+            before = [wave[j] for j in range(index) if ordered[j][1] <= start]
+            wave.append(1 + max(before, default=0))
+        return max(wave, default=0)
 
 
 def recording_session(delay: float = 0.0, **kwargs: Any) -> tuple[DnsSession, Recorder]:
@@ -95,12 +107,14 @@ def recording_session(delay: float = 0.0, **kwargs: Any) -> tuple[DnsSession, Re
         )
         recorder.in_flight += 1
         recorder.max_in_flight = max(recorder.max_in_flight, recorder.in_flight)
+        started = asyncio.get_running_loop().time()
         try:
             if delay:
                 await asyncio.sleep(delay)
             return await original(qname, rdtype, *args, **kw)
         finally:
             recorder.in_flight -= 1
+            recorder.spans.append((started, asyncio.get_running_loop().time()))
 
     resolver.resolve = resolve  # type: ignore[method-assign]
     return DnsSession(resolver, **kwargs), recorder

@@ -38,7 +38,7 @@ from dmarcwatch.dns.spf import SpfNode, SpfResult, SpfStatus, check_spf
 from dmarcwatch.domain_names import InvalidDomain, normalize_domain
 from dmarcwatch.models import utcnow
 
-# A scan asks ~55 DKIM selectors (+ up to 50 from reports), ~25 fixed names, 2-3 per MX host and an SPF
+# A scan asks ~50 DKIM selectors (+ up to 50 from reports), ~25 fixed names, 2-3 per MX host and an SPF
 # tree of up to ~100 queries; 400 covers a worst case without letting a hostile zone run away.
 SCAN_MAX_QUERIES = 400
 # Enough for the whole first wave (~85 queries) to be mostly in flight together.
@@ -125,7 +125,7 @@ async def _soa_and_ad(session: DnsSession, domain: str) -> tuple[DnsResult, bool
     session's resolver and counts the query against the session's budget itself.
     """
     name = domain
-    resolver = getattr(session, "_resolver", None)
+    resolver = getattr(session, "_resolver", None)  # TODO: a public way to ask with flags
     if not isinstance(resolver, dns.asyncresolver.Resolver):
         return await session.query(name, "SOA"), None
     if session.queries_sent >= session.max_queries:
@@ -173,7 +173,8 @@ def _geo(address: str | None) -> tuple[str | None, str | None]:
     """(country, AS organisation) from the offline database; (None, None) without an address."""
     if address is None:
         return None, None
-    # Imported here: the module pulls in the geo database and the AWS SDK, which only a scan needs.
+    # Imported on first use: the module brings the AWS SDK (for its cache) and the geo database, which
+    # importers of this module's types do not need.
     from dmarcwatch.enrich.ipinfo import offline_info
 
     info = offline_info(address)

@@ -1,0 +1,484 @@
+"""Full domain scans per second and DNS queries per domain, against generated zones on a local knotd, at
+0 ms and at 20 ms of added round trip (../shared/tools/dns-delay-proxy in front of knotd), for dmarcwatch
+and, in the same run on the same zones, for checkdmarc (when installed: `pip install checkdmarc`).
+
+The zones: 500 tenant domains (Google Workspace-like, Microsoft 365-like and Mimecast-fronted mixes with
+SPF includes, DKIM keys, DMARC with internal or external rua, some BIMI, MTA-STS, TLS-RPT, CAA, SRV) and
+the provider zones they point at, under `.test`, generated into a temporary directory.
+
+Runs: dmarcwatch scans all 500 domains, SCANS_AT_ONCE at a time (throughput), and a sample one at a time
+(latency). checkdmarc is synchronous (`check_domains` walks its list one domain after another), so it runs
+one at a time on a sample, with its cross-domain DNS caches cleared before each domain so both tools do
+cold scans. Queries are counted where they leave dnspython (UDP and TCP, retries included). checkdmarc's
+HTTPS fetches (MTA-STS policy, BIMI logo/certificate) are stubbed out and every socket is held to loopback.
+
+The two tools do not check the same things: dmarcwatch also asks ~50 DKIM selectors, 6 SRV names, CAA,
+PTR of MX hosts; checkdmarc validates DNSSEC signatures (DNSKEY over TCP). Compare queries per domain
+with that in mind. Figures are wall-clock on this machine, printed, not asserted.
+
+Usage: .venv/bin/python bench/scan.py   (env: BENCH_DOMAINS, BENCH_SCANS_AT_ONCE, BENCH_SEQUENTIAL,
+BENCH_CHECKDMARC_0MS, BENCH_CHECKDMARC_20MS)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ipaddress
+import logging
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
+
+import dns.message  # noqa: E402
+import dns.nameserver  # noqa: E402
+import dns.query  # noqa: E402
+
+from dmarcwatch.config import Settings  # noqa: E402
+from dmarcwatch.dns.detect import default_detector  # noqa: E402
+from dmarcwatch.dns.resolver import DnsSession, build_resolver  # noqa: E402
+from dmarcwatch.dns.scan import SCAN_MAX_CONCURRENCY, SCAN_MAX_QUERIES, scan_domain  # noqa: E402
+from tests.dns.knot import KnotServer  # noqa: E402
+
+DOMAINS = int(os.environ.get("BENCH_DOMAINS", "500"))
+SCANS_AT_ONCE = int(os.environ.get("BENCH_SCANS_AT_ONCE", "10"))
+SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "25"))
+CHECKDMARC_0MS = int(os.environ.get("BENCH_CHECKDMARC_0MS", "100"))
+CHECKDMARC_20MS = int(os.environ.get("BENCH_CHECKDMARC_20MS", "15"))
+PROXY = ROOT.parent / "shared" / "tools" / "dns-delay-proxy"
+TIMEOUT = 2.0
+
+
+# --- loopback only ---------------------------------------------------------------------------------------
+
+
+def _loopback(address: object) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        ip = ipaddress.ip_address(str(host).split("%")[0])
+    except ValueError:
+        return str(host) == "localhost"
+    return ip.is_loopback or ip.is_unspecified  # the unspecified address is this host (binding, mostly)
+
+
+def hold_to_loopback() -> None:
+    """Refuse any connection, datagram or name lookup that would leave the machine."""
+    original_connect, original_sendto = socket.socket.connect, socket.socket.sendto
+    original_getaddrinfo = socket.getaddrinfo
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            raise OSError(f"bench: non-loopback connect to {address} refused")
+        original_connect(self, address)
+
+    def sendto(self: socket.socket, data: Any, *args: Any) -> int:
+        if not _loopback(args[-1]):
+            raise OSError(f"bench: non-loopback datagram to {args[-1]} refused")
+        return int(original_sendto(self, data, *args))
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host is not None and not _loopback(host):
+            raise socket.gaierror(f"bench: name lookup of {host} refused")
+        return original_getaddrinfo(host, *args, **kwargs)
+
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
+    socket.getaddrinfo = getaddrinfo
+
+
+# --- query counting --------------------------------------------------------------------------------------
+
+
+class Counter:
+    queries = 0
+
+
+def count_queries() -> None:
+    """Count every query dnspython sends to a plain-DNS server, sync (checkdmarc) or async (dmarcwatch)."""
+    do53 = dns.nameserver.Do53Nameserver
+    sync_query, async_query = do53.query, do53.async_query
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        Counter.queries += 1
+        return sync_query(self, *args, **kwargs)
+
+    async def aquery(self: Any, *args: Any, **kwargs: Any) -> Any:
+        Counter.queries += 1
+        return await async_query(self, *args, **kwargs)
+
+    do53.query = query  # type: ignore[method-assign]
+    do53.async_query = aquery  # type: ignore[method-assign]
+
+
+# --- zones -----------------------------------------------------------------------------------------------
+
+
+def _keys() -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    def one(bits: int) -> str:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key()
+        der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return base64.b64encode(der).decode()
+
+    return one(2048), one(1024)
+
+
+def _txt(text: str) -> str:
+    """A TXT rdata split into character-strings of at most 255 octets."""
+    return " ".join(f'"{text[i : i + 250]}"' for i in range(0, len(text), 250))
+
+
+def _zone(origin: str, body: list[str]) -> str:
+    head = [
+        f"$ORIGIN {origin}.",
+        "$TTL 300",
+        f"@ SOA ns1.{origin}. hostmaster.{origin}. 2024060101 3600 600 86400 300",
+        f"@ NS ns1.{origin}.",
+        "ns1 A 127.0.0.1",
+    ]
+    return "\n".join(head + body) + "\n"
+
+
+def _reverse_zones(ptrs: dict[str, str]) -> dict[str, str]:
+    """Reverse zones (/24 for IPv4, /32 for IPv6) holding the given PTR names."""
+    zones: dict[str, list[str]] = {}
+    for ip, target in ptrs.items():
+        labels = ipaddress.ip_address(ip).reverse_pointer.split(".")
+        cut = 1 if ":" not in ip else 24  # host part: 1 label of IPv4, 24 nibbles of IPv6
+        zones.setdefault(".".join(labels[cut:]), []).append(f"{'.'.join(labels[:cut])} PTR {target}.")
+    return {zone: _zone(zone, lines) for zone, lines in zones.items()}
+
+
+GOOGLE_MX = [
+    (1, "aspmx.l", "142.250.27.26", "2a00:1450:4013:c01::1a"),
+    (5, "alt1.aspmx.l", "142.250.153.27", "2a00:1450:4013:c16::1b"),
+    (5, "alt2.aspmx.l", "142.251.9.27", "2a00:1450:4025:c03::1b"),
+    (10, "alt3.aspmx.l", "142.250.150.27", None),
+    (10, "alt4.aspmx.l", "142.250.153.26", None),
+]
+
+
+def provider_zones() -> dict[str, str]:
+    ptrs: dict[str, str] = {}
+    google = [
+        '_spf TXT "v=spf1 include:_netblocks.google.test include:_netblocks2.google.test '
+        'include:_netblocks3.google.test ~all"',
+        '_netblocks TXT "v=spf1 ip4:35.190.247.0/24 ip4:64.233.160.0/19 ip4:66.102.0.0/20 '
+        'ip4:66.249.80.0/20 ip4:72.14.192.0/18 ip4:74.125.0.0/16 ip4:108.177.8.0/21 ~all"',
+        '_netblocks2 TXT "v=spf1 ip6:2001:4860:4000::/36 ip6:2404:6800:4000::/36 '
+        'ip6:2607:f8b0:4000::/36 ~all"',
+        '_netblocks3 TXT "v=spf1 ip4:172.217.0.0/19 ip4:172.217.32.0/20 ip4:172.253.56.0/21 ~all"',
+    ]
+    for _, host, v4, v6 in GOOGLE_MX:
+        google.append(f"{host} A {v4}")
+        ptrs[v4] = f"{host.replace('.', '-')}.1e100.test"
+        if v6:
+            google.append(f"{host} AAAA {v6}")
+            ptrs[v6] = f"{host.replace('.', '-')}.1e100.test"
+    mimecast = [
+        "eu-smtp-inbound-1 A 195.130.217.11",
+        "eu-smtp-inbound-2 A 195.130.217.12",
+        '_netblocks TXT "v=spf1 ip4:195.130.217.0/24 ip4:91.220.42.0/24 ip4:146.101.78.0/24 ~all"',
+    ]
+    ptrs["195.130.217.11"] = "eu-smtp-inbound-1.mimecast.test"
+    ptrs["195.130.217.12"] = "eu-smtp-inbound-2.mimecast.test"
+    zones = {
+        "google.test": _zone("google.test", google),
+        "mimecast.test": _zone("mimecast.test", mimecast),
+        "sendgrid.test": _zone(
+            "sendgrid.test", ['@ TXT "v=spf1 ip4:167.89.0.0/17 ip4:208.117.48.0/20 ~all"']
+        ),
+        "mcsv.test": _zone(
+            "mcsv.test", ['servers TXT "v=spf1 ip4:205.201.128.0/20 ip4:198.2.128.0/18 ?all"']
+        ),
+        "mailgun.test": _zone(
+            "mailgun.test",
+            [
+                '@ TXT "v=spf1 include:_spf1.mailgun.test include:_spf2.mailgun.test ~all"',
+                '_spf1 TXT "v=spf1 ip4:209.61.151.0/24 ip4:166.78.68.0/22 ~all"',
+                '_spf2 TXT "v=spf1 ip4:192.237.158.0/23 ip4:23.253.182.0/23 ~all"',
+            ],
+        ),
+        # An external report destination that authorizes every domain (wildcard _report._dmarc record).
+        "rua-vendor.test": _zone("rua-vendor.test", ['*._report._dmarc TXT "v=DMARC1"']),
+    }
+    zones.update(_reverse_zones(ptrs))
+    return zones
+
+
+def tenant_zones(count: int, rng: random.Random) -> tuple[dict[str, str], list[str]]:
+    key2048, key1024 = _keys()
+    zones: dict[str, str] = {}
+    outlook = [
+        '@ TXT "v=spf1 include:spf.protection.outlook.test -all"',
+        'spf.protection TXT "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 ip4:52.100.0.0/15 ip4:104.47.0.0/17 '
+        'include:spfd.protection.outlook.test -all"',
+        'spfd.protection TXT "v=spf1 ip4:51.4.72.0/24 ip4:51.5.72.0/24 -all"',
+    ]
+    ptrs: dict[str, str] = {}
+    names = []
+    for i in range(count):
+        name = f"co{i:04d}.test"
+        names.append(name)
+        kind = rng.choices(["google", "m365", "mimecast"], weights=[45, 40, 15])[0]
+        body = [f"@ A 104.16.{rng.randrange(256)}.{rng.randrange(1, 255)}", "www A 104.16.1.1"]
+        if rng.random() < 0.5:
+            body.append(f"@ AAAA 2606:4700::{rng.randrange(1, 65535):x}")
+        includes: list[str] = []
+        selectors: list[tuple[str, str]] = []
+        if kind == "google":
+            body += [f"@ MX {pref} {host}.google.test." for pref, host, _, _ in GOOGLE_MX]
+            includes.append("_spf.google.test")
+            selectors.append(("google", f"v=DKIM1; k=rsa; p={key2048}"))
+            body.append(f'@ TXT "google-site-verification={rng.getrandbits(128):032x}"')
+        else:
+            tenant = f"{name.replace('.', '-')}.mail.protection"
+            address = f"52.101.{rng.randrange(64, 72)}.{rng.randrange(1, 255)}"
+            outlook.append(f"{tenant} A {address}")
+            ptrs[address] = f"mail-{address.replace('.', '-')}.outbound.protection.outlook.test"
+            includes.append("spf.protection.outlook.test")
+            selectors += [
+                ("selector1", f"v=DKIM1; k=rsa; p={key2048}"),
+                ("selector2", f"v=DKIM1; k=rsa; p={key1024}"),
+            ]
+            body.append(f'@ TXT "MS=ms{rng.randrange(10**7, 10**8)}"')
+            body.append("_autodiscover._tcp SRV 0 0 443 autodiscover.outlook.test.")
+            if kind == "m365":
+                body.append(f"@ MX 0 {tenant}.outlook.test.")
+            else:
+                body += [
+                    "@ MX 10 eu-smtp-inbound-1.mimecast.test.",
+                    "@ MX 20 eu-smtp-inbound-2.mimecast.test.",
+                ]
+                includes.append("_netblocks.mimecast.test")
+        for extra, selector, share in (("sendgrid.test", "s1", 0.3), ("servers.mcsv.test", "k1", 0.2)):
+            if rng.random() < share:
+                includes.append(extra)
+                selectors.append((selector, f"v=DKIM1; k=rsa; p={key1024}"))
+        if rng.random() < 0.1:
+            includes.append("mailgun.test")
+        body.append(
+            "@ TXT " + _txt("v=spf1 " + " ".join(f"include:{target}" for target in includes) + " ~all")
+        )
+        body += [f"{selector}._domainkey TXT {_txt(record)}" for selector, record in selectors]
+        if rng.random() < 0.9:
+            policy = rng.choice(["none", "quarantine", "reject"])
+            rua = f"mailto:dmarc@{name}"
+            if rng.random() < 0.4:
+                rua += ",mailto:agg@rua-vendor.test"
+            body.append(f'_dmarc TXT "v=DMARC1; p={policy}; rua={rua}"')
+        if rng.random() < 0.2:
+            body.append(f'default._bimi TXT "v=BIMI1; l=https://{name}/logo.svg; a=https://{name}/vmc.pem"')
+        if rng.random() < 0.3:
+            body.append('_mta-sts TXT "v=STSv1; id=20240601T000000Z"')
+            body.append(f'_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@{name}"')
+        if rng.random() < 0.5:
+            body.append('@ CAA 0 issue "letsencrypt.org"')
+        zones[name] = _zone(name, body)
+    zones["outlook.test"] = _zone("outlook.test", outlook)
+    zones.update(_reverse_zones(ptrs))
+    return zones, names
+
+
+# --- servers ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))
+        port = int(udp.getsockname()[1])
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+        tcp.bind(("127.0.0.1", port))
+    return port
+
+
+@contextmanager
+def delay_proxy(upstream: int, rtt_ms: int) -> Iterator[int]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(PROXY),
+            "--listen",
+            str(port),
+            "--upstream",
+            str(upstream),
+            "--rtt-ms",
+            str(rtt_ms),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                dns.query.udp(
+                    dns.message.make_query("google.test.", "SOA"), "127.0.0.1", port=port, timeout=0.5
+                )
+                break
+            except Exception:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("dns-delay-proxy did not answer") from None
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+# --- runs ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    tool: str
+    rtt_ms: int
+    mode: str
+    domains: int
+    seconds: float
+    queries: int
+    scan_ms: list[float]
+    errors: int = 0
+
+    def line(self) -> str:
+        median = statistics.median(self.scan_ms) if self.scan_ms else float("nan")
+        return (
+            f"{self.tool:<11} {self.rtt_ms:>3} ms  {self.mode:<14} {self.domains:>4} domains  "
+            f"{self.seconds:7.2f} s  {self.domains / self.seconds:8.1f} domains/s  "
+            f"median scan {median:7.1f} ms  {self.queries / self.domains:6.1f} queries/domain"
+            + (f"  ({self.errors} domains with DNS errors)" if self.errors else "")
+        )
+
+
+def run_dmarcwatch(port: int, rtt_ms: int, names: list[str], at_once: int) -> Figures:
+    settings = Settings(dns_nameservers=["127.0.0.1"], dns_port=port, dns_timeout=TIMEOUT)
+    detector = default_detector().retargeted("test")
+
+    async def main() -> Figures:
+        gate = asyncio.Semaphore(at_once)
+        durations: list[float] = []
+        errors = 0
+
+        async def one(name: str) -> None:
+            nonlocal errors
+            async with gate:
+                session = DnsSession(
+                    build_resolver(settings),
+                    max_queries=SCAN_MAX_QUERIES,
+                    max_concurrency=SCAN_MAX_CONCURRENCY,
+                )
+                result = await scan_domain(name, session=session, detector=detector)
+                durations.append(result.duration_ms)
+                errors += bool(result.errors)
+
+        Counter.queries = 0
+        started = time.perf_counter()
+        await asyncio.gather(*(one(name) for name in names))
+        seconds = time.perf_counter() - started
+        mode = f"{at_once} at once" if at_once > 1 else "one at a time"
+        return Figures("dmarcwatch", rtt_ms, mode, len(names), seconds, Counter.queries, durations, errors)
+
+    return asyncio.run(main())
+
+
+def _checkdmarc() -> Callable[[str, int], None] | None:
+    try:
+        import checkdmarc  # type: ignore[import-untyped]
+        import requests
+        from expiringdict import ExpiringDict  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    logging.getLogger("checkdmarc").setLevel(logging.CRITICAL)
+
+    def no_network(*_args: Any, **_kwargs: Any) -> Any:
+        raise requests.ConnectionError("bench: HTTPS fetches are disabled")
+
+    requests.Session.request = no_network  # type: ignore[method-assign]
+    caches = [
+        value
+        for module in list(sys.modules.values())
+        if module is not None and getattr(module, "__name__", "").startswith("checkdmarc")
+        for value in vars(module).values()
+        if isinstance(value, ExpiringDict)
+    ]
+
+    def check(domain: str, port: int) -> None:
+        for cache in caches:
+            cache.clear()
+        # A Nameserver object carries the port: both checkdmarc's resolver path and its DNSSEC path use it.
+        checkdmarc.check_domains(
+            [domain], nameservers=[dns.nameserver.Do53Nameserver("127.0.0.1", port)], timeout=TIMEOUT
+        )
+
+    return check
+
+
+def run_checkdmarc(check: Callable[[str, int], None], port: int, rtt_ms: int, names: list[str]) -> Figures:
+    durations = []
+    Counter.queries = 0
+    started = time.perf_counter()
+    for name in names:
+        began = time.perf_counter()
+        check(name, port)
+        durations.append((time.perf_counter() - began) * 1000)
+    seconds = time.perf_counter() - started
+    return Figures("checkdmarc", rtt_ms, "one at a time", len(names), seconds, Counter.queries, durations)
+
+
+def main() -> None:
+    hold_to_loopback()
+    count_queries()
+    check = _checkdmarc()
+    rng = random.Random(7)  # reproducible zones
+    workdir = Path(tempfile.mkdtemp(prefix="dmarcwatch-bench-scan-"))
+    try:
+        zones_dir = workdir / "zones"
+        zones_dir.mkdir()
+        zones, names = tenant_zones(DOMAINS, rng)
+        zones.update(provider_zones())
+        for zone, text in zones.items():
+            (zones_dir / f"{zone}.zone").write_text(text, encoding="utf-8")
+        started = time.perf_counter()
+        knot = KnotServer(workdir / "knot", zones_dir)
+        knot.start(timeout=20)
+        print(
+            f"knotd: {len(zones)} zones ({DOMAINS} tenants) loaded in {time.perf_counter() - started:.1f} s"
+        )
+        # First use of the geo database, PSL and tables (a second or two) is not part of any figure.
+        run_dmarcwatch(knot.port, 0, names[:2], 1)
+        try:
+            for rtt in (0, 20):
+                with ExitStack() as stack:
+                    port = stack.enter_context(delay_proxy(knot.port, rtt)) if rtt else knot.port
+                    print(run_dmarcwatch(port, rtt, names, SCANS_AT_ONCE).line(), flush=True)
+                    print(run_dmarcwatch(port, rtt, names[:SEQUENTIAL], 1).line(), flush=True)
+                    sample = CHECKDMARC_20MS if rtt else CHECKDMARC_0MS
+                    if check is None:
+                        print("checkdmarc  not installed (pip install checkdmarc): skipped")
+                    elif sample:
+                        print(run_checkdmarc(check, port, rtt, names[:sample]).line(), flush=True)
+        finally:
+            knot.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
