@@ -57,6 +57,7 @@ synth: $(BIN)/.installed node_modules/.installed layer
 	npx cdk synth --no-notices --quiet
 
 bench: $(BIN)/.installed knot
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/ingest.py

@@ -18,7 +18,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from dmarcwatch.api.registry import Resource, WorkerFunction
-from dmarcwatch.scanning.service import QUEUED_LEASE
+from dmarcwatch.scanning.lease import QUEUED_LEASE
 from infra.constructs.inbound import DLQ_RETENTION, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR
 
 

@@ -24,7 +24,7 @@ from dmarcwatch.api.registry import (
     route_specs,
 )
 from dmarcwatch.config import Settings
-from dmarcwatch.scanning.service import QUEUED_LEASE
+from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.table import TABLE
 from tests.infra.test_stack import (
     _actions,

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from dmarcwatch import table as t
 from dmarcwatch.models import utcnow
 from dmarcwatch.observability import NAMESPACE, SERVICE
-from dmarcwatch.scanning.service import QUEUED_LEASE
+from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import queues
 from dmarcwatch.store import scans as store

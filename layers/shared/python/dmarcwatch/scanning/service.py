@@ -19,13 +19,11 @@ from dmarcwatch.events import DnsChanged, DomainScanCompleted, Event
 from dmarcwatch.ids import IdPrefix, derived_id
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import get_plan
+from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import events as event_store
 from dmarcwatch.store import queues
 from dmarcwatch.store import scans as store
-
-# While a scan request waits in the queue the domain is not due again for this long.
-QUEUED_LEASE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
