@@ -27,6 +27,7 @@ from dmarcwatch.api.registry import FunctionGroup, Resource, ScheduledFunction, 
 from dmarcwatch.observability import NAMESPACE, SERVICE
 from infra import REPO_ROOT
 from infra.constructs.nag import acknowledge
+from infra.constructs.queues import dead_letter_queue
 from infra.constructs.storage import Storage
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -85,7 +86,6 @@ RESERVED_CONCURRENCY_BY_TRIGGER: Mapping[Resource, int] = {
 # the schedule DLQ. Function errors are not retried by Lambda either: the next run is the retry, and the
 # function's Errors alarm reports the failure.
 SCHEDULE_DELIVERY_RETRIES = 2
-SCHEDULE_DLQ_RETENTION = Duration.days(14)
 
 XRAY_REASON = (
     "X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, which do not "
@@ -227,13 +227,7 @@ class Functions(Construct):
         self.schedule_dead_letter_queue: sqs.Queue | None = None
         if scheduled:
             # Events EventBridge could not deliver to a scheduled function (one queue for all of them).
-            self.schedule_dead_letter_queue = sqs.Queue(
-                self,
-                "ScheduleDeadLetterQueue",
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-                enforce_ssl=True,
-                retention_period=SCHEDULE_DLQ_RETENTION,
-            )
+            self.schedule_dead_letter_queue = dead_letter_queue(self, "ScheduleDeadLetterQueue")
             acknowledge(
                 self.schedule_dead_letter_queue,
                 "AwsSolutions-SQS3",

@@ -20,13 +20,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from dmarcwatch.api.registry import Resource, WorkerFunction
 from infra.constructs.functions import LOG_RETENTION
 from infra.constructs.nag import acknowledge
+from infra.constructs.queues import work_queue
 
 # The construct id CDK gives its S3 notifications handler singleton (aws-s3 notifications-resource-handler).
 NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
@@ -46,8 +46,6 @@ ACCESS_LOGS_EXPIRE_AFTER = Duration.days(365)
 # AWS: the visibility timeout of a queue feeding Lambda should be at least 6x the function timeout, so
 # retries of a throttled or slow batch do not redeliver messages still being processed.
 VISIBILITY_TIMEOUT_FACTOR = 6
-MAX_RECEIVE_COUNT = 5
-DLQ_RETENTION = Duration.days(14)
 
 # The SES inbound SMTP endpoint of the stack's region (published as the reports domain's MX).
 MX_PRIORITY = 10
@@ -181,23 +179,7 @@ class Inbound(Construct):
     # --- queues ---------------------------------------------------------------------------------------
 
     def _queues(self, visibility_timeout: Duration) -> None:
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "IngestDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
-        self.ingest_queue = sqs.Queue(
-            self,
-            "IngestQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=visibility_timeout,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
-            ),
-        )
+        self.ingest_queue, self.dead_letter_queue = work_queue(self, "Ingest", visibility_timeout)
         # A message is the key of one raw mail; the mail itself stays in S3 whatever happens to it.
         self.max_message_age = Duration.seconds(2 * visibility_timeout.to_seconds())
 

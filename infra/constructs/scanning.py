@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aws_cdk import Duration
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from dmarcwatch.api.registry import Resource, WorkerFunction
 from dmarcwatch.scanning.lease import QUEUED_LEASE
-from infra.constructs.inbound import DLQ_RETENTION, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR
+from infra.constructs.inbound import VISIBILITY_TIMEOUT_FACTOR
+from infra.constructs.queues import work_queue
 
 
 def scan_visibility_timeout(workers: Iterable[WorkerFunction]) -> Duration:
@@ -42,21 +42,5 @@ class Scanning(Construct):
         super().__init__(scope, construct_id)
         visibility_timeout = scan_visibility_timeout(workers)
 
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "ScanDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DLQ_RETENTION,
-        )
-        self.scan_queue = sqs.Queue(
-            self,
-            "ScanQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=visibility_timeout,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
-            ),
-        )
+        self.scan_queue, self.dead_letter_queue = work_queue(self, "Scan", visibility_timeout)
         self.max_message_age = scan_max_message_age(visibility_timeout)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request, Response
 
 from dmarcwatch import __version__
@@ -12,8 +11,7 @@ from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.errors import install_error_handlers
 from dmarcwatch.api.registry import API_PREFIX, FUNCTION_GROUPS, FunctionGroup, routers_for
 from dmarcwatch.api.schemas import ErrorEnvelope
-
-logger = Logger(service="dmarcwatch")
+from dmarcwatch.observability import logger
 
 _ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorEnvelope, "description": text}

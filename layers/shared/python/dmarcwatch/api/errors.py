@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -12,8 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dmarcwatch.api.context import request_id_of
 from dmarcwatch.errors import STATUS_BY_CODE, ApiError, ErrorCode
-
-logger = Logger(service="dmarcwatch")
+from dmarcwatch.observability import logger
 
 _HTTP_CODES = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE}
 

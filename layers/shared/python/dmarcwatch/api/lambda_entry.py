@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,11 +11,7 @@ from mangum import Mangum
 
 from dmarcwatch.api.app import create_app
 from dmarcwatch.api.registry import group_named
-from dmarcwatch.observability import NAMESPACE, SERVICE
-
-logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+from dmarcwatch.observability import logger, metrics, tracer
 
 
 def make_handler(group_name: str) -> Any:

@@ -10,22 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aws_lambda_powertools import Logger
-
 from dmarcwatch.events import Event, ReportQuarantined, ReportReceived
 from dmarcwatch.ids import IdPrefix, derived_id
 from dmarcwatch.ingest import routing
 from dmarcwatch.ingest.aggregates import deltas
 from dmarcwatch.ingest.models import QuarantineEntry, ReportKind, ReportStatus, StoredReport
 from dmarcwatch.models import Domain, Tenant, utcnow
+from dmarcwatch.observability import logger
 from dmarcwatch.reports.extract import extract_reports
 from dmarcwatch.reports.models import AggregateRecord, AggregateReport, Report, TlsReport
 from dmarcwatch.services.accounts import month_window, reports_counter_subject
 from dmarcwatch.store import blobs, events
 from dmarcwatch.store import reports as store
 from dmarcwatch.store import scans as scan_store
-
-logger = Logger(service="dmarcwatch")
 
 
 class Reason:

@@ -11,19 +11,11 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dmarcwatch.ingest.pipeline import ingest_object
-from dmarcwatch.observability import NAMESPACE, SERVICE
-
-logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
+from dmarcwatch.observability import metrics, sqs_worker, tracer
 
 
 def object_keys(body: str) -> list[str]:
@@ -45,12 +37,4 @@ def process_record(record: SQSRecord) -> None:
         metrics.add_metric(name="ReportsQuarantined", unit=MetricUnit.Count, value=len(outcome.quarantined))
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    metrics.add_metric(name="IngestMessages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
-    response = process_partial_response(
-        event=event, record_handler=process_record, processor=processor, context=context
-    )
-    return dict(response)
+handler = sqs_worker(process_record, "IngestMessages")

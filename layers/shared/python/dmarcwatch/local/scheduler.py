@@ -6,11 +6,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from dmarcwatch.local.lambda_runtime import LocalLambdaContext
-
-logger = Logger(service="dmarcwatch")
+from dmarcwatch.observability import logger
 
 
 class Scheduler:

@@ -10,12 +10,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from dmarcwatch.local.lambda_runtime import LocalLambdaContext, sqs_event
+from dmarcwatch.observability import logger
 from dmarcwatch.store import aws
-
-logger = Logger(service="dmarcwatch")
 
 
 class QueueWorker:

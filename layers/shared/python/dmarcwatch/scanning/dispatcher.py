@@ -5,21 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dmarcwatch import table as t
 from dmarcwatch.models import utcnow
-from dmarcwatch.observability import NAMESPACE, SERVICE
+from dmarcwatch.observability import logger, metrics, tracer
 from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import queues
 from dmarcwatch.store import scans as store
-
-logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 PAGE = 200
 

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from dmarcwatch.models import Environment, Tenant
-from dmarcwatch.observability import NAMESPACE, SERVICE
+from dmarcwatch.observability import logger, metrics, sqs_worker, tracer
 from dmarcwatch.scanning.service import scan_and_record
 from dmarcwatch.store import domains as domain_store
-
-logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 class ScanRequest(BaseModel):
@@ -50,12 +41,4 @@ def process_record(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    metrics.add_metric(name="ScanMessages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
-    response = process_partial_response(
-        event=event, record_handler=process_record, processor=processor, context=context
-    )
-    return dict(response)
+handler = sqs_worker(process_record, "ScanMessages")
