@@ -184,3 +184,26 @@ def test_other_tenants_get_404_for_reports_statistics_and_quarantine(
         assert client.post(f"/v1/quarantine/{quarantined}/reprocess", headers=headers).status_code == 404
         assert client.get("/v1/reports", headers=headers).json()["data"] == []
         assert client.get("/v1/quarantine", headers=headers).json()["data"] == []
+
+
+def test_smtp_tls_reports_are_stored_as_their_own_kind(client: TestClient, account: ApiAccount) -> None:
+    client.post("/v1/domains", headers=account.headers(), json={"domain": "company-y.example"})
+    tls_report = (
+        b'{"organization-name": "Company-X", "date-range": {"start-datetime": "2016-04-01T00:00:00Z",'
+        b' "end-datetime": "2016-04-01T23:59:59Z"}, "contact-info": "sts-reporting@company-x.example",'
+        b' "report-id": "5065427c-23d3", "policies": [{"policy": {"policy-type": "sts",'
+        b' "policy-string": ["version: STSv1", "mode: testing"], "policy-domain": "company-y.example",'
+        b' "mx-host": ["*.mail.company-y.example"]}, "summary": {"total-successful-session-count": 5326,'
+        b' "total-failure-session-count": 303}, "failure-details": [{"result-type": "certificate-expired",'
+        b' "sending-mta-ip": "2001:db8:abcd:0012::1", "failed-session-count": 100}]}]}'
+    )
+    stored = upload(client, account, tls_report)["stored"]
+    assert [(r["kind"], r["message_count"]) for r in stored] == [("tlsrpt", 5629)]
+    assert stored[0]["summary"] == {
+        "total_successful_session_count": 5326,
+        "total_failure_session_count": 303,
+    }
+    listed = client.get("/v1/reports?kind=tlsrpt", headers=account.headers()).json()["data"]
+    assert [r["id"] for r in listed] == [stored[0]["id"]]
+    detail = client.get(f"/v1/reports/{stored[0]['id']}", headers=account.headers()).json()["data"]
+    assert detail["records"][0]["policy"]["policy-domain"] == "company-y.example"

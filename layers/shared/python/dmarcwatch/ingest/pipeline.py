@@ -169,55 +169,48 @@ def _store(outcome: IngestOutcome, tenant: Tenant, domain: Domain, report: Repor
     report_id = derived_id(
         IdPrefix.REPORT, tenant.account_id, env, kind.value, org.lower(), external_id, domain.name
     )
+    common = {
+        "id": report_id,
+        "account_id": tenant.account_id,
+        "environment": env,
+        "kind": kind,
+        "domain_id": domain.id,
+        "domain": domain.name,
+        "org_name": org,
+        "external_report_id": external_id,
+        "received_at": now,
+        "raw_key": outcome.raw_key,
+        "payload_key": f"payloads/{tenant.account_id}/{env}/{report_id}.json.gz",
+    }
     if isinstance(report, AggregateReport):
         begin, end = report.metadata.date_range.begin, report.metadata.date_range.end
         records = [record_document(r) for r in report.records]
         candidate = StoredReport(
-            id=report_id,
-            account_id=tenant.account_id,
-            environment=env,
-            kind=kind,
-            domain_id=domain.id,
-            domain=domain.name,
-            org_name=org,
+            **common,
             org_email=report.metadata.email,
-            external_report_id=external_id,
             begin=begin,
             end=end,
-            received_at=now,
             record_count=len(records),
             message_count=report.message_count,
             dmarc_pass_count=sum(r.count for r in report.records if r.dmarc_pass),
             policy_published=report.policy_published.model_dump(mode="json"),
             errors=report.metadata.errors,
-            raw_key=outcome.raw_key,
-            payload_key=f"payloads/{tenant.account_id}/{env}/{report_id}.json.gz",
         )
     else:
         assert isinstance(report, TlsReport)
         begin, end = report.date_range.start_datetime, report.date_range.end_datetime
         records = [p.model_dump(mode="json", by_alias=True) for p in report.policies]
         candidate = StoredReport(
-            id=report_id,
-            account_id=tenant.account_id,
-            environment=env,
-            kind=kind,
-            domain_id=domain.id,
-            domain=domain.name,
-            org_name=org,
+            **common,
             org_email=report.contact_info,
-            external_report_id=external_id,
             begin=begin,
             end=end,
-            received_at=now,
             record_count=len(records),
             message_count=report.total_successful_session_count + report.total_failure_session_count,
             summary={
                 "total_successful_session_count": report.total_successful_session_count,
                 "total_failure_session_count": report.total_failure_session_count,
             },
-            raw_key=outcome.raw_key,
-            payload_key=f"payloads/{tenant.account_id}/{env}/{report_id}.json.gz",
         )
     stored = store.begin_report(candidate)
     if stored.status == ReportStatus.COMPLETE:
