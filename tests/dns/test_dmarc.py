@@ -161,9 +161,11 @@ class TestDiscovery:
 
         result, calls = run(go())
         assert result.status is DmarcStatus.VALID
+        # The RFC 9990 tree walk's names, all at once; _dmarc.corp-a.test is also the RFC 7489 fallback.
         assert calls == [
             ("_dmarc.sub.corp-a.test.", "TXT"),
             ("_dmarc.corp-a.test.", "TXT"),
+            ("_dmarc.test.", "TXT"),
             ("corp-a.test._report._dmarc.dmarc-vendor.test.", "TXT"),
         ]
 
@@ -243,3 +245,42 @@ class TestDiscovery:
         result = dmarc("corp-a.test", resolver=silent_resolver(silent_port, timeout=0.3))
         assert result.status is DmarcStatus.ERROR
         assert codes(result.issues) == ["dns_timeout"]
+
+
+# --- RFC 9990 tree walk ------------------------------------------------------------------------------------
+
+
+def test_tree_walk_names() -> None:
+    from dmarcwatch.dns.dmarc import tree_walk_names
+
+    assert tree_walk_names("a.b.example.com") == ["a.b.example.com", "b.example.com", "example.com", "com"]
+    ten = ".".join(f"l{i}" for i in range(9)) + ".com"
+    # More than 8 labels: after the domain itself, jump to the 7 rightmost; at most 8 names in all.
+    assert tree_walk_names(ten) == [
+        ten,
+        "l3.l4.l5.l6.l7.l8.com",
+        "l4.l5.l6.l7.l8.com",
+        "l5.l6.l7.l8.com",
+        "l6.l7.l8.com",
+        "l7.l8.com",
+        "l8.com",
+        "com",
+    ]
+
+
+def test_tree_walk_finds_an_intermediate_record_and_warns() -> None:
+    result = dmarc("mail.eu.walk.test")
+    assert (result.source, result.policy_domain, result.organizational_domain) == (
+        "treewalk",
+        "eu.walk.test",
+        "walk.test",
+    )
+    assert result.effective_policy == "reject"
+    assert "treewalk_only" in codes(result.issues)
+
+
+def test_tree_walk_agrees_with_the_organizational_fallback_when_nothing_is_in_between() -> None:
+    result = dmarc("other.walk.test")
+    assert (result.source, result.policy_domain) == ("organizational", "walk.test")
+    assert result.effective_policy == "quarantine"
+    assert "treewalk_only" not in codes(result.issues)

@@ -13,9 +13,16 @@ differs from the policy domain's must be authorized by the destination, with a `
 `<policy domain>._report._dmarc.<destination host>`; otherwise receivers drop those reports. All such
 checks run at once.
 
-TODO: RFC 9990 (DMARCbis) replaces the Public Suffix List with a DNS tree walk (at most 8 queries,
-`psd=` tags decide the organizational domain). Policy discovery here is still RFC 7489's; the `psd`, `np`
-and `t` tags are already parsed and validated.
+RFC 9990 (DMARCbis) discovers the policy with a DNS tree walk instead: `_dmarc.<name>` for the domain,
+then for each parent up to the top-level domain (at most 8 names; a domain of more than 8 labels jumps
+to its 7 rightmost), the nearest record wins. The walk is a bounded set of names, so all of them are
+asked at once (the memo shares `_dmarc.<org>` with the RFC 7489 lookup): one round trip. The nearest
+record is the policy; `source` says whether it was the domain's own, the organizational domain's (both
+methods agree) or an intermediate name's that only the tree walk finds (`treewalk`, with a warning that
+RFC 7489 receivers use the organizational domain's record instead). A failed lookup at or below the
+organizational domain makes the result `error`; above it (public suffixes, where nothing is usually
+published) a failure is only noted. Organizational-domain determination by `psd=` tags is not done:
+alignment and external-destination checks keep using the Public Suffix List.
 """
 
 from __future__ import annotations
@@ -103,7 +110,7 @@ class DmarcResult(BaseModel):
     reasons: list[str] = Field(default_factory=list)
     organizational_domain: str
     # Where the record was found: the domain itself or, by fallback, its organizational domain.
-    source: Literal["domain", "organizational"] | None = None
+    source: Literal["domain", "organizational", "treewalk"] | None = None
     policy_domain: str | None = None
     record_name: str | None = None
     record: str | None = None
@@ -120,6 +127,21 @@ def _public_suffix_list() -> PublicSuffixList:
     # Loaded once, on first use (~0.2 s): the packaged list, ICANN and private sections, unknown TLDs
     # treated as public suffixes (the PSL's default "*" rule).
     return PublicSuffixList()
+
+
+MAX_TREE_WALK = 8
+
+
+def tree_walk_names(domain: str) -> list[str]:
+    """The names RFC 9990's DNS tree walk asks `_dmarc.` at, nearest first (at most 8)."""
+    labels = domain.strip().rstrip(".").lower().split(".")
+    names = [".".join(labels)]
+    if len(labels) > MAX_TREE_WALK:
+        labels = labels[-(MAX_TREE_WALK - 1) :]
+        names.append(".".join(labels))
+    for start in range(1, len(labels)):
+        names.append(".".join(labels[start:]))
+    return list(dict.fromkeys(names))[:MAX_TREE_WALK]
 
 
 def organizational_domain(domain: str) -> str:
@@ -339,16 +361,19 @@ async def check_dmarc(session: DnsSession, domain: str) -> DmarcResult:
     name = domain.strip().rstrip(".").lower()
     org = organizational_domain(name)
     result = DmarcResult(domain=name, status=DmarcStatus.MISSING, organizational_domain=org)
-    if org != name:
-        own, fallback = await asyncio.gather(
-            session.query(f"_dmarc.{name}", "TXT"), session.query(f"_dmarc.{org}", "TXT")
-        )
-        candidates = [("domain", name, own), ("organizational", org, fallback)]
-    else:
-        candidates = [("domain", name, await session.query(f"_dmarc.{name}", "TXT"))]
+    names = tree_walk_names(name)
+    lookups = await asyncio.gather(*(session.query(f"_dmarc.{candidate}", "TXT") for candidate in names))
+    org_depth = org.count(".")
+    candidates = []
+    for candidate, lookup in zip(names, lookups, strict=True):
+        source = "domain" if candidate == name else "organizational" if candidate == org else "treewalk"
+        candidates.append((source, candidate, lookup))
 
     for source, policy_domain, lookup in candidates:
         if lookup.failed:
+            if policy_domain.count(".") < org_depth:
+                # Above the organizational domain (a public suffix): RFC 7489 never asks there.
+                continue
             result.status = DmarcStatus.ERROR
             message = f"cannot tell whether a DMARC record exists: {lookup.describe()}"
             result.reasons = [message]
@@ -358,12 +383,23 @@ async def check_dmarc(session: DnsSession, domain: str) -> DmarcResult:
             return result
         good, misplaced = _dmarc_records(lookup)
         if good or misplaced:
-            result.source = "domain" if source == "domain" else "organizational"
+            result.source = source  # type: ignore[assignment]
             result.policy_domain = policy_domain
             result.record_name = lookup.name
             result.records = good + misplaced
             await _evaluate(session, result, good, misplaced)
+            if source == "treewalk" and policy_domain.count(".") > org_depth:
+                result.issues.append(
+                    Issue(
+                        severity=Severity.WARNING,
+                        code="treewalk_only",
+                        message=f"the policy comes from _dmarc.{policy_domain} (RFC 9990 tree walk); "
+                        f"receivers still on RFC 7489 apply _dmarc.{org} instead",
+                        domain=name,
+                    )
+                )
             return result
+    candidates = [c for c in candidates if c[1].count(".") >= org_depth]
     tried = " and ".join(f"_dmarc.{policy_domain}" for _, policy_domain, _ in candidates)
     result.reasons = [f"no DMARC record at {tried}"]
     result.issues = [Issue(severity=Severity.ERROR, code="missing", message=result.reasons[0], domain=name)]
@@ -397,7 +433,7 @@ async def _evaluate(session: DnsSession, result: DmarcResult, good: list[str], m
         issues.extend(parse_issues)
     policy = result.policy
     if policy is not None:
-        applied = policy.sp or policy.p if result.source == "organizational" else policy.p
+        applied = policy.sp or policy.p if result.source in ("organizational", "treewalk") else policy.p
         has_reports = any(uri.valid for uri in policy.rua)
         result.effective_policy = applied or ("none" if has_reports else None)
         destinations: dict[str, list[str]] = {}
