@@ -100,6 +100,8 @@ def test_report_detail_pages_through_records_and_links_the_raw_mail(
     assert [r["source_ip"] for r in page["records"]] == ["192.0.2.1", "192.0.2.2"]
     assert page["records"][1]["dkim_aligned"] == "fail"
     assert page["records"][0]["dkim"][0]["selector"] == "s1"
+    # Enriched on read: documentation addresses are private, so no reverse lookup and no network data.
+    assert {"hostname", "country", "org", "known_sender"} <= set(page["records"][0])
     rest = client.get(
         f"/v1/reports/{report_id}?limit=2&cursor={page['records_next_cursor']}", headers=monitored.headers()
     ).json()["data"]

@@ -282,8 +282,9 @@ class ReportOut(BaseModel):
 
 class ReportDetailOut(ReportOut):
     records: list[dict[str, Any]] = Field(
-        description="source_ip, count, disposition, dkim_aligned, spf_aligned, dmarc_pass, header_from, "
-        "envelope_from, envelope_to, override_reasons, dkim and spf auth results (TLS reports: policies)"
+        description="source_ip with its hostname, country, org and known_sender, count, disposition, "
+        "dkim_aligned, spf_aligned, dmarc_pass, header_from, envelope_from, envelope_to, override_reasons, "
+        "dkim and spf auth results (TLS reports: the policies)"
     )
     records_offset: int
     records_next_cursor: str | None

@@ -10,7 +10,7 @@ from typing import Any
 from dmarcwatch.enrich import ipinfo
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.ingest import pipeline
-from dmarcwatch.ingest.models import COUNTERS, QuarantineEntry, ReportStatus, StoredReport
+from dmarcwatch.ingest.models import COUNTERS, QuarantineEntry, ReportKind, ReportStatus, StoredReport
 from dmarcwatch.models import Tenant, utcnow
 from dmarcwatch.services import domains
 from dmarcwatch.store import blobs
@@ -108,6 +108,18 @@ def report_records(tenant: Tenant, report: StoredReport, offset: int, limit: int
         start = offset - index * chunk_size if not rows else 0
         rows.extend(chunk[start : start + limit - len(rows)])
         index += 1
+    if report.kind == ReportKind.AGGREGATE and rows:
+        info = ipinfo.lookup([row["source_ip"] for row in rows])
+        rows = [
+            {
+                **row,
+                "hostname": info[row["source_ip"]].hostname,
+                "country": info[row["source_ip"]].country,
+                "org": info[row["source_ip"]].org,
+                "known_sender": info[row["source_ip"]].known_sender,
+            }
+            for row in rows
+        ]
     return rows
 
 

@@ -60,7 +60,9 @@ def get_report(
     request: Request,
     report_id: str,
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500, description="Records per page")] = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=200, description="Records per page (each enriched with its source)")
+    ] = 100,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     tenant = principal.tenant
