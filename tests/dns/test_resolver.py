@@ -139,3 +139,13 @@ def test_concurrency_is_bounded() -> None:
         return recorder.max_in_flight
 
     assert run(go()) == 3
+
+
+def test_queries_ask_for_the_ad_flag_and_results_carry_it() -> None:
+    import dns.flags
+
+    from dmarcwatch.dns.resolver import DnsResult, Outcome, build_resolver
+
+    assert build_resolver().flags & dns.flags.AD
+    # An authoritative server never vouches (AD is a validating resolver's statement).
+    assert DnsResult("x.test", "SOA", Outcome.ANSWER).authenticated is False

@@ -16,7 +16,6 @@ never turned into "absent"; `dns.diff` relies on that to avoid reporting unread 
 from __future__ import annotations
 
 import asyncio
-import copy
 import ipaddress
 import time
 from collections.abc import Iterable
@@ -32,7 +31,7 @@ from dns.rdtypes.ANY.PTR import PTR
 from dmarcwatch.dns import dkim, records
 from dmarcwatch.dns.detect import Detector, default_detector
 from dmarcwatch.dns.dmarc import DmarcResult, DmarcStatus, check_dmarc, organizational_domain
-from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome, _classify_no_nameservers
+from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome
 from dmarcwatch.dns.result import DnssecInfo, MxEntry, ScanError, ScanResult
 from dmarcwatch.dns.spf import SpfNode, SpfResult, SpfStatus, check_spf
 from dmarcwatch.domain_names import InvalidDomain, normalize_domain
@@ -118,45 +117,10 @@ async def _mx_chain(session: DnsSession, domain: str, errors: _Errors) -> _MxPar
 
 
 async def _soa_and_ad(session: DnsSession, domain: str) -> tuple[DnsResult, bool | None]:
-    """The SOA, asked with DO and AD set (RFC 6840 §5.7) so the response's AD flag tells whether the
-    resolver validated it: one query gives both the SOA record and the DNSSEC signal.
-
-    `DnsSession.query` has no way to set header flags or return them, so this sends through a copy of the
-    session's resolver and counts the query against the session's budget itself.
-    """
-    name = domain
-    resolver = getattr(session, "_resolver", None)  # TODO: a public way to ask with flags
-    if not isinstance(resolver, dns.asyncresolver.Resolver):
-        return await session.query(name, "SOA"), None
-    if session.queries_sent >= session.max_queries:
-        detail = f"limit of {session.max_queries} queries per scan"
-        return DnsResult(name, "SOA", Outcome.BUDGET_EXHAUSTED, detail=detail), None
-    session.queries_sent += 1
-    probe = copy.copy(resolver)
-    probe.use_edns(0, dns.flags.DO, 1232)
-    probe.flags = dns.flags.RD | dns.flags.AD
-    lifetime = resolver.lifetime
-    try:
-        async with asyncio.timeout(lifetime):
-            # The class's method, not the instance attribute: a test double may wrap the original's.
-            answer = await dns.asyncresolver.Resolver.resolve(
-                probe, name, "SOA", lifetime=lifetime, raise_on_no_answer=False, search=False
-            )
-    except TimeoutError:
-        return DnsResult(name, "SOA", Outcome.TIMEOUT, detail=f"no answer in {lifetime} s"), None
-    except dns.resolver.NXDOMAIN:
-        return DnsResult(name, "SOA", Outcome.NXDOMAIN), None
-    except dns.resolver.NoNameservers as error:
-        outcome, detail = _classify_no_nameservers(error)
-        return DnsResult(name, "SOA", outcome, detail=detail), None
-    except dns.exception.Timeout as error:
-        return DnsResult(name, "SOA", Outcome.TIMEOUT, detail=str(error)), None
-    except (dns.exception.DNSException, OSError) as error:
-        return DnsResult(name, "SOA", Outcome.ERROR, detail=f"{type(error).__name__}: {error}"), None
-    ad = bool(answer.response.flags & dns.flags.AD)
-    if answer.rrset is None:
-        return DnsResult(name, "SOA", Outcome.NODATA), ad
-    return DnsResult(name, "SOA", Outcome.ANSWER, rdata=tuple(answer.rrset)), ad
+    """The SOA, and whether the resolver validated it (the session asks every query with AD set, RFC 6840
+    §5.7): one query gives both the record and the DNSSEC signal."""
+    result = await session.query(domain, "SOA")
+    return result, (result.authenticated if result.outcome in (Outcome.ANSWER, Outcome.NODATA) else None)
 
 
 def _spf_targets(node: SpfNode) -> list[str]:
