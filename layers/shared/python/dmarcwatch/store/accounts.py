@@ -17,13 +17,12 @@ from botocore.exceptions import ClientError
 from dmarcwatch import table as t
 from dmarcwatch.models import Account, ApiKey, Environment, Tenant
 from dmarcwatch.store.db import (
-    is_cancelled,
     is_conditional_failure,
     key,
-    low_level,
     parse_ts,
     table,
     to_wire,
+    transact,
     ts,
 )
 
@@ -130,12 +129,8 @@ def create_account(account: Account, first_keys: list[ApiKey]) -> None:
     ]
     for api_key in first_keys:
         items.extend(_key_puts(api_key))
-    try:
-        low_level().transact_write_items(TransactItems=items)
-    except ClientError as error:
-        if is_cancelled(error):
-            raise EmailTaken(account.email) from error
-        raise
+    if not transact(items):
+        raise EmailTaken(account.email)
 
 
 def get_account(account_id: str) -> Account | None:
@@ -163,7 +158,9 @@ def set_gateway_key(account_id: str, gateway_key_id: str, gateway_key_value: str
 
 
 def put_key(api_key: ApiKey) -> None:
-    low_level().transact_write_items(TransactItems=_key_puts(api_key))
+    if not transact(_key_puts(api_key)):
+        # Both ids are random (the hash of 190 random bits): a clash means a bug, not bad luck.
+        raise RuntimeError(f"API key {api_key.id} or its hash is already stored")
 
 
 def get_key_by_hash(key_hash: str) -> ApiKey | None:
@@ -210,12 +207,8 @@ def revoke_key(api_key: ApiKey, revoked_at: datetime) -> None:
         }
         for k in updates
     ]
-    try:
-        low_level().transact_write_items(TransactItems=items)
-    except ClientError as error:
-        if is_cancelled(error):
-            raise KeyNotFound(api_key.id) from error
-        raise
+    if not transact(items):
+        raise KeyNotFound(api_key.id)
 
 
 def touch_key(api_key: ApiKey, now: datetime, every: timedelta = timedelta(minutes=1)) -> None:

@@ -59,6 +59,17 @@ def is_cancelled(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "TransactionCanceledException"
 
 
+def transact(items: list[dict[str, Any]]) -> bool:
+    """Write the items in one transaction; False when a condition cancelled it (nothing was written)."""
+    try:
+        low_level().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if is_cancelled(error):
+            return False
+        raise
+    return True
+
+
 def create_table() -> None:
     """Create the table (local stack and tests) from the one schema definition."""
     settings = get_settings()

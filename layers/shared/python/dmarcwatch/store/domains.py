@@ -27,6 +27,7 @@ from dmarcwatch.store.db import (
     parse_ts,
     table,
     to_wire,
+    transact,
     ts,
 )
 
@@ -274,13 +275,7 @@ def delete(tenant: Tenant, domain: Domain) -> bool:
         {"Delete": {"TableName": table().name, "Key": to_wire(key(_pk(tenant), t.domain_id_sk(domain.id)))}},
         _counter_update(tenant, -1, None),
     ]
-    try:
-        low_level().transact_write_items(TransactItems=items)
-    except ClientError as error:
-        if is_cancelled(error):
-            return False
-        raise
-    return True
+    return transact(items)
 
 
 def tenants_monitoring(name: str) -> list[Tenant]:

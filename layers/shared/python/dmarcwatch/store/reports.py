@@ -21,12 +21,12 @@ from dmarcwatch import table as t
 from dmarcwatch.ingest.models import COUNTERS, QuarantineEntry, ReportStatus, StoredReport
 from dmarcwatch.models import Environment, Tenant
 from dmarcwatch.store.db import (
-    is_cancelled,
     is_conditional_failure,
     key,
     low_level,
     table,
     to_wire,
+    transact,
     ts,
 )
 
@@ -185,13 +185,7 @@ def complete_report(
             }
         },
     ]
-    try:
-        low_level().transact_write_items(TransactItems=items)
-    except ClientError as error:
-        if is_cancelled(error):
-            return False
-        raise
-    return True
+    return transact(items)
 
 
 def get_report(tenant: Tenant, report_id: str) -> StoredReport | None:

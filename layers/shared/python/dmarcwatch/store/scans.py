@@ -20,7 +20,14 @@ from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
 from dmarcwatch.models import Domain, Environment, Tenant
-from dmarcwatch.store.db import is_cancelled, is_conditional_failure, key, low_level, table, to_wire, ts
+from dmarcwatch.store.db import (
+    is_conditional_failure,
+    key,
+    table,
+    to_wire,
+    transact,
+    ts,
+)
 
 
 @dataclass(frozen=True)
@@ -132,14 +139,8 @@ def record_scan(
         }
         items.append({"Put": {"TableName": name, "Item": to_wire(item)}})
     items.extend({"Put": {"TableName": name, "Item": to_wire(event)}} for event in events)
-    try:
-        # 100 items per transaction: a scan that changes more than ~90 fields is cut to the first ones.
-        low_level().transact_write_items(TransactItems=items[:100])
-    except ClientError as error:
-        if is_cancelled(error):
-            return False
-        raise
-    return True
+    # 100 items per transaction: a scan that changes more than ~90 fields is cut to the first ones.
+    return transact(items[:100])
 
 
 def list_changes(
