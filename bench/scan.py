@@ -53,7 +53,7 @@ from dmarcwatch.config import Settings  # noqa: E402
 from dmarcwatch.dns.detect import default_detector  # noqa: E402
 from dmarcwatch.dns.resolver import DnsSession, build_resolver  # noqa: E402
 from dmarcwatch.dns.scan import SCAN_MAX_CONCURRENCY, SCAN_MAX_QUERIES, scan_domain  # noqa: E402
-from tests.dns.knot import KnotServer  # noqa: E402
+from tests.dns.knot import KnotServer, free_port  # noqa: E402
 
 DOMAINS = int(os.environ.get("BENCH_DOMAINS", "500"))
 SCANS_AT_ONCE = int(os.environ.get("BENCH_SCANS_AT_ONCE", "10"))
@@ -300,18 +300,9 @@ def tenant_zones(count: int, rng: random.Random) -> tuple[dict[str, str], list[s
 # --- servers ---------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        port = int(udp.getsockname()[1])
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-        tcp.bind(("127.0.0.1", port))
-    return port
-
-
 @contextmanager
 def delay_proxy(upstream: int, rtt_ms: int) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,

@@ -43,7 +43,7 @@ def find_knotd() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """A port free for both UDP and TCP on 127.0.0.1 (knotd listens on both)."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
@@ -112,7 +112,7 @@ zone:
             raise RuntimeError("knotd is not installed (Debian package `knot`)")
         last_error = ""
         for _attempt in range(3):  # a port can be taken between choosing and binding it
-            self.port = _free_port()
+            self.port = free_port()
             config = self._write_config()
             with self.log_path.open("ab") as log:
                 self.process = subprocess.Popen(
