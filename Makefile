@@ -29,9 +29,11 @@ node_modules/.installed: package.json package-lock.json
 install: $(BIN)/.installed
 
 # knotd serves the fixture zones the DNS tests query (Debian package `knot`).
+# knotd lives in /usr/sbin, which is not on every PATH.
+KNOTD_FOUND = command -v knotd >/dev/null || test -x /usr/sbin/knotd
 knot:
-	@command -v knotd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq knot >/dev/null; }
-	@command -v knotd >/dev/null
+	@$(KNOTD_FOUND) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq knot >/dev/null; }
+	@$(KNOTD_FOUND) || { echo "knotd is not installed (Debian package knot)"; exit 1; }
 
 # The third-party dependency layer for Lambda (arm64, Python 3.12), from PyPI wheels.
 layer: $(BIN)/.installed
