@@ -23,3 +23,9 @@ def test_spec_documents_every_route_and_its_security() -> None:
         operation = paths[spec.path][spec.method.lower()]
         assert ("security" in operation) is (not spec.public)
         assert "401" in operation["responses"]
+
+
+def test_published_spec_is_valid_openapi() -> None:
+    from openapi_spec_validator import validate
+
+    validate(json.loads(SPEC.read_text()))
