@@ -7,6 +7,7 @@ one place.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,12 +135,20 @@ def stats_pk(account_id: str, environment: str, domain_id: str) -> str:
     return f"{tenant_pk(account_id, environment)}#STATS#{domain_id}"
 
 
-def sources_pk(account_id: str, environment: str, domain_id: str, day: str) -> str:
-    """Per-domain per-day sources: one partition per domain and day, one item per IP (sk = the IP).
+SOURCE_SHARDS = 8
 
-    Spreading a big report's thousands of source updates over partitions keeps them off one hot key.
+
+def source_shard(ip: str) -> int:
+    return zlib.crc32(ip.encode()) % SOURCE_SHARDS
+
+
+def sources_pk(account_id: str, environment: str, domain_id: str, day: str, shard: int) -> str:
+    """Per-domain per-day sources, one item per IP (sk = the IP), spread over 8 partition keys by IP.
+
+    A 100,000-record report is up to 100,000 source updates for one day: on one key they would queue
+    behind a single partition's write limit; sharded they spread at once.
     """
-    return f"{tenant_pk(account_id, environment)}#SOURCES#{domain_id}#{day}"
+    return f"{tenant_pk(account_id, environment)}#SOURCES#{domain_id}#{day}#{shard}"
 
 
 def quarantine_sk(quarantine_id: str) -> str:

@@ -144,7 +144,12 @@ def apply_aggregates(
         updates.append((key(t.stats_pk(account, env, domain_id), day), counters, report.id, {"day": day}))
     for (day, ip), counters in sources.items():
         updates.append(
-            (key(t.sources_pk(account, env, domain_id, day), ip), counters, report.id, {"day": day, "ip": ip})
+            (
+                key(t.sources_pk(account, env, domain_id, day, t.source_shard(ip)), ip),
+                counters,
+                report.id,
+                {"day": day, "ip": ip},
+            )
         )
     if len(updates) <= 4:
         return sum(_apply(u) for u in updates)
@@ -272,12 +277,13 @@ def daily_stats(tenant: Tenant, domain_id: str, start: str, end: str) -> list[di
 
 
 def sources_for_days(tenant: Tenant, domain_id: str, days: Iterable[str]) -> list[dict[str, Any]]:
-    def one_day(day: str) -> list[dict[str, Any]]:
+    def one_partition(part: tuple[str, int]) -> list[dict[str, Any]]:
+        day, shard = part
         items: list[dict[str, Any]] = []
         query: dict[str, Any] = {
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {
-                ":pk": t.sources_pk(tenant.account_id, tenant.environment, domain_id, day)
+                ":pk": t.sources_pk(tenant.account_id, tenant.environment, domain_id, day, shard)
             },
         }
         while True:
@@ -287,9 +293,9 @@ def sources_for_days(tenant: Tenant, domain_id: str, days: Iterable[str]) -> lis
                 return items
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    day_list = list(days)
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(day_list)))) as pool:
-        return [row for rows in pool.map(one_day, day_list) for row in rows]
+    parts = [(day, shard) for day in days for shard in range(t.SOURCE_SHARDS)]
+    with ThreadPoolExecutor(max_workers=_PARALLEL_UPDATES) as pool:
+        return [row for rows in pool.map(one_partition, parts) for row in rows]
 
 
 def _counters_of(item: dict[str, Any]) -> dict[str, Any]:
