@@ -165,3 +165,27 @@ def test_scan_messages_for_deleted_domains_are_dropped(
     body = json.dumps({"account_id": "acct_gone", "environment": "live", "domain": "change.test"})
     aws_clients.client("sqs").send_message(QueueUrl=scan_queue, MessageBody=body)
     assert run_scanner(scan_queue) == 1
+
+
+def test_dispatcher_pages_through_every_due_domain_once(
+    scan_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = admin.create_account(f"{uuid.uuid4().hex}@example.com", PlanName.PRO, None, 365)
+    tenant = Tenant(account_id=created.account.id, environment=Environment.LIVE)
+    names = [f"d{i}.change.test" for i in range(7)]
+    domains.add_domains(tenant, get_plan(PlanName.PRO), names)
+    sqs = aws_clients.client("sqs")
+    sqs.purge_queue(QueueUrl=scan_queue)
+    for name in names:
+        scans.schedule(tenant, domains.resolve(tenant, name), utcnow() - timedelta(seconds=1))
+    monkeypatch.setattr(dispatcher, "PAGE", 2)
+    assert dispatcher.dispatch_due() == 7
+    queued: list[str] = []
+    while messages := sqs.receive_message(QueueUrl=scan_queue, MaxNumberOfMessages=10).get("Messages", []):
+        queued += [json.loads(m["Body"])["domain"] for m in messages]
+        sqs.delete_message_batch(
+            QueueUrl=scan_queue,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+    assert sorted(queued) == sorted(names)
+    assert dispatcher.dispatch_due() == 0

@@ -24,26 +24,28 @@ def dispatch_due(now: datetime | None = None, max_per_shard: int = 2000) -> int:
     now = now or utcnow()
     queued = 0
     for shard in range(t.SCAN_SHARDS):
+        after: str | None = None
         done = 0
         while done < max_per_shard:
-            due = store.due(shard, now, PAGE)
-            if not due:
+            due, after = store.due(shard, now, PAGE, after)
+            if due:
+                queues.send_scan_requests(
+                    [
+                        {
+                            "account_id": d.tenant.account_id,
+                            "environment": d.tenant.environment.value,
+                            "domain": d.name,
+                        }
+                        for d in due
+                    ]
+                )
+                for item in due:
+                    domain = domain_store.get_by_name(item.tenant, item.name)
+                    if domain is not None:
+                        store.schedule(item.tenant, domain, now + QUEUED_LEASE)
+                done += len(due)
+            if after is None:
                 break
-            queues.send_scan_requests(
-                [
-                    {
-                        "account_id": d.tenant.account_id,
-                        "environment": d.tenant.environment.value,
-                        "domain": d.name,
-                    }
-                    for d in due
-                ]
-            )
-            for item in due:
-                domain = domain_store.get_by_name(item.tenant, item.name)
-                if domain is not None:
-                    store.schedule(item.tenant, domain, now + QUEUED_LEASE)
-            done += len(due)
         queued += done
     return queued
 

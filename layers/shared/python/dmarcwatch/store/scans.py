@@ -190,13 +190,28 @@ def unschedule(tenant: Tenant, domain: Domain) -> None:
             raise
 
 
-def due(shard: int, now: datetime, limit: int) -> list[DueDomain]:
-    response = table().query(
-        IndexName="gsi2",
-        KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :now",
-        ExpressionAttributeValues={":pk": t.scan_due_pk(shard), ":now": f"{ts(now)}#~"},
-        Limit=limit,
-    )
+def due(
+    shard: int, now: datetime, limit: int, after: str | None = None
+) -> tuple[list[DueDomain], str | None]:
+    """Due domains of one shard in schedule order, continuing after the gsi2 sort key `after`.
+
+    Paging forward (instead of asking again from the start) keeps a just-leased domain, which the
+    eventually consistent index may still list as due for a moment, from being queued twice.
+    """
+    query: dict[str, Any] = {
+        "IndexName": "gsi2",
+        "KeyConditionExpression": "gsi2pk = :pk AND gsi2sk <= :now",
+        "ExpressionAttributeValues": {":pk": t.scan_due_pk(shard), ":now": f"{ts(now)}#~"},
+        "Limit": limit,
+    }
+    if after:
+        _, account_id, environment, name = after.split("#", 3)
+        query["ExclusiveStartKey"] = {
+            **key(t.tenant_pk(account_id, environment), t.domain_sk(name)),
+            "gsi2pk": t.scan_due_pk(shard),
+            "gsi2sk": after,
+        }
+    response = table().query(**query)
     found = []
     for item in response["Items"]:
         _, account_id, environment, name = str(item["gsi2sk"]).split("#", 3)
@@ -205,7 +220,10 @@ def due(shard: int, now: datetime, limit: int) -> list[DueDomain]:
                 Tenant(account_id=account_id, environment=Environment(environment)), name, str(item["id"])
             )
         )
-    return found
+    last = (
+        str(response["Items"][-1]["gsi2sk"]) if response["Items"] and "LastEvaluatedKey" in response else None
+    )
+    return found, last
 
 
 def add_dkim_selectors(tenant: Tenant, domain_id: str, selectors: set[str]) -> None:
