@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -204,3 +205,25 @@ def test_the_test_address_delivers_to_the_test_environment_only(tenant: tuple[Te
     assert [r.environment for r in outcome.stored] == ["test"]
     assert stats(live) == {}
     assert stats(test_env)["messages"] == 17
+
+
+def test_the_operator_lists_and_reprocesses_unrouted_mail(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dmarcwatch.cli import main
+
+    shared = f"dmarc@{get_settings().reports_domain}"
+    outcome = pipeline.ingest_object(deliver(report_mail(shared, aggregate_xml("adopted.example", ROWS))))
+    quarantine_id = outcome.quarantined[0].id
+    assert main(["admin", "quarantine", "list"]) == 0
+    listed = json.loads(capsys.readouterr().out)["unrouted"]
+    assert quarantine_id in [entry["id"] for entry in listed]
+    # The domain's owner signs up later; the operator re-runs the mail through routing.
+    created = admin.create_account(f"{uuid.uuid4().hex}@example.com", PlanName.PRO, None, 365)
+    owner = Tenant(account_id=created.account.id, environment=Environment.LIVE)
+    domains.add_domains(owner, get_plan(PlanName.PRO), ["adopted.example"])
+    assert main(["admin", "quarantine", "reprocess", "--id", quarantine_id]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["resolved"] is True
+    assert len(result["stored"]) == 1
+    assert main(["admin", "quarantine", "reprocess", "--id", "qtn_AAAAAAAAAAAAAAAAAAAA"]) == 1

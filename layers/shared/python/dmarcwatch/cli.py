@@ -51,6 +51,39 @@ def _set_subscription(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quarantine_list(args: argparse.Namespace) -> int:
+    from dmarcwatch.ingest.models import QuarantineEntry
+    from dmarcwatch.store import reports as report_store
+
+    entries: list[QuarantineEntry] = []
+    after: str | None = None
+    while True:
+        page, after = report_store.list_quarantine(None, limit=100, after=after)
+        entries += page
+        if after is None or len(entries) >= args.limit:
+            break
+    _emit({"unrouted": [e.model_dump(mode="json") for e in entries[: args.limit]]})
+    return 0
+
+
+def _quarantine_reprocess(args: argparse.Namespace) -> int:
+    from dmarcwatch.services import reports
+
+    entry, outcome = reports.reprocess(None, args.id)
+    _emit(
+        {
+            "id": entry.id,
+            "resolved": entry.resolved,
+            "stored": [r.id for r in outcome.stored],
+            "duplicates": [r.id for r in outcome.duplicates],
+            "quarantined": [
+                {"id": q.id, "reason": q.reason, "account_id": q.account_id} for q in outcome.quarantined
+            ],
+        }
+    )
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from dmarcwatch.api.openapi import openapi_document
 
@@ -84,6 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--name", default="admin-issued key")
     create_key.add_argument("--expires-in-days", type=int, default=365)
     create_key.set_defaults(func=_create_key)
+
+    quarantine = admin_commands.add_parser(
+        "quarantine", help="inputs no account could be found for (the operator's quarantine)"
+    )
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    quarantine_list = quarantine_commands.add_parser(
+        "list", help="list unrouted quarantine entries, newest first"
+    )
+    quarantine_list.add_argument("--limit", type=int, default=100)
+    quarantine_list.set_defaults(func=_quarantine_list)
+    quarantine_reprocess = quarantine_commands.add_parser("reprocess", help="route and ingest an entry again")
+    quarantine_reprocess.add_argument("--id", required=True)
+    quarantine_reprocess.set_defaults(func=_quarantine_reprocess)
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI document (docs/openapi.json)")
     openapi.set_defaults(func=_openapi)

@@ -232,7 +232,9 @@ def list_quarantine(
     return store.list_quarantine(tenant, limit=limit, after=after)
 
 
-def reprocess(tenant: Tenant, quarantine_id: str) -> tuple[QuarantineEntry, pipeline.IngestOutcome]:
+def reprocess(tenant: Tenant | None, quarantine_id: str) -> tuple[QuarantineEntry, pipeline.IngestOutcome]:
+    """Run a quarantined input again: a tenant's for that tenant only; an unrouted one (tenant None, the
+    operator's) through the normal routing, e.g. after its account added the domain."""
     entry = store.get_quarantine(tenant, quarantine_id)
     if entry is None:
         raise not_found("quarantine entry")
