@@ -11,12 +11,13 @@ import pytest
 from dmarcwatch.config import get_settings
 from dmarcwatch.ingest import pipeline
 from dmarcwatch.ingest.aggregates import deltas
-from dmarcwatch.models import DomainStatus, Environment, Tenant
+from dmarcwatch.models import DomainStatus, Environment, Tenant, utcnow
 from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.reports.extract import extract_reports
 from dmarcwatch.reports.models import AggregateReport
 from dmarcwatch.services import accounts, admin, domains
 from dmarcwatch.store import blobs, counters, events
+from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import reports as store
 from tests.support.reports import Row, aggregate_xml, report_mail
 
@@ -185,6 +186,10 @@ def test_shared_address_routes_by_policy_domain_and_unknown_goes_to_the_operator
 ) -> None:
     live, _ = tenant
     shared = f"dmarc@{get_settings().reports_domain}"
+    # Monitoring is not enough for the shared address: the account must have verified the domain.
+    unverified = pipeline.ingest_object(deliver(report_mail(shared, aggregate_xml("example.com", ROWS))))
+    assert [(q.reason, q.account_id) for q in unverified.quarantined] == [("no_account_for_address", None)]
+    domain_store.mark_verified(live, domains.resolve(live, "example.com"), utcnow())
     outcome = pipeline.ingest_object(deliver(report_mail(shared, aggregate_xml("example.com", ROWS))))
     assert [r.account_id for r in outcome.stored] == [live.account_id]
     nobody = pipeline.ingest_object(
@@ -222,6 +227,7 @@ def test_the_operator_lists_and_reprocesses_unrouted_mail(
     created = admin.create_account(f"{uuid.uuid4().hex}@example.com", PlanName.PRO, None, 365)
     owner = Tenant(account_id=created.account.id, environment=Environment.LIVE)
     domains.add_domains(owner, get_plan(PlanName.PRO), ["adopted.example"])
+    domain_store.mark_verified(owner, domains.resolve(owner, "adopted.example"), utcnow())
     assert main(["admin", "quarantine", "reprocess", "--id", quarantine_id]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["resolved"] is True

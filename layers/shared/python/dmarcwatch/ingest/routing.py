@@ -2,7 +2,8 @@
 
 `<token>@<reports domain>` delivers to the account's live environment and `<token>+test@…` to its test
 environment. Any other local part at the reports domain is the shared address: the report goes to the
-live tenants that monitor its policy domain. A report is stored only under a monitored, active domain
+live tenants that monitor its policy domain and have verified owning it (otherwise anyone could add a
+domain and read its reports). A report is stored only under a monitored, active domain
 (the policy domain itself or its nearest monitored parent); anything else is quarantined with a reason.
 """
 
@@ -73,7 +74,7 @@ def monitored_domain(tenant: Tenant, policy_domain: str) -> Domain | None:
 def shared_tenants(policy_domain: str) -> list[Tenant]:
     found: list[Tenant] = []
     for name in candidate_names(policy_domain):
-        for tenant in domain_store.tenants_monitoring(name):
+        for tenant in domain_store.tenants_monitoring(name, verified_only=True):
             if tenant.environment == Environment.LIVE and tenant not in found:
                 found.append(tenant)
     return found

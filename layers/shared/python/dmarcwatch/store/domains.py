@@ -278,8 +278,9 @@ def delete(tenant: Tenant, domain: Domain) -> bool:
     return transact(items)
 
 
-def tenants_monitoring(name: str) -> list[Tenant]:
-    """Every tenant with a domain item for `name` (gsi1; used for reports sent to the shared address)."""
+def tenants_monitoring(name: str, *, verified_only: bool) -> list[Tenant]:
+    """Every tenant with a domain item for `name` (gsi1; used for reports sent to the shared address),
+    or only those that proved they own it."""
     from dmarcwatch.models import Environment
 
     response = table().query(
@@ -289,6 +290,8 @@ def tenants_monitoring(name: str) -> list[Tenant]:
     )
     tenants = []
     for item in response["Items"]:
+        if verified_only and not item.get("verified_at"):
+            continue
         account_id, _, environment = str(item["gsi1sk"]).partition("#")
         tenants.append(Tenant(account_id=account_id, environment=Environment(environment)))
     return tenants
