@@ -164,7 +164,7 @@ def test_scan_is_as_deep_as_its_dependency_chains_not_its_query_count() -> None:
     # (Wall-clock figures are bench/scan.py's job; this counts rounds, which load cannot change.)
     async def go() -> tuple[ScanResult, int, int]:
         session, recorder = recording_session(
-            delay=0.05, max_queries=SCAN_MAX_QUERIES, max_concurrency=SCAN_MAX_CONCURRENCY
+            delay=0.25, max_queries=SCAN_MAX_QUERIES, max_concurrency=SCAN_MAX_CONCURRENCY
         )
         result = await scan_domain("acme.test", session=session, extra_dkim_selectors=["acme2024"])
         return result, recorder.rounds(), len(recorder.calls)

@@ -33,6 +33,11 @@ class RateStatus:
         }
 
 
+def clock() -> float:
+    """The limiter's time (a function of its own, so tests can pin a window without freezing the process)."""
+    return time.time()
+
+
 def _windows(now: float) -> tuple[str, int, str, int]:
     minute = int(now // 60)
     day = datetime.fromtimestamp(now, UTC).date()
@@ -46,7 +51,7 @@ def day_window(day: datetime) -> str:
 
 def check_and_count(account_id: str, plan: Plan, now: float | None = None) -> RateStatus:
     """Count one call; raise 429 (rate_limit_exceeded or quota_exceeded, with Retry-After) if over."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     minute_sk, minute_reset, day_sk, day_reset = _windows(now)
     subject = f"account:{account_id}"
     minute_hits = counters.increment(
@@ -94,12 +99,12 @@ def calls_today(account_id: str, now: datetime | None = None) -> int:
 
 def count_failed_auth(source_ip: str, limit: int, now: float | None = None) -> bool:
     """Count a failed authentication from `source_ip`; False once the IP is over its limit."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     minute_sk, minute_reset, _, _ = _windows(now)
     hits = counters.increment(f"ip:{source_ip}", minute_sk, expires_at_epoch=minute_reset + 120, limit=limit)
     return hits is not None
 
 
 def retry_after_minute(now: float | None = None) -> int:
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     return max(1, int((now // 60 + 1) * 60 - now))
