@@ -79,7 +79,7 @@ def test_timeout_against_a_server_that_never_answers(silent_port: int) -> None:
     elapsed = time.monotonic() - started
     assert result.outcome is Outcome.TIMEOUT
     assert (result.void, result.failed) == (False, True)
-    assert 0.25 < elapsed < 2.0
+    assert 0.25 < elapsed < 5.0  # the timeout is honoured: never early, and bounded (loosely, for CI)
 
 
 def test_invalid_name_is_not_sent() -> None:

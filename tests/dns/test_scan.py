@@ -285,8 +285,9 @@ def test_timeouts_are_errors_and_bounded(silent_port: int, detector: Detector) -
     started = time.monotonic()
     result = run(go())
     elapsed = time.monotonic() - started
-    # 12 + 6 + the DKIM selectors fit in two waves of the concurrency limit: two timeouts long.
-    assert elapsed < 1.5, elapsed
+    # 12 + 6 + the DKIM selectors fit in two waves of the concurrency limit: about two timeouts long;
+    # asked one by one they would take 80 x 0.3 s. The bound is loose for loaded machines.
+    assert elapsed < 6, elapsed
     assert {outcome for _, outcome in checks(result)} == {"timeout"}
     assert ("mx", "timeout") in checks(result)
     assert (result.spf_status, result.dmarc_status, result.dkim_status) == (
