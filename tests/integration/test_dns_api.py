@@ -68,6 +68,20 @@ def test_list_filters_by_dmarc_status(client: TestClient, account: ApiAccount, c
         ]
 
     assert names("dmarc_status=quarantine") == ["corp-a.test"]
+    listed = {d["domain"]: d for d in client.get("/v1/domains", headers=account.headers()).json()["data"]}
+    # The packaged provider tables know google.com, not the fixtures' google.test: no gateway here.
+    assert (listed["corp-a.test"]["dmarc_status"], listed["corp-a.test"]["email_gateway"]) == (
+        "quarantine",
+        "none",
+    )
+    assert listed["corp-a.test"]["last_scan_at"].endswith("Z")
+    assert listed["corp-a.test"]["next_scan_at"] > listed["corp-a.test"]["last_scan_at"]
+    assert (
+        client.get("/v1/domains?email_gateway=google%20workspace", headers=account.headers()).json()["data"][
+            0
+        ]["domain"]
+        == "corp-a.test"
+    )
     assert names("dmarc_status=missing") == ["nodmarc.test"]
     assert names("dmarc_status=reject") == []
     assert client.get("/v1/domains?dmarc_status=strict", headers=account.headers()).status_code == 400

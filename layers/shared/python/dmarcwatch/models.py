@@ -87,3 +87,9 @@ class Domain(BaseModel):
     # Ownership proof: TXT `dmarcwatch-verification=<token>` at the domain or at _dmarcwatch.<domain>.
     verification_token: str = ""
     verified_at: datetime | None = None
+    # Summary of the latest scan, kept on the item for the list filters (None before the first scan).
+    email_gateway: str | None = None
+    dmarc_status: str | None = None
+    spf_status: str | None = None
+    last_scan_at: datetime | None = None
+    next_scan_at: datetime | None = None

@@ -177,6 +177,11 @@ class DomainOut(BaseModel):
     created_at: str | None
     updated_at: str | None
     verification: VerificationOut
+    email_gateway: str | None = Field(description="From the latest scan; 'none' when no gateway was detected")
+    dmarc_status: str | None = Field(description="reject, quarantine, none or missing (latest scan)")
+    spf_status: str | None
+    last_scan_at: str | None
+    next_scan_at: str | None
 
     @classmethod
     def of(cls, domain: Domain) -> DomainOut:
@@ -187,6 +192,11 @@ class DomainOut(BaseModel):
             status=domain.status.value,
             created_at=iso(domain.created_at),
             updated_at=iso(domain.updated_at),
+            email_gateway=domain.email_gateway,
+            dmarc_status=domain.dmarc_status,
+            spf_status=domain.spf_status,
+            last_scan_at=iso(domain.last_scan_at),
+            next_scan_at=iso(domain.next_scan_at),
             verification=VerificationOut(
                 verified=domain.verified_at is not None,
                 verified_at=iso(domain.verified_at),

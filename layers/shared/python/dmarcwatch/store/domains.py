@@ -74,6 +74,8 @@ def _from(item: dict[str, Any]) -> Domain:
             "created_at": parse_ts(item["created_at"]),
             "updated_at": parse_ts(item["updated_at"]),
             "verified_at": parse_ts(item.get("verified_at")),
+            "last_scan_at": parse_ts(item.get("last_scan_at")),
+            "next_scan_at": parse_ts(item.get("next_scan_at")),
         }
     )
 
