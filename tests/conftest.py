@@ -25,7 +25,7 @@ for _name in [n for n in os.environ if n.startswith("DMARCWATCH_")]:
 # starts the fixture DNS server and points the settings at it.
 os.environ["DMARCWATCH_DNS_NAMESERVERS"] = "127.0.0.1"
 os.environ["DMARCWATCH_DNS_PORT"] = "9"
-os.environ["DMARCWATCH_DNS_TIMEOUT"] = "0.5"
+os.environ["DMARCWATCH_DNS_TIMEOUT"] = "2.0"
 os.environ.pop("AWS_PROFILE", None)
 
 
