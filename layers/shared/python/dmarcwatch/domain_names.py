@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import idna
 
+# Names per POST /domains request (the request model enforces it).
+MAX_BULK = 500
+
 _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 

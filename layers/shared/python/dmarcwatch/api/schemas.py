@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, model_validator
 
+from dmarcwatch.domain_names import MAX_BULK
 from dmarcwatch.ingest.models import QuarantineEntry, StoredReport
-from dmarcwatch.ingest.pipeline import IngestOutcome
 from dmarcwatch.models import ApiKey, Domain, iso
+
+if TYPE_CHECKING:  # the pipeline (and the parser behind it) stays out of the API functions' cold start
+    from dmarcwatch.ingest.pipeline import IngestOutcome
 
 T = TypeVar("T")
 
@@ -151,12 +154,12 @@ class KeyCreated(KeyOut):
 
 class DomainCreate(BaseModel):
     domain: str | None = Field(default=None, max_length=1000)
-    domains: list[str] | None = Field(default=None, max_length=500)
+    domains: list[str] | None = Field(default=None, max_length=MAX_BULK)
 
     @model_validator(mode="after")
     def _one_of(self) -> DomainCreate:
         if (self.domain is None) == (self.domains is None):
-            raise ValueError("send either 'domain' (one name) or 'domains' (a list of up to 500)")
+            raise ValueError(f"send either 'domain' (one name) or 'domains' (a list of up to {MAX_BULK})")
         if self.domains is not None and not self.domains:
             raise ValueError("'domains' must not be empty")
         return self

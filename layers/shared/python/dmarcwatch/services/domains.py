@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dmarcwatch.domain_names import DomainName, InvalidDomain, normalize_domain
-from dmarcwatch.errors import ApiError, ErrorCode, not_found
+from dmarcwatch.errors import not_found
 from dmarcwatch.ids import IdPrefix, has_prefix, new_id, random_base62
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import Plan
 from dmarcwatch.scanning.service import request_scans
 from dmarcwatch.store import domains as store
 from dmarcwatch.store import scans as scan_store
-
-MAX_BULK = 500
 
 
 @dataclass
@@ -131,8 +129,3 @@ def delete_domain(tenant: Tenant, id_or_name: str) -> Domain:
 
 def domain_count(tenant: Tenant) -> int:
     return store.domain_count(tenant)
-
-
-def ensure_bulk_size(names: list[str]) -> None:
-    if len(names) > MAX_BULK:
-        raise ApiError(ErrorCode.VALIDATION_ERROR, f"at most {MAX_BULK} domains per request")
