@@ -237,3 +237,28 @@ def test_cursor_secret_comes_from_secrets_manager_when_deployed(
         monkeypatch.delenv("DMARCWATCH_CURSOR_SECRET_ARN")
         get_settings.cache_clear()
         cursor_secret.cache_clear()
+
+
+def test_admin_plan_change_applies_at_once_and_moves_the_gateway_key(
+    client: TestClient, make_account: Callable[..., ApiAccount]
+) -> None:
+    from dmarcwatch.services import admin
+    from dmarcwatch.store import accounts as account_store
+    from dmarcwatch.store import aws as aws_clients
+    from dmarcwatch.store import gateway
+
+    free = make_account(PlanName.FREE)
+    assert client.get("/v1/account", headers=free.headers()).headers["X-RateLimit-Limit"] == "60"
+    admin.set_plan(free.id, PlanName.ENTERPRISE)
+    response = client.get("/v1/account", headers=free.headers())
+    assert response.headers["X-RateLimit-Limit"] == "1000"
+    assert response.json()["data"]["plan"]["name"] == "enterprise"
+    stored = account_store.get_account(free.id)
+    assert stored is not None
+    plans = gateway.usage_plan_ids()
+    assert plans is not None
+    apigw = aws_clients.client("apigateway")
+    in_plan = {k["id"] for k in apigw.get_usage_plan_keys(usagePlanId=plans["enterprise"])["items"]}
+    was_in = {k["id"] for k in apigw.get_usage_plan_keys(usagePlanId=plans["free"])["items"]}
+    assert stored.gateway_key_id in in_plan
+    assert stored.gateway_key_id not in was_in

@@ -51,6 +51,14 @@ def _set_subscription(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_plan(args: argparse.Namespace) -> int:
+    from dmarcwatch.services import admin
+
+    account = admin.set_plan(args.account, PlanName(args.plan))
+    _emit({"account_id": account.id, "plan": account.plan.value})
+    return 0
+
+
 def _quarantine_list(args: argparse.Namespace) -> int:
     from dmarcwatch.ingest.models import QuarantineEntry
     from dmarcwatch.store import reports as report_store
@@ -117,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--name", default="admin-issued key")
     create_key.add_argument("--expires-in-days", type=int, default=365)
     create_key.set_defaults(func=_create_key)
+
+    set_plan = admin_commands.add_parser("set-plan", help="move an account to another plan")
+    set_plan.add_argument("--account", required=True)
+    set_plan.add_argument("--plan", required=True, choices=[p.value for p in PlanName])
+    set_plan.set_defaults(func=_set_plan)
 
     quarantine = admin_commands.add_parser(
         "quarantine", help="inputs no account could be found for (the operator's quarantine)"

@@ -44,3 +44,15 @@ def get_account(account_id: str) -> Account | None:
 def set_subscription(account_id: str, status: SubscriptionStatus) -> None:
     if not account_store.set_subscription_status(account_id, status.value):
         raise ApiError(ErrorCode.NOT_FOUND, f"no account {account_id}")
+
+
+def set_plan(account_id: str, plan: PlanName) -> Account:
+    """Change the plan: limits and allowances follow at once; the gateway key moves to its usage plan."""
+    account = account_store.get_account(account_id)
+    if account is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"no account {account_id}")
+    plan_ids = gateway.usage_plan_ids()
+    if plan_ids is not None and account.gateway_key_id and account.plan != plan:
+        gateway.move_account_key(account.gateway_key_id, plan_ids[account.plan.value], plan_ids[plan.value])
+    account_store.set_plan(account_id, plan.value)
+    return account.model_copy(update={"plan": plan})

@@ -241,3 +241,20 @@ def set_subscription_status(account_id: str, status: str) -> bool:
             return False
         raise
     return True
+
+
+def set_plan(account_id: str, plan: str) -> bool:
+    """False when there is no such account."""
+    try:
+        table().update_item(
+            Key=key(t.account_pk(account_id), t.ACCOUNT_SK),
+            UpdateExpression="SET #p = :p",
+            ExpressionAttributeNames={"#p": "plan"},
+            ExpressionAttributeValues={":p": plan},
+            ConditionExpression="attribute_exists(pk)",
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True

@@ -53,3 +53,14 @@ def create_account_key(account_id: str, usage_plan_id: str) -> tuple[str, str]:
     )
     client.create_usage_plan_key(usagePlanId=usage_plan_id, keyId=created["id"], keyType="API_KEY")
     return str(created["id"]), str(created["value"])
+
+
+def move_account_key(key_id: str, from_plan_id: str, to_plan_id: str) -> None:
+    """Attach the account's gateway key to another usage plan (a key sits in one plan of a stage)."""
+    client = aws.client("apigateway")
+    client.create_usage_plan_key(usagePlanId=to_plan_id, keyId=key_id, keyType="API_KEY")
+    try:
+        client.delete_usage_plan_key(usagePlanId=from_plan_id, keyId=key_id)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NotFoundException":
+            raise
