@@ -41,4 +41,5 @@ async def current_principal(request: Request) -> Principal:
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size (default 25, at most 100)")]
+Day = Annotated[str | None, Query(description="YYYY-MM-DD", max_length=10)]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]

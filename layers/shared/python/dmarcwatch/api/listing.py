@@ -12,6 +12,11 @@ from dmarcwatch.api.pagination import encode_cursor
 from dmarcwatch.models import Tenant
 
 
+def data_response(request: Request, data: Any) -> dict[str, Any]:
+    """The success envelope of a single object: {"data": ..., "meta": {"request_id": ...}}."""
+    return {"data": data, "meta": {"request_id": request_id_of(request)}}
+
+
 def list_response(
     request: Request,
     tenant: Tenant,

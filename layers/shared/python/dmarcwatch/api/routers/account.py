@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal
+from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.schemas import AccountOut, Envelope
 from dmarcwatch.models import iso
 from dmarcwatch.services import accounts
@@ -23,8 +23,9 @@ router = APIRouter(tags=["account"])
 def get_account(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     account, plan = principal.account, principal.plan
     usage = accounts.usage(principal.tenant)
-    return {
-        "data": {
+    return data_response(
+        request,
+        {
             "id": account.id,
             "email": account.email,
             "name": account.name,
@@ -47,5 +48,4 @@ def get_account(request: Request, principal: CurrentPrincipal) -> dict[str, Any]
                 "reports_this_month": usage.reports_this_month,
             },
         },
-        "meta": {"request_id": request_id_of(request)},
-    }
+    )

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
-from dmarcwatch.api.listing import list_response
+from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
 from dmarcwatch.api.schemas import ChangeOut, ListEnvelope
 from dmarcwatch.services import dns_views
@@ -20,7 +19,7 @@ router = APIRouter(tags=["dns"])
 @router.post("/domains/{domain_id}/scan", summary="Scan the domain's DNS now and return the result")
 async def scan_now(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     data = await run_in_threadpool(dns_views.scan_now, principal.tenant, domain_id)
-    return {"data": data, "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, data)
 
 
 @router.post(
@@ -29,10 +28,7 @@ async def scan_now(request: Request, domain_id: str, principal: CurrentPrincipal
     summary="Queue a rescan (the result appears in scan-results and changes)",
 )
 def refresh_dns(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
-    return {
-        "data": dns_views.refresh(principal.tenant, domain_id),
-        "meta": {"request_id": request_id_of(request)},
-    }
+    return data_response(request, dns_views.refresh(principal.tenant, domain_id))
 
 
 @router.get(
@@ -40,10 +36,7 @@ def refresh_dns(request: Request, domain_id: str, principal: CurrentPrincipal) -
     summary="The latest scan result, with previous values of changed fields",
 )
 def scan_results(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
-    return {
-        "data": dns_views.latest(principal.tenant, domain_id),
-        "meta": {"request_id": request_id_of(request)},
-    }
+    return data_response(request, dns_views.latest(principal.tenant, domain_id))
 
 
 @router.get(
@@ -51,7 +44,7 @@ def scan_results(request: Request, domain_id: str, principal: CurrentPrincipal) 
 )
 def dns_records(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     data = dns_views.dns_records(principal.tenant, principal.account, domain_id)
-    return {"data": data, "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, data)
 
 
 @router.get(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from dmarcwatch.api.context import public_base_url, request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
+from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
 from dmarcwatch.api.schemas import (
     BulkAddOut,
@@ -84,7 +85,6 @@ def list_domains(
 def add_domains(
     request: Request, response: Response, body: DomainCreate, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    meta = {"request_id": request_id_of(request)}
     if body.domain is not None:
         result = domains.add_domains(principal.tenant, principal.plan, [body.domain])
         if result.invalid:
@@ -95,7 +95,7 @@ def add_domains(
             )
         if result.existing:
             raise ApiError(ErrorCode.CONFLICT, f"{result.existing[0]} is already monitored")
-        return {"data": DomainOut.of(result.added[0]).model_dump(), "meta": meta}
+        return data_response(request, DomainOut.of(result.added[0]).model_dump())
 
     assert body.domains is not None
     result = domains.add_domains(principal.tenant, principal.plan, body.domains)
@@ -113,7 +113,7 @@ def add_domains(
             InvalidDomainOut(domain=i.input, reason=i.reason, message=i.message) for i in result.invalid
         ],
     )
-    return {"data": out.model_dump(), "meta": meta}
+    return data_response(request, out.model_dump())
 
 
 @router.get(
@@ -128,7 +128,7 @@ def get_domain(request: Request, domain_id: str, principal: CurrentPrincipal) ->
         scan_result=dns_views.latest_or_none(principal.tenant, domain.id),
         recent_changes=dns_views.changes(principal.tenant, domain.id, 10, None)[0],
     )
-    return {"data": data, "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, data)
 
 
 @router.delete(
@@ -136,16 +136,13 @@ def get_domain(request: Request, domain_id: str, principal: CurrentPrincipal) ->
 )
 def delete_domain(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.delete_domain(principal.tenant, domain_id)
-    return {
-        "data": {"id": domain.id, "domain": domain.name, "deleted": True},
-        "meta": {"request_id": request_id_of(request)},
-    }
+    return data_response(request, {"id": domain.id, "domain": domain.name, "deleted": True})
 
 
 @router.post("/domains/{domain_id}/activate", summary="Resume monitoring", response_model=Envelope[DomainOut])
 def activate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.set_status(principal.tenant, domain_id, DomainStatus.ACTIVE)
-    return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, DomainOut.of(domain).model_dump())
 
 
 @router.post(
@@ -161,7 +158,7 @@ def verify(request: Request, domain_id: str, principal: CurrentPrincipal) -> dic
         status=result.status,
         detail=result.detail,
     )
-    return {"data": data, "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, data)
 
 
 @router.post(
@@ -171,4 +168,4 @@ def verify(request: Request, domain_id: str, principal: CurrentPrincipal) -> dic
 )
 def deactivate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.set_status(principal.tenant, domain_id, DomainStatus.INACTIVE)
-    return {"data": DomainOut.of(domain).model_dump(), "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, DomainOut.of(domain).model_dump())

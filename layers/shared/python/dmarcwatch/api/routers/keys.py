@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, status
 
 from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal
+from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.schemas import Envelope, KeyCreate, KeyCreated, KeyOut, ListEnvelope
 from dmarcwatch.models import ApiKey, utcnow
 from dmarcwatch.services import keys
@@ -40,7 +41,7 @@ def list_keys(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
 def create_key(request: Request, body: KeyCreate, principal: CurrentPrincipal) -> dict[str, Any]:
     issued = keys.create_key(principal.tenant, principal.plan, body.name, body.expires_in_days)
     out = KeyCreated(**KeyOut.of(issued.key, "active").model_dump(), key=issued.secret)
-    return {"data": out.model_dump(), "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, out.model_dump())
 
 
 @router.delete(
@@ -48,7 +49,4 @@ def create_key(request: Request, body: KeyCreate, principal: CurrentPrincipal) -
 )
 def revoke_key(request: Request, key_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     revoked = keys.revoke_key(principal.tenant, key_id)
-    return {
-        "data": KeyOut.of(revoked, "revoked").model_dump(),
-        "meta": {"request_id": request_id_of(request)},
-    }
+    return data_response(request, KeyOut.of(revoked, "revoked").model_dump())

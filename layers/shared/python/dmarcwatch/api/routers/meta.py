@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from dmarcwatch import __version__
-from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal
+from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.schemas import Envelope, HealthOut, IndexOut
 
 router = APIRouter(tags=["meta"])
@@ -18,7 +18,7 @@ router = APIRouter(tags=["meta"])
     "/health", summary="Liveness check", openapi_extra={"x-public": True}, response_model=Envelope[HealthOut]
 )
 def health(request: Request) -> dict[str, Any]:
-    return {"data": {"status": "ok", "version": __version__}, "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, {"status": "ok", "version": __version__})
 
 
 @router.get("/", summary="API index: version, caller and endpoints", response_model=Envelope[IndexOut])
@@ -33,8 +33,9 @@ def index(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
         }
         for spec in route_specs()
     ]
-    return {
-        "data": {
+    return data_response(
+        request,
+        {
             "name": "dmarcwatch",
             "version": __version__,
             "caller": {
@@ -45,5 +46,4 @@ def index(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
             },
             "endpoints": endpoints,
         },
-        "meta": {"request_id": request_id_of(request)},
-    }
+    )

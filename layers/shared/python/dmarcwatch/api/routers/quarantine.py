@@ -6,9 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
-from dmarcwatch.api.listing import list_response
+from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
 from dmarcwatch.api.schemas import Envelope, ListEnvelope, QuarantineOut, ReprocessOut, UploadOut
 from dmarcwatch.services import reports
@@ -41,4 +40,4 @@ def list_quarantine(
 def reprocess(request: Request, quarantine_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
     entry, outcome = reports.reprocess(principal.tenant, quarantine_id)
     data = ReprocessOut(entry=QuarantineOut.of(entry), result=UploadOut.of(outcome))
-    return {"data": data, "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, data)

@@ -7,17 +7,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from dmarcwatch.api.context import request_id_of
-from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
-from dmarcwatch.api.listing import list_response
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, Limit
+from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
 from dmarcwatch.api.schemas import Envelope, ListEnvelope, ReportDetailOut, ReportOut, UploadOut
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.services import reports
 
 router = APIRouter(tags=["reports"])
-
-Day = Annotated[str | None, Query(description="YYYY-MM-DD", max_length=10)]
 
 
 @router.get("/reports", summary="List reports, newest first", response_model=ListEnvelope[ReportOut])
@@ -79,17 +76,14 @@ def get_report(
         records_offset=offset,
         records_next_cursor=next_cursor,
     )
-    return {"data": detail, "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, detail)
 
 
 @router.get(
     "/reports/{report_id}/raw", summary="Short-lived download links for the raw mail and the parsed payload"
 )
 def raw_report(request: Request, report_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
-    return {
-        "data": reports.raw_download(principal.tenant, report_id),
-        "meta": {"request_id": request_id_of(request)},
-    }
+    return data_response(request, reports.raw_download(principal.tenant, report_id))
 
 
 @router.post(
@@ -108,4 +102,4 @@ async def upload_report(request: Request, principal: CurrentPrincipal) -> dict[s
         )
     body = await request.body()
     outcome = await run_in_threadpool(reports.upload, principal.tenant, body)
-    return {"data": UploadOut.of(outcome), "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, UploadOut.of(outcome))

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 
-from dmarcwatch.api.context import request_id_of
-from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
-from dmarcwatch.api.listing import list_response
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, Limit
+from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
 from dmarcwatch.api.schemas import Envelope, ListEnvelope, SourceOut, StatsOut
 from dmarcwatch.services import reports
 
 router = APIRouter(tags=["statistics"])
-
-Day = Annotated[str | None, Query(description="YYYY-MM-DD", max_length=10)]
 
 
 @router.get(
@@ -31,7 +28,7 @@ def domain_stats(
     end_date: Day = None,
 ) -> dict[str, Any]:
     data = reports.daily_statistics(principal.tenant, domain_id, start_date, end_date)
-    return {"data": data, "meta": {"request_id": request_id_of(request)}}
+    return data_response(request, data)
 
 
 @router.get(
