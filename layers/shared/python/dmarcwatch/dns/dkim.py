@@ -36,6 +36,7 @@ except ImportError:  # pragma: no cover - depends on the installation
 from dmarcwatch.dns.records import parse_tags
 from dmarcwatch.dns.resolver import DnsResult, DnsSession
 from dmarcwatch.dns.result import DkimSelector, DkimStatus
+from dmarcwatch.dns.txt import too_long
 
 # Selectors from reports are data from the internet: cap them so they cannot spend the scan's budget.
 MAX_EXTRA_SELECTORS = 50
@@ -148,7 +149,9 @@ def key_bits(key_type: str, p: str) -> int | None:
 
 def parse_dkim_record(selector: str, record: str) -> DkimSelector | None:
     """The key published by one TXT record, or None when the record is not a DKIM key record (a `v=` other
-    than DKIM1, or no `p=` tag)."""
+    than DKIM1, or no `p=` tag) or is too long to be one (`dns.txt.MAX_RECORD_LENGTH`)."""
+    if too_long(record) is not None:
+        return None
     tags = parse_tags(record)
     if "v" in tags and tags["v"] != "DKIM1":
         return None

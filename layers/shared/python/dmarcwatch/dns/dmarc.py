@@ -39,10 +39,11 @@ from pydantic import BaseModel, Field
 
 from dmarcwatch.dns.models import Issue, Severity
 from dmarcwatch.dns.resolver import DnsResult, DnsSession
+from dmarcwatch.dns.txt import too_long
 from dmarcwatch.domain_names import InvalidDomain, normalize_domain
 
 _POLICIES = ("none", "quarantine", "reject")
-_TAG_RE = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=\s*(.*?)\s*", re.DOTALL)
+_TAG_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _URI_RE = re.compile(r"(?P<uri>[A-Za-z][A-Za-z0-9+.\-]*:[^!]*)(?:!(?P<size>[0-9]+[kmgtKMGT]?))?")
 _LOCAL_PART_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+")
 _KNOWN_TAGS = ("v", "p", "sp", "np", "pct", "rua", "ruf", "adkim", "aspf", "fo", "ri", "rf", "t", "psd")
@@ -155,15 +156,20 @@ def organizational_domain(domain: str) -> str:
 
 
 def _split_tags(record: str) -> list[tuple[str, str]] | None:
-    """Tag-list (RFC 7489 §6.4 / RFC 6376 §3.2) as (lower-case name, value) pairs; None if not one."""
+    """Tag-list (RFC 7489 §6.4 / RFC 6376 §3.2) as (lower-case name, value) pairs; None if not one.
+
+    Split and stripped rather than matched with one pattern: a pattern with optional whitespace on both
+    sides of a lazy value is quadratic in a whitespace run, and the record is the zone owner's text.
+    """
     pairs: list[tuple[str, str]] = []
     for part in record.split(";"):
         if not part.strip():
             continue
-        match = _TAG_RE.fullmatch(part)
-        if match is None:
+        name, equals, value = part.partition("=")
+        name = name.strip()
+        if not equals or _TAG_NAME_RE.fullmatch(name) is None:
             return None
-        pairs.append((match[1].lower(), match[2]))
+        pairs.append((name.lower(), value.strip()))
     return pairs
 
 
@@ -202,6 +208,10 @@ def parse_dmarc(record: str, domain: str | None = None) -> tuple[DmarcPolicy | N
     def issue(severity: Severity, code: str, message: str, term: str | None = None) -> None:
         issues.append(Issue(severity=severity, code=code, message=message, domain=domain, term=term))
 
+    oversized = too_long(record)
+    if oversized is not None:
+        issue(Severity.ERROR, "record_too_long", oversized)
+        return None, issues
     pairs = _split_tags(record)
     if pairs is None:
         issue(Severity.ERROR, "syntax", "not a tag-list of 'name=value' separated by ';'")

@@ -12,12 +12,19 @@ One `DnsSession` is one scan. It
 - caps the queries it sends (`max_queries`), so a hostile or broken SPF tree cannot make a scan flood the
   resolver or run for minutes;
 - bounds the queries in flight (`max_concurrency`), so running everything concurrently, which is what makes
-  a scan fast against a resolver tens of milliseconds away, stays polite.
+  a scan fast against a resolver tens of milliseconds away, stays polite;
+- optionally caps the CPU time of the scan (`max_cpu_seconds`, the thread time of the event loop's thread,
+  where the answers are parsed): once spent, no further query is sent, so a zone whose answers are costly
+  to analyse ends the scan instead of holding the worker;
+- optionally asks an `admit` policy before sending a new question, which can refuse it (the scan of an
+  unverified domain limits the names it asks outside that domain).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -178,12 +185,19 @@ class DnsSession:
         timeout: float | None = None,
         max_queries: int = DEFAULT_MAX_QUERIES,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        max_cpu_seconds: float | None = None,
+        admit: Callable[[str], str | None] | None = None,
     ) -> None:
         """`resolver` defaults to `build_resolver()` from settings; `timeout` (the lifetime of one query,
-        retries included) defaults to the resolver's lifetime."""
+        retries included) defaults to the resolver's lifetime. `max_cpu_seconds` counts from now, in the
+        calling thread. `admit(name)` returns why a new question for `name` (lower case, no final dot)
+        must not be sent, or None to send it; a refusal is a BUDGET_EXHAUSTED result with that reason."""
         self._resolver = resolver if resolver is not None else build_resolver()
         self._timeout = timeout if timeout is not None else self._resolver.lifetime
         self._max_queries = max_queries
+        self._cpu_deadline = None if max_cpu_seconds is None else time.thread_time() + max_cpu_seconds
+        self._max_cpu_seconds = max_cpu_seconds
+        self._admit = admit
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._memo: dict[tuple[dns.name.Name, dns.rdatatype.RdataType], asyncio.Task[DnsResult]] = {}
         self.queries_sent = 0
@@ -208,14 +222,10 @@ class DnsSession:
         key = (qname, rdtype_value)
         task = self._memo.get(key)
         if task is None:
-            if self.queries_sent >= self._max_queries:
+            refusal = self._refusal(qname)
+            if refusal is not None:
                 self.budget_refusals += 1
-                return DnsResult(
-                    _name_text(qname),
-                    rdtype_text,
-                    Outcome.BUDGET_EXHAUSTED,
-                    detail=f"limit of {self._max_queries} queries per scan",
-                )
+                return DnsResult(_name_text(qname), rdtype_text, Outcome.BUDGET_EXHAUSTED, detail=refusal)
             self.queries_sent += 1
             task = asyncio.create_task(self._resolve(qname, rdtype_value))
             self._memo[key] = task
@@ -223,6 +233,14 @@ class DnsSession:
             self.memo_hits += 1
         # Shielded: one asker being cancelled must not cancel the query the others wait for.
         return await asyncio.shield(task)
+
+    def _refusal(self, qname: dns.name.Name) -> str | None:
+        """Why a new question must not be sent, or None."""
+        if self.queries_sent >= self._max_queries:
+            return f"limit of {self._max_queries} queries per scan"
+        if self._cpu_deadline is not None and time.thread_time() > self._cpu_deadline:
+            return f"limit of {self._max_cpu_seconds:g} s of CPU time per scan"
+        return self._admit(_name_text(qname)) if self._admit is not None else None
 
     async def _resolve(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> DnsResult:
         name, rdtype_text = _name_text(qname), dns.rdatatype.to_text(rdtype)

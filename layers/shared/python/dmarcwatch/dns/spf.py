@@ -16,6 +16,11 @@ Speed: a scan's time is its chain of dependent round trips. All DNS terms of one
 `a`, `mx`, `exists`, and the redirect) are resolved at once, so the chain is only as long as the include
 depth; the session's memo makes a name reached through several branches cost one query.
 
+Cost: the record text is the zone owner's choice, so parsing is linear in it. A record longer than
+`MAX_RECORD_LENGTH` is invalid without being parsed, every regular expression runs on a bounded or
+unambiguous input (a top-level label is checked against its 63-character limit before its pattern), and
+the truncation of an over-long expanded domain cuts once instead of label by label.
+
 Status, most definite first: `missing` (no SPF record), `invalid` (a permerror other than a limit:
 syntax, several records, include loop, include/redirect target without SPF), `over_limit`, `error` (DNS
 trouble, the tree could not be read completely), `valid`. A DNS failure is never reported as `missing`.
@@ -35,6 +40,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from dmarcwatch.dns.models import Issue, Severity
 from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome
+from dmarcwatch.dns.txt import too_long
 
 LOOKUP_LIMIT = 10
 VOID_LOOKUP_LIMIT = 2
@@ -53,6 +59,8 @@ _MECHANISM_RE = re.compile(r"([+\-~?]?)([A-Za-z][A-Za-z0-9_.\-]*)(.*)", re.DOTAL
 _DUAL_CIDR_RE = re.compile(r"(.*?)(?:/(\d+))?(?://(\d+))?", re.DOTALL)
 _CIDR_NUMBER_RE = re.compile(r"0|[1-9][0-9]*")
 _MACRO_BODY_RE = re.compile(r"([A-Za-z])([0-9]*)([rR]?)([.\-+,/_=]*)")
+# Applied only to labels of at most 63 characters (`_is_toplabel`): its alternatives overlap, so a long
+# non-matching input would cost quadratic time.
 _TOPLABEL_RE = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9]")
 _MACRO_LETTERS = frozenset("slodiphv")
 _QUALIFIERS: dict[str, Literal["+", "-", "~", "?"]] = {"": "+", "+": "+", "-": "-", "~": "~", "?": "?"}
@@ -242,6 +250,11 @@ def _tokenize_macro_string(text: str, *, exp: bool = False) -> tuple[list[_Token
     return tokens, None
 
 
+def _is_toplabel(label: str) -> bool:
+    """RFC 7208 §7.1 toplabel, for a label within the 63-character limit of RFC 1035."""
+    return 0 < len(label) <= 63 and _TOPLABEL_RE.fullmatch(label) is not None
+
+
 def _check_literal_domain(domain: str) -> str | None:
     labels = domain[:-1].split(".") if domain.endswith(".") else domain.split(".")
     if len(domain.rstrip(".")) > 253:
@@ -253,7 +266,7 @@ def _check_literal_domain(domain: str) -> str | None:
             return f"'{domain}' has an empty label"
         if len(label) > 63:
             return f"label '{label[:20]}...' is longer than 63 characters"
-    if not _TOPLABEL_RE.fullmatch(labels[-1]):
+    if not _is_toplabel(labels[-1]):
         return f"'{labels[-1]}' is not a valid top-level label"
     return None
 
@@ -270,7 +283,7 @@ def _check_domain_spec(spec: str) -> str | None:
     if isinstance(tokens[-1], _Macro):
         return None
     tail = tokens[-1].rstrip(".")
-    if "." not in tail or not _TOPLABEL_RE.fullmatch(tail.rsplit(".", 1)[1]):
+    if "." not in tail or not _is_toplabel(tail.rsplit(".", 1)[1]):
         return "a domain-spec must end in a macro or in '.' and a top-level label"
     return None
 
@@ -298,10 +311,16 @@ def expand_domain_spec(spec: str, domain: str) -> str | None:
             parts = parts[-token.digits :]
         value = ".".join(parts)
         out.append(urllib.parse.quote(value, safe="") if token.upper else value)
-    result = "".join(out).rstrip(".").lower()
-    while len(result) > 253 and "." in result:
-        result = result.split(".", 1)[1]
-    return result
+    return _keep_rightmost("".join(out).rstrip(".").lower())
+
+
+def _keep_rightmost(name: str, limit: int = 253) -> str:
+    """Drop whole labels on the left until `name` fits in `limit` characters (a single label is kept)."""
+    if len(name) <= limit:
+        return name
+    # The first dot whose removal (with everything left of it) leaves at most `limit` characters.
+    cut = name.find(".", len(name) - limit - 1)
+    return name[cut + 1 :] if cut >= 0 else name.rsplit(".", 1)[-1]
 
 
 def _cidr(text: str | None, maximum: int) -> tuple[int | None, str | None]:
@@ -392,6 +411,10 @@ def parse_spf(record: str, domain: str | None = None) -> ParsedSpf:
             )
         )
 
+    oversized = too_long(record)
+    if oversized is not None:
+        issue(Severity.ERROR, "record_too_long", oversized)
+        return ParsedSpf(record=record, terms=[], issues=issues)
     parts = _split_terms(record)
     if not parts or not is_spf_record(record):
         issue(Severity.ERROR, "syntax", "an SPF record must begin with 'v=spf1'")
