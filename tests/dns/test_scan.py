@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from dmarcwatch import geo
 from dmarcwatch.dns.detect import Detector, default_detector
 from dmarcwatch.dns.dkim import selector_table
 from dmarcwatch.dns.resolver import DnsSession
 from dmarcwatch.dns.result import DkimStatus, ScanResult
 from dmarcwatch.dns.scan import SCAN_MAX_CONCURRENCY, SCAN_MAX_QUERIES, SRV_SERVICES, scan, scan_domain
-from dmarcwatch.enrich.ipinfo import offline_info
 from tests.dns.conftest import recording_session, run, silent_resolver
 
 pytestmark = pytest.mark.usefixtures("dns_server")
@@ -36,7 +36,7 @@ def detector() -> Detector:
 @pytest.fixture(scope="module", autouse=True)
 def _geo_database_loaded() -> None:
     """The offline geo database loads on first use (about a second): not part of any timed scan."""
-    offline_info("192.0.2.1")
+    geo.load()
 
 
 def full_scan(domain: str, detector: Detector, **options: Any) -> ScanResult:

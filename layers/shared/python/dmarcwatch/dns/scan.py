@@ -28,6 +28,7 @@ import dns.resolver
 import dns.reversename
 from dns.rdtypes.ANY.PTR import PTR
 
+from dmarcwatch import geo
 from dmarcwatch.dns import dkim, records
 from dmarcwatch.dns.detect import Detector, default_detector
 from dmarcwatch.dns.dmarc import DmarcResult, DmarcStatus, check_dmarc, organizational_domain
@@ -137,11 +138,7 @@ def _geo(address: str | None) -> tuple[str | None, str | None]:
     """(country, AS organisation) from the offline database; (None, None) without an address."""
     if address is None:
         return None, None
-    # Imported on first use: the module brings the AWS SDK (for its cache) and the geo database, which
-    # importers of this module's types do not need.
-    from dmarcwatch.enrich.ipinfo import offline_info
-
-    info = offline_info(address)
+    info = geo.lookup(address)
     return info.country, info.org
 
 

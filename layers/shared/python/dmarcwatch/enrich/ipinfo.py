@@ -1,7 +1,7 @@
 """Source enrichment from offline data and reverse DNS, cached per IP.
 
-Country and network organisation come from the database shipped in the `geoip2fast` package (no
-network), base domains from the public suffix list of `publicsuffixlist`, the sender name from
+Country and network organisation come from `dmarcwatch.geo` (the offline database of the `geoip2fast`
+package, no network), base domains from the public suffix list of `publicsuffixlist`, the sender name from
 `data/known_senders.json`. Reverse DNS asks the configured resolvers with a short timeout; a failed
 lookup is recorded as such, not as "no hostname". Results are cached in DynamoDB for a week.
 """
@@ -19,6 +19,7 @@ from typing import Any
 import dns.reversename
 from pydantic import BaseModel
 
+from dmarcwatch import geo
 from dmarcwatch.dns.dmarc import organizational_domain
 from dmarcwatch.dns.resolver import DnsSession
 from dmarcwatch.models import utcnow
@@ -38,13 +39,6 @@ class IpInfo(BaseModel):
     network: str | None = None
     country: str | None = None
     known_sender: str | None = None
-
-
-@cache
-def _geo() -> Any:
-    from geoip2fast import GeoIP2Fast
-
-    return GeoIP2Fast(geoip2fast_data_file="geoip2fast-asn-ipv6.dat.gz")
 
 
 @cache
@@ -69,10 +63,8 @@ def known_sender(base: str | None, org: str | None) -> str | None:
 
 
 def offline_info(ip: str) -> IpInfo:
-    found = _geo().lookup(ip)
-    org = found.asn_name if found.asn_name and not found.asn_name.startswith("--") else None
-    country = found.country_code if found.country_code and not found.country_code.startswith("--") else None
-    return IpInfo(ip=ip, org=org, network=found.asn_cidr or None, country=country)
+    found = geo.lookup(ip)
+    return IpInfo(ip=ip, org=found.org, network=found.network, country=found.country)
 
 
 async def _ptr(session: DnsSession, ip: str) -> tuple[str | None, str]:
