@@ -34,8 +34,11 @@ def _moto_session() -> Iterator[None]:
     """One in-process moto per test process, with the buckets and usage plans of the local bootstrap."""
     from moto import mock_aws
 
+    from dmarcwatch.local import moto_transactions
     from dmarcwatch.local.bootstrap import bootstrap
     from dmarcwatch.store import aws as aws_clients
+
+    moto_transactions.apply()
 
     with mock_aws():
         aws_clients.reset()
@@ -54,10 +57,17 @@ def aws(_moto_session: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from dmarcwatch.config import get_settings
     from dmarcwatch.store import db
 
-    monkeypatch.setenv("DMARCWATCH_TABLE_NAME", f"dmarcwatch-{uuid.uuid4().hex[:12]}")
+    from dmarcwatch.store import aws as aws_clients
+
+    suffix = uuid.uuid4().hex[:12]
+    monkeypatch.setenv("DMARCWATCH_TABLE_NAME", f"dmarcwatch-{suffix}")
+    # The ingest queue uploads and reprocessing go to (tests drain it with tests.support.worker).
+    queue_url = aws_clients.client("sqs").create_queue(QueueName=f"dmarcwatch-ingest-{suffix}")["QueueUrl"]
+    monkeypatch.setenv("DMARCWATCH_INGEST_QUEUE_URL", queue_url)
     get_settings.cache_clear()
     db.create_table()
     yield
     db.low_level().delete_table(TableName=get_settings().table_name)
+    aws_clients.client("sqs").delete_queue(QueueUrl=queue_url)
     monkeypatch.undo()
     get_settings.cache_clear()

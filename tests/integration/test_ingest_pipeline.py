@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from email.parser import BytesHeaderParser
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.reports.extract import extract_reports
 from dmarcwatch.reports.models import AggregateReport
 from dmarcwatch.services import accounts, admin, domains
-from dmarcwatch.store import blobs, counters, events
+from dmarcwatch.store import blobs, counters, db, events
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import reports as store
 from tests.support.reports import Row, aggregate_xml, report_mail
@@ -31,8 +32,12 @@ def tenant(aws: None) -> tuple[Tenant, str]:
 
 
 def deliver(raw: bytes, recipients: str | None = None) -> str:
+    """Store a mail as the SMTP stand-in does, with the envelope recipients (by default the To address,
+    as a reporter's SMTP client would send RCPT TO)."""
+    if recipients is None:
+        recipients = BytesHeaderParser().parsebytes(raw)["To"]
     key = f"inbound/raw/test/{uuid.uuid4().hex}"
-    blobs.put_raw(key, raw, {"recipients": recipients} if recipients else None)
+    blobs.put_raw(key, raw, {"recipients": recipients})
     return key
 
 
@@ -77,7 +82,10 @@ def test_a_mailed_report_is_stored_with_statistics_sources_and_an_event(tenant: 
     assert [r["source_ip"] for r in records] == ["192.0.2.1", "192.0.2.2", "198.51.100.9"]
     assert events.recent_events(live.account_id, "live")[0].payload.type == "report.received"
     assert (
-        counters.read(accounts.reports_counter_subject(live), "MONTH#" + report.received_at.strftime("%Y-%m"))
+        counters.read(
+            counters.reports_counter_subject(live.account_id, "live"),
+            "MONTH#" + report.received_at.strftime("%Y-%m"),
+        )
         == 1
     )
 
@@ -94,30 +102,39 @@ def test_replays_and_resends_change_no_count(tenant: tuple[Tenant, str]) -> None
     assert len(replay.duplicates) == len(resend.duplicates) == 1
     assert (stats(live), sources(live)) == before
     month = "MONTH#" + replay.duplicates[0].received_at.strftime("%Y-%m")
-    assert counters.read(accounts.reports_counter_subject(live), month) == 1
+    assert counters.read(counters.reports_counter_subject(live.account_id, "live"), month) == 1
 
 
 def test_a_crash_half_way_through_is_finished_exactly_once_by_the_retry(tenant: tuple[Tenant, str]) -> None:
     live, address = tenant
-    raw = report_mail(address, aggregate_xml("example.com", ROWS))
-    report = extract_reports(raw).reports[0]
-    assert isinstance(report, AggregateReport)
-    # Simulate a Lambda that stored the report and applied only the first day item before dying.
-    original = store.apply_aggregates
+    rows = [Row(f"192.0.2.{i}", 1) for i in range(1, 151)]  # 152 updates: two marked batches
+    key = deliver(report_mail(address, aggregate_xml("example.com", rows)))
+    # Simulate a Lambda that completed the report and applied one batch of statistics before dying.
+    original = db.transact_reasons
+    calls: list[int] = []
 
-    def crash_after_days(stored: Any, days: dict[str, Any], srcs: dict[Any, Any]) -> int:
-        original(stored, days, dict(list(srcs.items())[:1]))
-        raise RuntimeError("Lambda timed out")
+    def die_on_the_second_batch(items: list[dict[str, Any]]) -> list[str] | None:
+        if len(items) > 2:  # aggregate batches (the completion transaction has two items)
+            calls.append(len(items))
+            if len(calls) == 2:
+                raise RuntimeError("Lambda timed out")
+        return original(items)
 
-    key = deliver(raw)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(store, "apply_aggregates", crash_after_days)
+        patch.setattr(store, "transact_reasons", die_on_the_second_batch)
+        patch.setattr(store, "_PARALLEL_TRANSACTIONS", 1)
         with pytest.raises(RuntimeError):
             pipeline.ingest_object(key)
-    assert store.list_reports(live, limit=10, start=None, end=None, filters={}, after=None)[0] == []
-    pipeline.ingest_object(key)
-    assert stats(live)["messages"] == 17
-    assert sum(row["messages"] for row in sources(live).values()) == 17
+    assert sum(row["messages"] for row in sources(live).values()) < 150
+    retry = pipeline.ingest_object(key)
+    assert [r.message_count for r in retry.stored] == [150]
+    assert stats(live)["messages"] == 150
+    assert sum(row["messages"] for row in sources(live).values()) == 150
+    again = pipeline.ingest_object(key)
+    assert len(again.duplicates) == 1
+    assert stats(live)["messages"] == 150
+    month = "MONTH#" + retry.stored[0].received_at.strftime("%Y-%m")
+    assert counters.read(counters.reports_counter_subject(live.account_id, "live"), month) == 1
 
 
 def test_a_report_spanning_two_days_is_spread_pro_rata(tenant: tuple[Tenant, str]) -> None:

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.integration.conftest import ApiAccount
 from tests.support.reports import Row, aggregate_xml, report_mail
+from tests.support.worker import drain_ingest_queue
 
 ROWS = [
     Row("192.0.2.1", 10),
@@ -18,9 +19,26 @@ ROWS = [
 
 
 def upload(client: TestClient, account: ApiAccount, body: bytes, environment: str = "live") -> dict[str, Any]:
-    response = client.post("/v1/reports", headers=account.headers(environment), content=body)
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
+    """Upload (202, pending), let the parser worker run, and return how it ended with the stored reports."""
+    headers = account.headers(environment)
+    response = client.post("/v1/reports", headers=headers, content=body)
+    assert response.status_code == 202, response.text
+    queued: dict[str, Any] = response.json()["data"]
+    assert queued["status"] == "pending"
+    assert queued["status_url"] == f"/v1/uploads/{queued['id']}"
+    assert drain_ingest_queue() == 1
+    job = client.get(queued["status_url"], headers=headers)
+    assert job.status_code == 200, job.text
+    data: dict[str, Any] = job.json()["data"]
+    assert data["status"] in ("stored", "duplicate", "quarantined")
+    assert data["finished_at"]
+
+    def report(report_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = client.get(f"/v1/reports/{report_id}", headers=headers).json()["data"]
+        return found
+
+    data["stored"] = [report(i) for i in data["report_ids"]]
+    data["duplicates"] = [{"id": i} for i in data["duplicate_report_ids"]]
     return data
 
 
@@ -160,12 +178,40 @@ def test_quarantine_and_reprocess_after_adding_the_domain(client: TestClient, ac
     listed = client.get("/v1/quarantine", headers=account.headers()).json()["data"]
     assert [q["reason"] for q in listed] == ["domain_not_monitored"]
     quarantine_id = listed[0]["id"]
-    still = client.post(f"/v1/quarantine/{quarantine_id}/reprocess", headers=account.headers()).json()["data"]
-    assert still["entry"]["resolved"] is False
+
+    def reprocess() -> dict[str, Any]:
+        queued = client.post(f"/v1/quarantine/{quarantine_id}/reprocess", headers=account.headers())
+        assert queued.status_code == 202, queued.text
+        job = queued.json()["data"]["job"]
+        assert (job["kind"], job["status"], job["quarantine_id"]) == ("reprocess", "pending", quarantine_id)
+        assert drain_ingest_queue() == 1
+        finished: dict[str, Any] = client.get(job["status_url"], headers=account.headers()).json()["data"]
+        return finished
+
+    still = reprocess()
+    assert still["status"] == "quarantined"
+    entry = client.get("/v1/quarantine", headers=account.headers()).json()["data"][0]
+    assert (entry["resolved"], entry["reprocessed_at"] is not None) == (False, True)
     client.post("/v1/domains", headers=account.headers(), json={"domain": "late.example"})
-    done = client.post(f"/v1/quarantine/{quarantine_id}/reprocess", headers=account.headers()).json()["data"]
-    assert done["entry"]["resolved"] is True
-    assert [r["domain"] for r in done["result"]["stored"]] == ["late.example"]
+    done = reprocess()
+    assert done["status"] == "stored"
+    stored = client.get(f"/v1/reports/{done['report_ids'][0]}", headers=account.headers()).json()["data"]
+    assert stored["domain"] == "late.example"
+    assert client.get("/v1/quarantine", headers=account.headers()).json()["data"][0]["resolved"] is True
+
+
+def test_upload_status_of_another_tenant_is_not_found(
+    client: TestClient, monitored: ApiAccount, other_account: ApiAccount
+) -> None:
+    queued = client.post("/v1/reports", headers=monitored.headers(), content=aggregate_xml("example.com", ROWS))
+    path = queued.json()["data"]["status_url"]
+    for headers in (other_account.headers(), monitored.headers("test")):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+    assert client.get("/v1/uploads/upl_AAAAAAAAAAAAAAAAAAAA", headers=monitored.headers()).status_code == 404
+    assert client.get("/v1/uploads/nonsense", headers=monitored.headers()).status_code == 404
+    assert client.get(path).status_code == 401
 
 
 def test_other_tenants_get_404_for_reports_statistics_and_quarantine(

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from dmarcwatch.errors import ApiError
-from dmarcwatch.models import Environment, SubscriptionStatus, iso
+from dmarcwatch.models import Environment, KeyScope, SubscriptionStatus, iso
 from dmarcwatch.plans import PlanName
 
 
@@ -38,8 +38,18 @@ def _create_account(args: argparse.Namespace) -> int:
 def _create_key(args: argparse.Namespace) -> int:
     from dmarcwatch.services import admin
 
-    issued = admin.create_key(args.account, Environment(args.environment), args.name, args.expires_in_days)
-    _emit({"key_id": issued.key.id, "environment": issued.key.environment.value, "key": issued.secret})
+    issued = admin.create_key(
+        args.account, Environment(args.environment), args.name, args.expires_in_days, KeyScope(args.scope)
+    )
+    _emit(
+        {
+            "key_id": issued.key.id,
+            "environment": issued.key.environment.value,
+            "scope": issued.key.scope.value,
+            "expires_at": iso(issued.key.expires_at),
+            "key": issued.secret,
+        }
+    )
     return 0
 
 
@@ -60,7 +70,7 @@ def _set_plan(args: argparse.Namespace) -> int:
 
 
 def _quarantine_list(args: argparse.Namespace) -> int:
-    from dmarcwatch.ingest.models import QuarantineEntry
+    from dmarcwatch.models import QuarantineEntry
     from dmarcwatch.store import reports as report_store
 
     entries: list[QuarantineEntry] = []
@@ -77,7 +87,7 @@ def _quarantine_list(args: argparse.Namespace) -> int:
 def _quarantine_reprocess(args: argparse.Namespace) -> int:
     from dmarcwatch.services import reports
 
-    entry, outcome = reports.reprocess(None, args.id)
+    entry, outcome = reports.reprocess_unrouted(args.id)
     _emit(
         {
             "id": entry.id,
@@ -116,14 +126,22 @@ def build_parser() -> argparse.ArgumentParser:
     create_account.add_argument("--email", required=True)
     create_account.add_argument("--plan", choices=[p.value for p in PlanName], default=PlanName.FREE.value)
     create_account.add_argument("--name")
-    create_account.add_argument("--expires-in-days", type=int, default=365)
+    create_account.add_argument(
+        "--expires-in-days", type=int, default=365, help="1 to 365; the first keys have the admin scope"
+    )
     create_account.set_defaults(func=_create_account)
 
     create_key = admin_commands.add_parser("create-key", help="issue another key for an account")
     create_key.add_argument("--account", required=True)
     create_key.add_argument("--environment", choices=[e.value for e in Environment], default="live")
     create_key.add_argument("--name", default="admin-issued key")
-    create_key.add_argument("--expires-in-days", type=int, default=365)
+    create_key.add_argument("--expires-in-days", type=int, default=365, help="1 to 365 (keys always expire)")
+    create_key.add_argument(
+        "--scope",
+        choices=[s.value for s in KeyScope],
+        default=KeyScope.ADMIN.value,
+        help="read: GET only; write: no key management; admin: everything (default)",
+    )
     create_key.set_defaults(func=_create_key)
 
     set_plan = admin_commands.add_parser("set-plan", help="move an account to another plan")

@@ -22,6 +22,7 @@ class IdPrefix(StrEnum):
     CHANGE = "chg"
     EVENT = "evt"
     QUARANTINE = "qtn"
+    UPLOAD = "upl"
 
 
 def random_base62(length: int) -> str:

@@ -98,6 +98,11 @@ def key_sk(key_id: str) -> str:
     return f"KEY#{key_id}"
 
 
+# Under the tenant's partition: the ids and expiry of its active keys, and a version that every key
+# creation and revocation advances conditionally (the atomic cap on active keys, review M3).
+KEY_SLOTS_SK = "KEYSLOTS"
+
+
 def domain_sk(name: str) -> str:
     return f"DOMAIN#{name}"
 
@@ -149,6 +154,17 @@ def sources_pk(account_id: str, environment: str, domain_id: str, day: str, shar
     behind a single partition's write limit; sharded they spread at once.
     """
     return f"{tenant_pk(account_id, environment)}#SOURCES#{domain_id}#{day}#{shard}"
+
+
+def applied_pk(account_id: str, environment: str, report_id: str) -> str:
+    """Markers of the aggregate batches a report has applied (sk = batch number), one item each, so
+    exactly-once accounting never grows the statistics items themselves (review H1)."""
+    return f"{tenant_pk(account_id, environment)}#APPLIED#{report_id}"
+
+
+def ingest_job_sk(job_id: str) -> str:
+    """An upload or a reprocessing run, under the tenant's partition (`GET /v1/uploads/{id}`)."""
+    return f"JOB#{job_id}"
 
 
 def quarantine_sk(quarantine_id: str) -> str:

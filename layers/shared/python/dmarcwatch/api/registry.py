@@ -22,7 +22,7 @@ class Resource(StrEnum):
     """What a function may touch besides the table (the CDK stack grants exactly these)."""
 
     RAW_BUCKET = "raw_bucket"  # read/write raw mail and payloads, presign downloads
-    INGEST_QUEUE = "ingest_queue"  # consume (workers) S3 ObjectCreated events of inbound/raw/
+    INGEST_QUEUE = "ingest_queue"  # send (uploads, reprocessing) and consume (parser) ingestion messages
     SCAN_QUEUE = "scan_queue"  # send (API, dispatcher) and consume (scanner) domain scan requests
 
 
@@ -56,7 +56,8 @@ FUNCTION_GROUPS: tuple[FunctionGroup, ...] = (
         ("reports", "statistics", "quarantine"),
         "Reports, statistics, sources and quarantine",
         memory_mb=1024,
-        resources=frozenset({Resource.RAW_BUCKET}),
+        # Uploads and reprocessing are stored in the raw bucket and queued for the parser worker.
+        resources=frozenset({Resource.RAW_BUCKET, Resource.INGEST_QUEUE}),
     ),
 )
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dmarcwatch.api.dns_schemas import ScanResultsOut
 from dmarcwatch.domain_names import MAX_BULK
-from dmarcwatch.ingest.models import QuarantineEntry, StoredReport
-from dmarcwatch.models import ApiKey, Domain, iso
-
-if TYPE_CHECKING:  # the pipeline (and the parser behind it) stays out of the API functions' cold start
-    from dmarcwatch.ingest.pipeline import IngestOutcome
+from dmarcwatch.models import ApiKey, Domain, IngestJob, KeyScope, QuarantineEntry, StoredReport, iso
+from dmarcwatch.services.keys import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
 
 T = TypeVar("T")
 
@@ -37,11 +36,19 @@ class ListEnvelope(BaseModel, Generic[T]):
     meta: ListMeta
 
 
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    field: str = Field(description="Where the problem is, e.g. query.limit, domain, cursor or body")
+    issue: str | None = None
+    message: str | None = None
+
+
 class ErrorBody(BaseModel):
-    code: str
+    code: str = Field(description="invalid_api_key, key_expired, forbidden, not_found, validation_error, …")
     message: str
-    request_id: str | None = None
-    details: list[dict[str, object]] = Field(default_factory=list)
+    request_id: str
+    details: list[ErrorDetail] = Field(default_factory=list)
 
 
 class ErrorEnvelope(BaseModel):
@@ -60,6 +67,7 @@ class CallerOut(BaseModel):
     account_id: str
     environment: str
     key_id: str
+    scope: KeyScope
     plan: str
 
 
@@ -111,11 +119,15 @@ class AccountOut(BaseModel):
 
 class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(
-        default=365,
+    expires_in_days: int = Field(
+        default=DEFAULT_EXPIRY_DAYS,
         ge=1,
-        le=3650,
-        description="Days until the key expires; null for a key that never expires.",
+        le=MAX_EXPIRY_DAYS,
+        description=f"Days until the key expires, 1 to {MAX_EXPIRY_DAYS}: every key expires (no null)",
+    )
+    scope: KeyScope = Field(
+        default=KeyScope.ADMIN,
+        description="read: GET requests only; write: everything except managing keys; admin: everything",
     )
 
 
@@ -124,29 +136,45 @@ class KeyOut(BaseModel):
     name: str
     environment: str
     prefix: str
+    scope: KeyScope
     created_at: str | None
+    created_by_key_id: str | None = Field(
+        description="The key that created this one (null: issued by the operator). Revoking a key revokes "
+        "the keys it created."
+    )
     last_used_at: str | None
     expires_at: str | None
     revoked_at: str | None
-    status: str
+    is_active: bool
+    status: Literal["active", "expired", "revoked"]
 
     @classmethod
-    def of(cls, key: ApiKey, status: str) -> KeyOut:
+    def of(cls, key: ApiKey, now: datetime) -> KeyOut:
+        active = key.is_active(now)
         return cls(
             id=key.id,
             name=key.name,
             environment=key.environment.value,
             prefix=key.prefix,
+            scope=key.scope,
             created_at=iso(key.created_at),
+            created_by_key_id=key.created_by_key_id,
             last_used_at=iso(key.last_used_at),
             expires_at=iso(key.expires_at),
             revoked_at=iso(key.revoked_at),
-            status=status,
+            is_active=active,
+            status="revoked" if key.revoked_at else "active" if active else "expired",
         )
 
 
 class KeyCreated(KeyOut):
     key: str = Field(description="The full API key. It is shown only in this response; store it now.")
+
+
+class KeyRevokedOut(KeyOut):
+    cascaded_key_ids: list[str] = Field(
+        description="The keys this key had created (directly or through them) that were revoked with it"
+    )
 
 
 # --- domains ------------------------------------------------------------------------------------------
@@ -209,11 +237,17 @@ class DomainOut(BaseModel):
         )
 
 
+class ChangeOut(BaseModel):
+    id: str
+    field: str
+    old: str | None
+    new: str | None
+    detected_at: str
+
+
 class DomainDetailOut(DomainOut):
-    scan_result: dict[str, Any] | None = Field(
-        description="Latest scan: {result, previous: field -> {value, changed_at}, scanned_at}; null at first"
-    )
-    recent_changes: list[dict[str, Any]]
+    scan_result: ScanResultsOut | None = Field(description="The latest scan; null before the first")
+    recent_changes: list[ChangeOut]
 
 
 class VerifyOut(BaseModel):
@@ -267,6 +301,14 @@ class ReportOut(BaseModel):
     policy_published: dict[str, Any]
     summary: dict[str, Any]
     errors: list[str]
+    source: str = Field(description="mail or upload")
+    reporter_dkim_domain: str | None = Field(
+        description="the DKIM signing domain the receiving mail server (SES) verified for the report's mail"
+    )
+    reporter_authenticated: bool | None = Field(
+        description="true when SES verified a DKIM signature of the reporter's own domain; false when it "
+        "did not; null when the path gives no verdict (uploads, the local SMTP stand-in)"
+    )
 
     @classmethod
     def of(cls, report: StoredReport) -> ReportOut:
@@ -290,6 +332,9 @@ class ReportOut(BaseModel):
             policy_published=report.policy_published,
             summary=report.summary,
             errors=report.errors,
+            source=report.source,
+            reporter_dkim_domain=report.reporter_dkim_domain,
+            reporter_authenticated=report.reporter_authenticated,
         )
 
 
@@ -301,6 +346,17 @@ class ReportDetailOut(ReportOut):
     )
     records_offset: int
     records_next_cursor: str | None
+
+
+class RawDownloadOut(BaseModel):
+    report_id: str
+    raw_url: str = Field(description="The mail (or uploaded file) as received")
+    payload_url: str = Field(description="The parsed report as stored")
+    expires_in: int = Field(description="Seconds the links stay valid")
+
+    @classmethod
+    def of(cls, links: dict[str, Any]) -> RawDownloadOut:
+        return cls.model_validate(links)
 
 
 class QuarantineOut(BaseModel):
@@ -331,23 +387,50 @@ class QuarantineOut(BaseModel):
         )
 
 
+class UploadQuarantined(BaseModel):
+    id: str
+    reason: str
+    message: str
+
+
 class UploadOut(BaseModel):
-    stored: list[ReportOut]
-    duplicates: list[ReportOut]
-    quarantined: list[QuarantineOut]
+    """An upload or a reprocessing run: queued at once (202), done by the parser worker."""
+
+    id: str
+    kind: Literal["upload", "reprocess"]
+    status: Literal["pending", "stored", "duplicate", "quarantined"] = Field(
+        description="pending until the worker is done; then stored (report_ids), duplicate (every report "
+        "was stored before) or quarantined (with the reasons)"
+    )
+    size_bytes: int
+    quarantine_id: str | None
+    created_at: str | None
+    finished_at: str | None
+    report_ids: list[str]
+    duplicate_report_ids: list[str]
+    quarantined: list[UploadQuarantined]
+    status_url: str
 
     @classmethod
-    def of(cls, outcome: IngestOutcome) -> UploadOut:
+    def of(cls, job: IngestJob) -> UploadOut:
         return cls(
-            stored=[ReportOut.of(r) for r in outcome.stored],
-            duplicates=[ReportOut.of(r) for r in outcome.duplicates],
-            quarantined=[QuarantineOut.of(q) for q in outcome.quarantined],
+            id=job.id,
+            kind=job.kind,
+            status=job.status.value,
+            size_bytes=job.size_bytes,
+            quarantine_id=job.quarantine_id,
+            created_at=iso(job.created_at),
+            finished_at=iso(job.finished_at),
+            report_ids=job.report_ids,
+            duplicate_report_ids=job.duplicate_report_ids,
+            quarantined=[UploadQuarantined.model_validate(q) for q in job.quarantined],
+            status_url=f"/v1/uploads/{job.id}",
         )
 
 
 class ReprocessOut(BaseModel):
     entry: QuarantineOut
-    result: UploadOut
+    job: UploadOut
 
 
 class Counts(BaseModel):
@@ -386,11 +469,3 @@ class SourceOut(Counts):
     network: str | None
     country: str | None
     known_sender: str | None
-
-
-class ChangeOut(BaseModel):
-    id: str
-    field: str
-    old: str | None
-    new: str | None
-    detected_at: str

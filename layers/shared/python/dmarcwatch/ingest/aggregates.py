@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from dmarcwatch.ingest.models import COUNTERS
+from dmarcwatch.models import COUNTERS
 from dmarcwatch.reports.models import AggregateRecord, AggregateReport, Disposition, DmarcVerdict
+
+_DAY = timedelta(days=1)
+MAX_SPAN_DAYS = 40
 
 DayDeltas = dict[str, dict[str, int]]
 SourceDeltas = dict[tuple[str, str], dict[str, int]]
@@ -22,21 +25,24 @@ def day_weights(begin: datetime, end: datetime) -> list[tuple[str, float]]:
     """(YYYY-MM-DD, share) for each UTC day the half-open range [begin, end) overlaps.
 
     Reporters write end as either 23:59:59 or the next midnight; both give one day for a one-day report.
-    An empty or inverted range counts wholly on the day it begins.
+    An empty or inverted range counts wholly on the day it begins. The number of days is computed first
+    and refused above `MAX_SPAN_DAYS` (callers check plausibility before; this guards the arithmetic).
     """
     begin, end = begin.astimezone(UTC), end.astimezone(UTC)
     if end <= begin:
         return [(begin.date().isoformat(), 1.0)]
+    first = datetime(begin.year, begin.month, begin.day, tzinfo=UTC)
+    span = -(-(end - first) // _DAY)  # days touched, rounded up
+    if span > MAX_SPAN_DAYS:
+        raise ValueError(f"a range of {span} days is longer than {MAX_SPAN_DAYS}")
     total = (end - begin).total_seconds()
     weights: list[tuple[str, float]] = []
-    day_start = datetime(begin.year, begin.month, begin.day, tzinfo=UTC)
-    while day_start < end:
-        day_end = day_start + timedelta(days=1)
-        overlap = (min(end, day_end) - max(begin, day_start)).total_seconds()
+    for offset in range(span):
+        day_start = first + offset * _DAY
+        overlap = (min(end, day_start + _DAY) - max(begin, day_start)).total_seconds()
         # A range ending one second before midnight gives that last second to no one: ignore slivers.
         if overlap >= 1:
             weights.append((day_start.date().isoformat(), overlap / total))
-        day_start = day_end
     return weights or [(begin.date().isoformat(), 1.0)]
 
 

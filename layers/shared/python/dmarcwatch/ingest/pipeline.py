@@ -1,8 +1,10 @@
-"""The ingestion pipeline, shared by the parser Lambda, the local worker and report uploads.
+"""The ingestion pipeline, shared by the parser Lambda and the local worker (mail, uploads, reprocessing).
 
-raw mail in S3 -> recipients -> extract every report (or quarantine the whole mail with the reason)
--> route each report to its tenants -> store report, records and exactly-once aggregates -> complete.
-Every step is idempotent, so the whole function can run again for the same object at any time.
+raw mail in S3 -> the envelope its receiver vouches for -> SES verdicts honoured -> extract every report
+(or quarantine the whole mail with the reason) -> each report's stored form, checked for plausibility ->
+route it to its tenants -> store report and records -> complete -> exactly-once aggregates.
+Every step is idempotent, so the whole function can run again for the same object at any time, and a
+report that fails in a pure step (parsing, caps, aggregation) is quarantined, never retried for ever.
 """
 
 from __future__ import annotations
@@ -10,27 +12,40 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from dmarcwatch.events import Event, ReportQuarantined, ReportReceived
 from dmarcwatch.ids import IdPrefix, derived_id
-from dmarcwatch.ingest import routing
-from dmarcwatch.ingest.aggregates import deltas
-from dmarcwatch.ingest.models import QuarantineEntry, ReportKind, ReportStatus, StoredReport
-from dmarcwatch.models import Domain, Tenant, utcnow
+from dmarcwatch.ingest import reporter, routing
+from dmarcwatch.ingest.forms import ReportForm, is_within, report_form
+from dmarcwatch.ingest.messages import Envelope, Verdict
+from dmarcwatch.ingest.sanity import Implausible
+from dmarcwatch.models import Domain, QuarantineEntry, ReportStatus, StoredReport, Tenant, utcnow
 from dmarcwatch.observability import logger
 from dmarcwatch.reports.extract import extract_reports
-from dmarcwatch.reports.models import AggregateRecord, AggregateReport, Report, TlsReport
-from dmarcwatch.services.accounts import month_window, reports_counter_subject
-from dmarcwatch.store import blobs, events
-from dmarcwatch.store import reports as store
+from dmarcwatch.reports.models import ExtractionResult
+from dmarcwatch.store import blobs, counters
+from dmarcwatch.store import events as event_store
+from dmarcwatch.store import reports as report_store
 from dmarcwatch.store import scans as scan_store
+from dmarcwatch.store.db import ItemTooLarge
 
 
 class Reason:
-    """Quarantine reasons of routing (the parser's own reasons are `dmarcwatch.reports.errors.ReasonCode`)."""
+    """Quarantine reasons of the pipeline (the parser's own are `dmarcwatch.reports.errors.ReasonCode`,
+    the plausibility caps' `dmarcwatch.ingest.sanity.Reason`)."""
 
     NO_ACCOUNT = "no_account_for_address"
     DOMAIN_NOT_MONITORED = "domain_not_monitored"
     DOMAIN_INACTIVE = "domain_inactive"
+    SPAM = "spam"
+    VIRUS = "virus"
+    TOO_LARGE = "too_large"
+    PROCESSING_ERROR = "processing_error"
+
+
+# Errors of the AWS calls: the message is retried (and finally parked in the DLQ), never quarantined.
+_INFRASTRUCTURE_ERRORS = (ClientError, BotoCoreError)
 
 
 @dataclass
@@ -41,32 +56,57 @@ class IngestOutcome:
     quarantined: list[QuarantineEntry] = field(default_factory=list)
 
 
-def ingest_object(raw_key: str, *, only: Tenant | None = None, now: datetime | None = None) -> IngestOutcome:
+@dataclass
+class _Context:
+    outcome: IngestOutcome
+    envelope: Envelope
+    raw: bytes
+    now: datetime
+
+
+def ingest_object(
+    raw_key: str,
+    *,
+    only: Tenant | None = None,
+    envelope: Envelope | None = None,
+    now: datetime | None = None,
+) -> IngestOutcome:
     """Process the raw mail or report file stored at `raw_key`.
 
-    `only` restricts delivery to one tenant (uploads over the API and reprocessing a tenant's quarantine).
+    `envelope` is what the receiving server vouched for (SES's notification); without it, the object's
+    metadata written by our own receivers. `only` restricts delivery to one tenant (uploads over the API
+    and reprocessing a tenant's quarantine).
     """
-    now = now or utcnow()
     raw, metadata = blobs.get_raw(raw_key)
-    outcome = IngestOutcome(raw_key)
-    recipients = routing.resolve_recipients(routing.recipient_addresses(raw, metadata))
+    context = _Context(
+        IngestOutcome(raw_key), envelope or Envelope.from_metadata(metadata), raw, now or utcnow()
+    )
+    recipients = routing.resolve_recipients(context.envelope.recipients)
     if only is not None:
         recipients = routing.Recipients(tenants=[only], shared=False, addresses=recipients.addresses)
-    result = extract_reports(raw)
-    if result.quarantine is not None:
-        owners: list[Tenant | None] = list(recipients.tenants) or [None]
+    owners: list[Tenant | None] = list(recipients.tenants) or [None]
+    verdict = _verdict_rejection(context.envelope)
+    if verdict is not None:
         for owner in owners:
-            _quarantine(
-                outcome,
-                owner,
-                result.quarantine.code.value,
-                result.quarantine.message,
-                now,
-                location=result.quarantine.location,
-            )
-        return outcome
-    for report in result.reports:
-        _route(outcome, report, recipients, now)
+            _quarantine(context, owner, verdict[0], verdict[1])
+        _shorten_retention(raw_key)
+        return context.outcome
+    try:
+        result = extract_reports(raw)
+    except Exception as error:  # the parser promises not to raise; if it does, the mail is quarantined
+        logger.exception("parser failed", extra={"raw_key": raw_key})
+        result = None
+        for owner in owners:
+            _quarantine(context, owner, Reason.PROCESSING_ERROR, f"the parser failed: {type(error).__name__}")
+    if result is not None:
+        _ingest_result(context, result, recipients, owners)
+    outcome = context.outcome
+    if (
+        not outcome.stored
+        and not outcome.duplicates
+        and all(q.account_id is None for q in outcome.quarantined)
+    ):
+        _shorten_retention(raw_key)
     logger.info(
         "ingested",
         extra={
@@ -79,196 +119,200 @@ def ingest_object(raw_key: str, *, only: Tenant | None = None, now: datetime | N
     return outcome
 
 
-def _policy_domain(report: Report) -> str:
-    if isinstance(report, AggregateReport):
-        return report.policy_published.domain.lower().rstrip(".")
-    return report.policies[0].policy.policy_domain.lower().rstrip(".") if report.policies else ""
+def _verdict_rejection(envelope: Envelope) -> tuple[str, str] | None:
+    if envelope.virus == Verdict.FAIL:
+        return Reason.VIRUS, "the receiving server found a virus in this mail; it was not opened"
+    if envelope.spam == Verdict.FAIL:
+        return Reason.SPAM, "the receiving server classified this mail as spam; it was not opened"
+    return None
 
 
-def _identity(report: Report) -> tuple[str, str]:
-    if isinstance(report, AggregateReport):
-        return report.metadata.org_name, report.metadata.report_id
-    return report.organization_name, report.report_id
+def _ingest_result(
+    context: _Context, result: ExtractionResult, recipients: routing.Recipients, owners: list[Tenant | None]
+) -> None:
+    if result.quarantine is not None:
+        for owner in owners:
+            _quarantine(
+                context,
+                owner,
+                result.quarantine.code.value,
+                result.quarantine.message,
+                location=result.quarantine.location,
+            )
+        return
+    for report in result.reports:
+        try:
+            form = report_form(report, context.now)
+        except Implausible as error:
+            for owner in owners:
+                _quarantine(context, owner, error.code, error.message, location=report.source)
+            continue
+        except Exception as error:
+            logger.exception("report form failed", extra={"raw_key": context.outcome.raw_key})
+            for owner in owners:
+                _quarantine(
+                    context,
+                    owner,
+                    Reason.PROCESSING_ERROR,
+                    f"the report could not be processed: {type(error).__name__}",
+                    location=report.source,
+                )
+            continue
+        _route(context, form, recipients)
 
 
-def _route(outcome: IngestOutcome, report: Report, recipients: routing.Recipients, now: datetime) -> None:
-    policy_domain = _policy_domain(report)
-    org, external_id = _identity(report)
+def _route(context: _Context, form: ReportForm, recipients: routing.Recipients) -> None:
+    policy_domain = form.policy_domain
     tenants = list(recipients.tenants)
     if recipients.shared and policy_domain:
         tenants += [t for t in routing.shared_tenants(policy_domain) if t not in tenants]
+    about = {"domain": policy_domain, "org": form.org, "external_id": form.external_id}
     if not tenants:
         _quarantine(
-            outcome,
+            context,
             None,
             Reason.NO_ACCOUNT,
             f"no account receives reports for {policy_domain or 'this report'} "
             f"at {', '.join(recipients.addresses) or 'this address'}",
-            now,
-            domain=policy_domain,
-            org=org,
-            external_id=external_id,
+            **about,
         )
         return
     for tenant in tenants:
         domain = routing.monitored_domain(tenant, policy_domain) if policy_domain else None
         if domain is None:
             _quarantine(
-                outcome,
+                context,
                 tenant,
                 Reason.DOMAIN_NOT_MONITORED,
                 f"{policy_domain or 'the report'} is not a monitored domain of this account",
-                now,
-                domain=policy_domain,
-                org=org,
-                external_id=external_id,
+                **about,
             )
         elif not routing.is_active(domain):
             _quarantine(
-                outcome,
+                context,
                 tenant,
                 Reason.DOMAIN_INACTIVE,
                 f"{domain.name} is deactivated; activate it and reprocess",
-                now,
-                domain=policy_domain,
-                org=org,
-                external_id=external_id,
+                **about,
             )
         else:
-            _store(outcome, tenant, domain, report, now)
+            try:
+                _store(context, tenant, domain, form)
+            except ItemTooLarge as error:
+                _quarantine(context, tenant, Reason.TOO_LARGE, str(error), **about)
 
 
-def record_document(record: AggregateRecord) -> dict[str, object]:
-    """The stored and served shape of a record."""
-    return {
-        "source_ip": record.source_ip,
-        "count": record.count,
-        "disposition": record.disposition.value,
-        "dkim_aligned": record.policy_dkim.value,
-        "spf_aligned": record.policy_spf.value,
-        "dmarc_pass": record.dmarc_pass,
-        "header_from": record.header_from,
-        "envelope_from": record.envelope_from,
-        "envelope_to": record.envelope_to,
-        "override_reasons": [{"type": r.type.value, "comment": r.comment} for r in record.reasons],
-        "dkim": [
-            {"domain": d.domain, "selector": d.selector, "result": d.result.value}
-            for d in record.dkim_results
-        ],
-        "spf": [
-            {"domain": s.domain, "scope": s.scope.value if s.scope else None, "result": s.result.value}
-            for s in record.spf_results
-        ],
-    }
-
-
-def _store(outcome: IngestOutcome, tenant: Tenant, domain: Domain, report: Report, now: datetime) -> None:
-    org, external_id = _identity(report)
+def _candidate(context: _Context, tenant: Tenant, domain: Domain, form: ReportForm) -> StoredReport:
     env = tenant.environment.value
-    kind = ReportKind.AGGREGATE if isinstance(report, AggregateReport) else ReportKind.TLSRPT
     report_id = derived_id(
-        IdPrefix.REPORT, tenant.account_id, env, kind.value, org.lower(), external_id, domain.name
+        IdPrefix.REPORT,
+        tenant.account_id,
+        env,
+        form.kind.value,
+        form.org.lower(),
+        form.external_id,
+        domain.name,
+        form.content_hash,
     )
-    common = {
-        "id": report_id,
-        "account_id": tenant.account_id,
-        "environment": env,
-        "kind": kind,
-        "domain_id": domain.id,
-        "domain": domain.name,
-        "org_name": org,
-        "external_report_id": external_id,
-        "received_at": now,
-        "raw_key": outcome.raw_key,
-        "payload_key": f"payloads/{tenant.account_id}/{env}/{report_id}.json.gz",
-    }
-    if isinstance(report, AggregateReport):
-        begin, end = report.metadata.date_range.begin, report.metadata.date_range.end
-        records = [record_document(r) for r in report.records]
-        candidate = StoredReport(
-            **common,
-            org_email=report.metadata.email,
-            begin=begin,
-            end=end,
-            record_count=len(records),
-            message_count=report.message_count,
-            dmarc_pass_count=sum(r.count for r in report.records if r.dmarc_pass),
-            policy_published=report.policy_published.model_dump(mode="json"),
-            errors=report.metadata.errors,
-        )
-    else:
-        assert isinstance(report, TlsReport)
-        begin, end = report.date_range.start_datetime, report.date_range.end_datetime
-        records = [p.model_dump(mode="json", by_alias=True) for p in report.policies]
-        candidate = StoredReport(
-            **common,
-            org_email=report.contact_info,
-            begin=begin,
-            end=end,
-            record_count=len(records),
-            message_count=report.total_successful_session_count + report.total_failure_session_count,
-            summary={
-                "total_successful_session_count": report.total_successful_session_count,
-                "total_failure_session_count": report.total_failure_session_count,
-            },
-        )
-    stored = store.begin_report(candidate)
-    if stored.status == ReportStatus.COMPLETE:
-        outcome.duplicates.append(stored)
-        return
-    blobs.put_payload(stored.payload_key, report.model_dump_json(by_alias=True).encode())
-    chunks = store.put_record_chunks(stored, records)
-    if isinstance(report, AggregateReport):
-        days, sources = deltas(report)
-        store.apply_aggregates(stored, days, sources)
-        # The DKIM selectors receivers saw for this domain: the scanner checks them besides the common list.
-        selectors = {
-            d.selector.lower()
-            for r in report.records
-            for d in r.dkim_results
-            if d.selector and d.domain and d.domain.lower().rstrip(".").endswith(domain.name)
-        }
-        scan_store.add_dkim_selectors(tenant, domain.id, selectors)
-    stored = stored.model_copy(update={"record_chunks": chunks})
-    event = Event(
-        id=derived_id(IdPrefix.EVENT, stored.id, "report.received"),
+    check = reporter.check(context.envelope, context.raw, form.fields.get("org_email"), form.org)
+    return StoredReport(
+        id=report_id,
         account_id=tenant.account_id,
         environment=env,
-        created_at=now,
+        kind=form.kind,
+        domain_id=domain.id,
+        domain=domain.name,
+        org_name=form.org,
+        external_report_id=form.external_id,
+        received_at=context.now,
+        raw_key=context.outcome.raw_key,
+        payload_key=f"payloads/{tenant.account_id}/{env}/{report_id}.json.gz",
+        begin=form.begin,
+        end=form.end,
+        record_count=len(form.records),
+        content_hash=form.content_hash,
+        aggregates_applied=False,
+        source="upload" if context.envelope.receiver == "upload" else "mail",
+        reporter_dkim_domain=check.dkim_domain,
+        reporter_authenticated=check.authenticated,
+        **form.fields,
+    )
+
+
+def _store(context: _Context, tenant: Tenant, domain: Domain, form: ReportForm) -> None:
+    outcome = context.outcome
+    stored = report_store.begin_report(_candidate(context, tenant, domain, form))
+    if stored.status == ReportStatus.COMPLETE and stored.aggregates_applied:
+        outcome.duplicates.append(stored)
+        return
+    first_to_complete = False
+    if stored.status == ReportStatus.PENDING:
+        blobs.put_payload(stored.payload_key, form.payload)
+        starts = report_store.put_record_chunks(stored, form.records)
+        stored = stored.model_copy(update={"record_chunks": len(starts), "chunk_starts": starts})
+        first_to_complete = report_store.complete_report(stored, event_store.event_item(_received(stored)))
+    # Complete (now or by an earlier, interrupted run): apply the statistics, once, then flag it.
+    updates = report_store.aggregate_updates(
+        stored,
+        form.days,
+        form.sources,
+        (
+            counters.reports_counter_subject(tenant.account_id, tenant.environment.value),
+            counters.month_window(stored.received_at),
+        ),
+    )
+    report_store.apply_aggregates(stored, updates, context.now)
+    report_store.mark_aggregates_applied(stored)
+    selectors = {s for d, s in form.dkim_selectors if is_within(d, domain.name)}
+    if selectors:
+        scan_store.add_dkim_selectors(tenant, domain.id, selectors)
+    done = stored.model_copy(update={"status": ReportStatus.COMPLETE, "aggregates_applied": True})
+    # A run that found the report complete but its statistics unapplied finished an interrupted one.
+    resumed = stored.status == ReportStatus.COMPLETE
+    (outcome.stored if first_to_complete or resumed else outcome.duplicates).append(done)
+
+
+def _received(stored: StoredReport) -> Event:
+    return Event(
+        id=derived_id(IdPrefix.EVENT, stored.id, "report.received"),
+        account_id=stored.account_id,
+        environment=stored.environment,
+        created_at=stored.received_at,
         payload=ReportReceived(
             report_id=stored.id,
             kind=stored.kind.value,
-            domain_id=domain.id,
-            domain=domain.name,
-            org_name=org,
-            external_report_id=external_id,
-            begin=begin,
-            end=end,
+            domain_id=stored.domain_id,
+            domain=stored.domain,
+            org_name=stored.org_name,
+            external_report_id=stored.external_report_id,
+            begin=stored.begin,
+            end=stored.end,
             message_count=stored.message_count,
             record_count=stored.record_count,
             dmarc_pass_count=stored.dmarc_pass_count,
         ),
     )
-    if store.complete_report(
-        stored, month_window(now), reports_counter_subject(tenant), events.event_item(event)
-    ):
-        outcome.stored.append(stored.model_copy(update={"status": ReportStatus.COMPLETE}))
-    else:
-        outcome.duplicates.append(stored)
+
+
+def _shorten_retention(raw_key: str) -> None:
+    try:
+        blobs.mark_short_retention(raw_key)
+    except _INFRASTRUCTURE_ERRORS:
+        logger.warning("could not tag the raw object for short retention", extra={"raw_key": raw_key})
 
 
 def _quarantine(
-    outcome: IngestOutcome,
+    context: _Context,
     tenant: Tenant | None,
     reason: str,
     message: str,
-    now: datetime,
     *,
     location: str | None = None,
     domain: str | None = None,
     org: str | None = None,
     external_id: str | None = None,
 ) -> None:
+    outcome, now = context.outcome, context.now
     owner = f"{tenant.account_id}#{tenant.environment.value}" if tenant else "unrouted"
     entry = QuarantineEntry(
         id=derived_id(
@@ -284,11 +328,12 @@ def _quarantine(
         domain=domain,
         org_name=org,
         external_report_id=external_id,
+        recipients=context.envelope.recipients,
     )
-    if store.put_quarantine(entry):
+    if report_store.put_quarantine(entry):
         logger.warning("quarantined", extra={"reason": reason, "raw_key": outcome.raw_key, "owner": owner})
         if tenant is not None:
-            events.put_event(
+            event_store.put_event(
                 Event(
                     id=derived_id(IdPrefix.EVENT, entry.id, "report.quarantined"),
                     account_id=tenant.account_id,

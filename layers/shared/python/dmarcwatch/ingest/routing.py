@@ -1,5 +1,7 @@
 """Which tenants a report belongs to: the account's own rua address, or the shared one by policy domain.
 
+Recipients are the envelope's, as the receiving server recorded them (SES's notification, our SMTP
+stand-in's object metadata), never the To/Cc headers the sender wrote (review M1).
 `<token>@<reports domain>` delivers to the account's live environment and `<token>+test@…` to its test
 environment. Any other local part at the reports domain is the shared address: the report goes to the
 live tenants that monitor its policy domain and have verified owning it (otherwise anyone could add a
@@ -10,15 +12,11 @@ domain and read its reports). A report is stored only under a monitored, active 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
 
 from dmarcwatch.config import get_settings
 from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import domains as domain_store
-
-_RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "x-forwarded-to", "envelope-to")
 
 
 @dataclass(frozen=True)
@@ -26,15 +24,6 @@ class Recipients:
     tenants: list[Tenant]
     shared: bool
     addresses: list[str]
-
-
-def recipient_addresses(raw: bytes, metadata: dict[str, str]) -> list[str]:
-    """Envelope recipients when the receiver recorded them (local SMTP), else the address headers."""
-    if metadata.get("recipients"):
-        return [a.strip().lower() for a in metadata["recipients"].split(",") if a.strip()]
-    headers = BytesHeaderParser().parsebytes(raw[:65536])
-    values = [str(v) for name in _RECIPIENT_HEADERS for v in headers.get_all(name, [])]
-    return [address.lower() for _, address in getaddresses(values) if "@" in address]
 
 
 def resolve_recipients(addresses: list[str]) -> Recipients:
@@ -53,7 +42,8 @@ def resolve_recipients(addresses: list[str]) -> Recipients:
         tenant = Tenant(account_id=account.id, environment=environment)
         if tenant not in tenants:
             tenants.append(tenant)
-    # Mail that reached us without naming our domain (forwarded, BCC) is routed like the shared address.
+    # Mail without a trusted recipient at our domain (forwarded, BCC, or an object with no envelope) is
+    # routed like the shared address: by policy domain, to verified owners only.
     return Recipients(tenants=tenants, shared=shared or not ours, addresses=addresses)
 
 

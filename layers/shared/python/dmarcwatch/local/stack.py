@@ -21,6 +21,7 @@ from moto.server import ThreadedMotoServer
 
 from dmarcwatch.api.registry import SCHEDULED_FUNCTIONS, WORKER_FUNCTIONS, Resource
 from dmarcwatch.config import get_settings
+from dmarcwatch.local import moto_transactions
 from dmarcwatch.local.scheduler import Scheduler
 from dmarcwatch.local.smtp import SmtpInbound
 from dmarcwatch.local.worker import QueueWorker
@@ -50,6 +51,7 @@ class EmbeddedAws:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
     def start(self) -> str:
+        moto_transactions.apply()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the banner
         self._server.start()
         return f"http://127.0.0.1:{self.port}"

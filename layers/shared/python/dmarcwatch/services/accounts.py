@@ -27,9 +27,9 @@ class CreatedAccount:
 
 
 def create_account(
-    email: str, plan: PlanName, name: str | None = None, expires_in_days: int | None = DEFAULT_EXPIRY_DAYS
+    email: str, plan: PlanName, name: str | None = None, expires_in_days: int = DEFAULT_EXPIRY_DAYS
 ) -> CreatedAccount:
-    """A new account with a first key in each environment (returned once, stored hashed)."""
+    """A new account with a first `admin` key in each environment (returned once, stored hashed)."""
     now = utcnow()
     account = Account(
         id=new_id(IdPrefix.ACCOUNT),
@@ -59,15 +59,6 @@ def inbound_address(account: Account, environment: Environment) -> str:
     return f"{account.inbound_token}{suffix}@{get_settings().reports_domain}"
 
 
-def reports_counter_subject(tenant: Tenant) -> str:
-    """The counter the report pipeline increments per stored report (read by the account summary)."""
-    return f"reports:{tenant.account_id}:{tenant.environment.value}"
-
-
-def month_window(now: datetime) -> str:
-    return f"MONTH#{now:%Y-%m}"
-
-
 @dataclass(frozen=True)
 class Usage:
     domains: int
@@ -80,7 +71,10 @@ def usage(tenant: Tenant) -> Usage:
     return Usage(
         domains=domain_store.domain_count(tenant),
         api_calls_today=ratelimit.calls_today(tenant.account_id, now),
-        reports_this_month=counters.read(reports_counter_subject(tenant), month_window(now)),
+        reports_this_month=counters.read(
+            counters.reports_counter_subject(tenant.account_id, tenant.environment.value),
+            counters.month_window(now),
+        ),
     )
 
 

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-import uuid
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dmarcwatch.enrich import ipinfo
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
+from dmarcwatch.ids import IdPrefix, has_prefix, new_id
 from dmarcwatch.ingest import pipeline
-from dmarcwatch.ingest.models import COUNTERS, QuarantineEntry, ReportKind, ReportStatus, StoredReport
-from dmarcwatch.models import Tenant, utcnow
+from dmarcwatch.ingest.messages import Envelope, IngestRequest
+from dmarcwatch.ingest.pipeline import Reason
+from dmarcwatch.models import (
+    COUNTERS,
+    IngestJob,
+    QuarantineEntry,
+    ReportKind,
+    ReportStatus,
+    StoredReport,
+    Tenant,
+    utcnow,
+)
 from dmarcwatch.services import domains
-from dmarcwatch.store import blobs
+from dmarcwatch.store import blobs, ingest_jobs, queues
 from dmarcwatch.store import reports as store
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -98,15 +109,24 @@ def get_report(tenant: Tenant, report_id: str) -> StoredReport:
     return report
 
 
+def _chunk_of(report: StoredReport, offset: int) -> tuple[int, int]:
+    """(chunk index, first record index of that chunk) holding record `offset`."""
+    if not report.chunk_starts:  # chunks of a fixed size (items written before byte-sized chunks)
+        index = offset // store.RECORDS_PER_CHUNK
+        return index, index * store.RECORDS_PER_CHUNK
+    index = bisect_right(report.chunk_starts, offset) - 1
+    return index, report.chunk_starts[index]
+
+
 def report_records(tenant: Tenant, report: StoredReport, offset: int, limit: int) -> list[dict[str, Any]]:
     """Records [offset, offset + limit), read from the chunks that hold them."""
-    chunk_size = store.RECORDS_PER_CHUNK
     rows: list[dict[str, Any]] = []
-    index = offset // chunk_size
+    index, first = _chunk_of(report, offset)
+    skip = offset - first
     while len(rows) < limit and index < report.record_chunks:
         chunk = store.get_record_chunk(tenant, report.id, index)
-        start = offset - index * chunk_size if not rows else 0
-        rows.extend(chunk[start : start + limit - len(rows)])
+        rows.extend(chunk[skip : skip + limit - len(rows)])
+        skip = 0
         index += 1
     if report.kind == ReportKind.AGGREGATE and rows:
         info = ipinfo.lookup([row["source_ip"] for row in rows])
@@ -134,16 +154,58 @@ def raw_download(tenant: Tenant, report_id: str) -> dict[str, Any]:
     }
 
 
-def upload(tenant: Tenant, body: bytes) -> pipeline.IngestOutcome:
+def upload(tenant: Tenant, body: bytes) -> IngestJob:
+    """Keep the upload in the raw bucket and queue it for the parser worker (202: review M5)."""
     if not body:
         raise ApiError(
             ErrorCode.VALIDATION_ERROR, "the request body is empty: send the report file or the raw mail"
         )
     if len(body) > MAX_UPLOAD_BYTES:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"uploads are limited to {MAX_UPLOAD_BYTES} bytes")
-    key = f"inbound/api/{tenant.account_id}/{tenant.environment.value}/{utcnow():%Y/%m/%d}/{uuid.uuid4().hex}"
+    now = utcnow()
+    job_id = new_id(IdPrefix.UPLOAD)
+    key = f"inbound/api/{tenant.account_id}/{tenant.environment.value}/{now:%Y/%m/%d}/{job_id}"
     blobs.put_raw(key, body, {"source": "api-upload"})
-    return pipeline.ingest_object(key, only=tenant)
+    return _queue_job(tenant, "upload", key, now, job_id=job_id, size=len(body))
+
+
+def _queue_job(
+    tenant: Tenant,
+    kind: str,
+    raw_key: str,
+    now: datetime,
+    *,
+    job_id: str | None = None,
+    size: int = 0,
+    quarantine_id: str | None = None,
+) -> IngestJob:
+    job = IngestJob(
+        id=job_id or new_id(IdPrefix.UPLOAD),
+        account_id=tenant.account_id,
+        environment=tenant.environment.value,
+        kind=kind,
+        raw_key=raw_key,
+        size_bytes=size,
+        quarantine_id=quarantine_id,
+        created_at=now,
+    )
+    ingest_jobs.put_job(job)
+    request = IngestRequest(
+        job_id=job.id,
+        account_id=job.account_id,
+        environment=job.environment,
+        raw_key=raw_key,
+        quarantine_id=quarantine_id,
+    )
+    queues.send_ingest_request(request.model_dump_json())
+    return job
+
+
+def get_job(tenant: Tenant, job_id: str) -> IngestJob:
+    job = ingest_jobs.get_job(tenant, job_id) if has_prefix(job_id, IdPrefix.UPLOAD) else None
+    if job is None:
+        raise not_found("upload")
+    return job
 
 
 # --- statistics and sources ---------------------------------------------------------------------------
@@ -232,14 +294,25 @@ def list_quarantine(
     return store.list_quarantine(tenant, limit=limit, after=after)
 
 
-def reprocess(tenant: Tenant | None, quarantine_id: str) -> tuple[QuarantineEntry, pipeline.IngestOutcome]:
-    """Run a quarantined input again: a tenant's for that tenant only; an unrouted one (tenant None, the
-    operator's) through the normal routing, e.g. after its account added the domain."""
+def reprocess(tenant: Tenant, quarantine_id: str) -> tuple[QuarantineEntry, IngestJob]:
+    """Queue a quarantined input of the tenant to run again, for that tenant only (202)."""
     entry = store.get_quarantine(tenant, quarantine_id)
     if entry is None:
         raise not_found("quarantine entry")
+    if entry.reason == Reason.VIRUS:
+        raise ApiError(ErrorCode.CONFLICT, "a mail the receiving server found a virus in is never opened")
+    job = _queue_job(tenant, "reprocess", entry.raw_key, utcnow(), quarantine_id=entry.id)
+    return entry, job
+
+
+def reprocess_unrouted(quarantine_id: str) -> tuple[QuarantineEntry, pipeline.IngestOutcome]:
+    """The operator's reprocessing of mail no account took (admin CLI): normal routing, run here."""
+    entry = store.get_quarantine(None, quarantine_id)
+    if entry is None:
+        raise not_found("quarantine entry")
     now = utcnow()
-    outcome = pipeline.ingest_object(entry.raw_key, only=tenant, now=now)
+    envelope = Envelope(recipients=entry.recipients, receiver="smtp")
+    outcome = pipeline.ingest_object(entry.raw_key, envelope=envelope, now=now)
     if outcome.stored or outcome.duplicates:
         store.mark_quarantine_resolved(entry, now)
         entry = entry.model_copy(update={"resolved": True, "reprocessed_at": now})

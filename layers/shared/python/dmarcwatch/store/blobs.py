@@ -19,6 +19,17 @@ def get_raw(key: str) -> tuple[bytes, dict[str, str]]:
     return response["Body"].read(), dict(response.get("Metadata") or {})
 
 
+# The raw bucket's lifecycle expires objects carrying this tag after 30 days (the stack's rule): mail
+# that no account took, spam and viruses are not kept for ever (review L2).
+SHORT_RETENTION_TAG = {"Key": "dmarcwatch-retention", "Value": "short"}
+
+
+def mark_short_retention(key: str) -> None:
+    aws.client("s3").put_object_tagging(
+        Bucket=get_settings().raw_bucket, Key=key, Tagging={"TagSet": [SHORT_RETENTION_TAG]}
+    )
+
+
 def put_payload(key: str, document: bytes) -> None:
     aws.client("s3").put_object(
         Bucket=get_settings().raw_bucket,

@@ -5,12 +5,22 @@ pk=RATE#<subject> sk=<window>; each item expires with its window, so the table n
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
 from dmarcwatch.store.db import is_conditional_failure, key, table
+
+
+def reports_counter_subject(account_id: str, environment: str) -> str:
+    """The counter the report pipeline increments per stored report (read by the account summary)."""
+    return f"reports:{account_id}:{environment}"
+
+
+def month_window(now: datetime) -> str:
+    return f"MONTH#{now:%Y-%m}"
 
 
 def increment(subject: str, window: str, *, expires_at_epoch: int, limit: int | None) -> int | None:

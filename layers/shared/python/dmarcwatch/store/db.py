@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -59,15 +62,111 @@ def is_cancelled(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "TransactionCanceledException"
 
 
+# Codes of a cancelled transaction (or of the call itself) that mean "try again", never "duplicate".
+_RETRYABLE = frozenset(
+    {
+        "TransactionConflict",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ThrottlingError",
+        "ThrottlingException",
+        "ProvisionedThroughputExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
+)
+TRANSACT_ATTEMPTS = 8
+
+
+class TransactionFailed(Exception):
+    """A transaction kept conflicting (or failing for another reason than a condition) after retries."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(f"transaction cancelled: {', '.join(reasons)}")
+        self.reasons = reasons
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(2.0, 0.025 * 2**attempt) * (0.5 + random.random()))  # noqa: S311 (jitter, not crypto)
+
+
+def transact_reasons(items: list[dict[str, Any]]) -> list[str] | None:
+    """Write the items in one transaction: None when written, else the per-item cancellation codes of a
+    transaction a condition cancelled (nothing was written).
+
+    A cancellation is judged by its reasons (review H4): a conflict with a concurrent write or throttling
+    is retried with jittered backoff, and raises `TransactionFailed` if it persists; only
+    `ConditionalCheckFailed` means the condition said no ("duplicate", "not found", "cap reached").
+    """
+    for attempt in range(TRANSACT_ATTEMPTS):
+        try:
+            low_level().transact_write_items(TransactItems=items)
+            return None
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            reasons = cancellation_reasons(error) if is_cancelled(error) else [code]
+            if "ConditionalCheckFailed" in reasons:
+                return reasons
+            if not any(r in _RETRYABLE for r in reasons):
+                if is_cancelled(error):
+                    raise TransactionFailed(reasons) from error
+                raise
+            if attempt == TRANSACT_ATTEMPTS - 1:
+                raise TransactionFailed(reasons) from error
+            _backoff(attempt)
+    raise AssertionError("unreachable")
+
+
 def transact(items: list[dict[str, Any]]) -> bool:
-    """Write the items in one transaction; False when a condition cancelled it (nothing was written)."""
-    try:
-        low_level().transact_write_items(TransactItems=items)
-    except ClientError as error:
-        if is_cancelled(error):
-            return False
-        raise
-    return True
+    """Write the items in one transaction; False only when a condition cancelled it (see
+    `transact_reasons`)."""
+    return transact_reasons(items) is None
+
+
+# --- item size ----------------------------------------------------------------------------------------
+
+MAX_ITEM_BYTES = 400 * 1024
+# Leave room for the attributes an update adds later (status, counters, record_chunks).
+ITEM_BUDGET_BYTES = 350 * 1024
+
+
+class ItemTooLarge(Exception):
+    """An item would exceed DynamoDB's 400 KB limit; callers quarantine instead of failing the write."""
+
+    def __init__(self, what: str, size: int) -> None:
+        super().__init__(f"{what} would take {size} bytes, over the {ITEM_BUDGET_BYTES}-byte item budget")
+        self.what = what
+        self.size = size
+
+
+def _value_size(value: Any) -> int:
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    if isinstance(value, int | float | Decimal):
+        return 21
+    if isinstance(value, dict):
+        return 3 + sum(len(str(k).encode()) + _value_size(v) + 1 for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return 3 + sum(_value_size(v) + 1 for v in value)
+    return len(str(value).encode())
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An upper estimate of an item's DynamoDB size (names + values, AWS's sizing rules rounded up)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def check_item_size(item: dict[str, Any], what: str) -> dict[str, Any]:
+    """Return the item, or raise `ItemTooLarge` before a write DynamoDB would refuse."""
+    size = item_size(item)
+    if size > ITEM_BUDGET_BYTES:
+        raise ItemTooLarge(what, size)
+    return item
 
 
 def create_table() -> None:

@@ -19,8 +19,6 @@ from botocore.exceptions import ClientError
 from dmarcwatch import table as t
 from dmarcwatch.models import Domain, DomainStatus, Tenant
 from dmarcwatch.store.db import (
-    cancellation_reasons,
-    is_cancelled,
     is_conditional_failure,
     key,
     low_level,
@@ -28,6 +26,7 @@ from dmarcwatch.store.db import (
     table,
     to_wire,
     transact,
+    transact_reasons,
     ts,
 )
 
@@ -118,7 +117,7 @@ def _counter_update(tenant: Tenant, delta: int, allowance: int | None) -> dict[s
     return {"Update": update}
 
 
-def _insert_chunk(tenant: Tenant, domains: list[Domain], allowance: int) -> None:
+def _insert_chunk(tenant: Tenant, domains: list[Domain], allowance: int) -> list[str] | None:
     items: list[dict[str, Any]] = []
     for domain in domains:
         items.append(
@@ -140,7 +139,7 @@ def _insert_chunk(tenant: Tenant, domains: list[Domain], allowance: int) -> None
             }
         )
     items.append(_counter_update(tenant, len(domains), allowance))
-    low_level().transact_write_items(TransactItems=items)
+    return transact_reasons(items)
 
 
 def insert_domains(
@@ -157,25 +156,19 @@ def insert_domains(
     over_allowance = False
     for start in range(0, len(domains), _DOMAINS_PER_TRANSACTION):
         chunk = domains[start : start + _DOMAINS_PER_TRANSACTION]
-        try:
-            _insert_chunk(tenant, chunk, allowance)
+        if _insert_chunk(tenant, chunk, allowance) is None:
             added.extend(chunk)
             continue
-        except ClientError as error:
-            if not is_cancelled(error):
-                raise
+        # A condition failed: retry one by one to tell "exists" from "over the allowance" by the reasons
+        # (conflicts and throttling are retried inside transact_reasons, never reported as "existing").
         for domain in chunk:
-            try:
-                _insert_chunk(tenant, [domain], allowance)
+            reasons = _insert_chunk(tenant, [domain], allowance)
+            if reasons is None:
                 added.append(domain)
-            except ClientError as error:
-                if not is_cancelled(error):
-                    raise
-                reasons = cancellation_reasons(error)
-                if reasons and reasons[-1] == "ConditionalCheckFailed":
-                    over_allowance = True
-                else:
-                    existing.append(domain)
+            elif reasons[-1] == "ConditionalCheckFailed":
+                over_allowance = True
+            else:
+                existing.append(domain)
     if over_allowance and not added:
         raise AllowanceExceeded()
     return added, existing

@@ -1,4 +1,4 @@
-"""Sending to the service's SQS queues (the scan queue today)."""
+"""Sending to the service's SQS queues (scan requests; uploads and reprocessing to the ingest queue)."""
 
 from __future__ import annotations
 
@@ -28,3 +28,11 @@ def send_scan_requests(messages: list[dict[str, Any]]) -> int:
             )
         sent += len(batch)
     return sent
+
+
+def send_ingest_request(body: str) -> None:
+    """Queue one ingestion request (an upload or a reprocessing run) for the parser worker."""
+    url = get_settings().ingest_queue_url
+    if not url:
+        raise RuntimeError("no ingest queue is configured (DMARCWATCH_INGEST_QUEUE_URL)")
+    aws.client("sqs").send_message(QueueUrl=url, MessageBody=body)

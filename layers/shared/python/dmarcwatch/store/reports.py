@@ -1,10 +1,12 @@
 """Reports, their records, daily statistics, sources and quarantine entries in DynamoDB.
 
-Exactly-once accounting: each statistics or source item carries the set of report ids already added to
-it, and every increment is conditional on the report not being in that set (and adds it in the same
-update). A duplicate S3 event, a retried Lambda or the same report mailed twice therefore changes no
-count, item by item, even after a crash half way through. The report item's switch from `pending` to
-`complete` (with the monthly report counter, in one transaction) is the commit point the API shows.
+Exactly-once accounting: a report's counter deltas (day items, source items and the monthly report
+counter) are applied in transactions of at most 100 items, each with a marker item
+(`APPLIED#<report>`, sk = batch number) whose put is conditional on its absence. A duplicate S3 event, a
+retried Lambda or the same report mailed twice therefore changes no count, batch by batch, even after a
+crash half way through, and no statistics item grows with the number of reports applied to it (review H1).
+The report item's switch from `pending` to `complete` is the commit point the API shows; the statistics
+are applied after it, so they never show a report that is not complete (review C1).
 """
 
 from __future__ import annotations
@@ -12,36 +14,51 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
-from dmarcwatch.ingest.models import COUNTERS, QuarantineEntry, ReportStatus, StoredReport
-from dmarcwatch.models import Environment, Tenant
+from dmarcwatch.models import COUNTERS, Environment, QuarantineEntry, ReportStatus, StoredReport, Tenant
 from dmarcwatch.store.db import (
+    ItemTooLarge,
+    check_item_size,
     is_conditional_failure,
     key,
-    low_level,
     table,
     to_wire,
     transact,
+    transact_reasons,
     ts,
 )
 
+# Legacy chunking (items written before chunks were sized by bytes held exactly this many records).
 RECORDS_PER_CHUNK = 200
+CHUNK_BUDGET_BYTES = 300 * 1024
 _PARALLEL_UPDATES = 16
+MAX_PAGES_PER_LIST = 5
+_PARALLEL_TRANSACTIONS = 8
+# A transaction holds 100 items: the batch's marker and 99 updates.
+_UPDATES_PER_BATCH = 99
+# Markers only matter while a report is being applied; the report's flag answers for it afterwards.
+MARKER_TTL = timedelta(days=30)
+# Quarantine entries stay listable this long (the raw mail stays in the bucket by its own lifecycle).
+QUARANTINE_TTL = timedelta(days=90)
 
 
 def _tpk(tenant: Tenant) -> str:
     return t.tenant_pk(tenant.account_id, tenant.environment)
 
 
+def _report_key(report: StoredReport) -> dict[str, str]:
+    return key(t.tenant_pk(report.account_id, report.environment), t.report_sk(report.id))
+
+
 def _report_item(report: StoredReport) -> dict[str, Any]:
     data = report.model_dump(mode="json")
     return {
-        **key(t.tenant_pk(report.account_id, report.environment), t.report_sk(report.id)),
+        **_report_key(report),
         "gsi1pk": t.reports_index_pk(report.account_id, report.environment),
         "gsi1sk": f"{ts(report.begin)}#{report.id}",
         "type": "report",
@@ -63,9 +80,13 @@ def _report_from(item: dict[str, Any]) -> StoredReport:
 
 
 def begin_report(report: StoredReport) -> StoredReport:
-    """Write the report as pending, or return the one already stored under its (derived) id."""
+    """Write the report as pending, or return the one already stored under its (derived) id.
+
+    Raises `ItemTooLarge` (nothing written) when the report's metadata would not fit in an item.
+    """
+    item = check_item_size(_report_item(report), "the report's metadata")
     try:
-        table().put_item(Item=_report_item(report), ConditionExpression="attribute_not_exists(pk)")
+        table().put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
     except ClientError as error:
         if not is_conditional_failure(error):
             raise
@@ -76,20 +97,38 @@ def begin_report(report: StoredReport) -> StoredReport:
     return report
 
 
-def put_record_chunks(report: StoredReport, records: list[dict[str, Any]]) -> int:
-    """Store records in chunks (a 100,000-record report is 500 items, far from the 400 KB item limit)."""
+def chunk_records(records: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """(first index, JSON) per chunk: at most RECORDS_PER_CHUNK records and CHUNK_BUDGET_BYTES each.
+
+    Raises `ItemTooLarge` for a single record over the budget (the parser caps what a record may hold,
+    so only a hostile record gets here).
+    """
+    chunks: list[tuple[int, str]] = []
+    first, size = 0, 0
+    parts: list[str] = []
+    for index, record in enumerate(records):
+        encoded = json.dumps(record)
+        if len(encoded) > CHUNK_BUDGET_BYTES:
+            raise ItemTooLarge(f"record {index}", len(encoded))
+        if parts and (len(parts) == RECORDS_PER_CHUNK or size + len(encoded) > CHUNK_BUDGET_BYTES):
+            chunks.append((first, "[" + ",".join(parts) + "]"))
+            first, size = index, 0
+            parts = []
+        parts.append(encoded)
+        size += len(encoded) + 1
+    if parts:
+        chunks.append((first, "[" + ",".join(parts) + "]"))
+    return chunks
+
+
+def put_record_chunks(report: StoredReport, records: list[dict[str, Any]]) -> list[int]:
+    """Store the records in chunks sized by bytes; returns each chunk's first record index."""
     pk = t.records_pk(report.account_id, report.environment, report.id)
-    chunks = [records[i : i + RECORDS_PER_CHUNK] for i in range(0, len(records), RECORDS_PER_CHUNK)]
+    chunks = chunk_records(records)
     with table().batch_writer() as batch:
-        for index, chunk in enumerate(chunks):
-            batch.put_item(
-                Item={
-                    **key(pk, f"{index:06d}"),
-                    "first": index * RECORDS_PER_CHUNK,
-                    "records": json.dumps(chunk),
-                }
-            )
-    return len(chunks)
+        for index, (first, encoded) in enumerate(chunks):
+            batch.put_item(Item={**key(pk, f"{index:06d}"), "first": first, "records": encoded})
+    return [first for first, _ in chunks]
 
 
 def get_record_chunk(tenant: Tenant, report_id: str, index: int) -> list[dict[str, Any]]:
@@ -101,75 +140,92 @@ def get_record_chunk(tenant: Tenant, report_id: str, index: int) -> list[dict[st
     return json.loads(item["records"]) if item else []
 
 
-def _apply(update: tuple[dict[str, Any], dict[str, int], str, dict[str, Any]]) -> bool:
-    item_key, counters, report_id, extra = update
-    names = {f"#{n}": n for n in counters} | {"#applied": "applied_reports"}
+def _counter_update(
+    item_key: dict[str, Any], counters: dict[str, int], extra: dict[str, Any]
+) -> dict[str, Any]:
+    names = {f"#{n}": n for n in counters}
     values: dict[str, Any] = {f":{n}": v for n, v in counters.items()}
-    values[":rid"] = {report_id}
-    values[":rid_one"] = report_id
-    adds = ", ".join(f"#{n} :{n}" for n in counters)
-    update_expression = f"ADD {adds}, #applied :rid"
+    expression = "ADD " + ", ".join(f"#{n} :{n}" for n in counters)
     if extra:
         sets = []
         for i, (name, value) in enumerate(extra.items()):
             names[f"#x{i}"] = name
             values[f":x{i}"] = value
             sets.append(f"#x{i} = if_not_exists(#x{i}, :x{i})")
-        update_expression += " SET " + ", ".join(sets)
-    try:
-        low_level().update_item(
-            TableName=table().name,
-            Key=to_wire(item_key),
-            UpdateExpression=update_expression,
-            ConditionExpression="attribute_not_exists(#applied) OR NOT contains(#applied, :rid_one)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=to_wire(values),
-        )
-    except ClientError as error:
-        if is_conditional_failure(error):
-            return False
-        raise
-    return True
+        expression += " SET " + ", ".join(sets)
+    return {
+        "Update": {
+            "TableName": table().name,
+            "Key": to_wire(item_key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_wire(values),
+        }
+    }
 
 
-def apply_aggregates(
+def aggregate_updates(
     report: StoredReport,
     days: dict[str, dict[str, int]],
     sources: dict[tuple[str, str], dict[str, int]],
-) -> int:
-    """Apply the day and source deltas once each; returns how many items changed (0 on a replay)."""
+    counter: tuple[str, str],
+) -> list[dict[str, Any]]:
+    """Every counter update a report makes, in a stable order (so a retry forms the same batches)."""
     account, env, domain_id = report.account_id, report.environment, report.domain_id
-    updates: list[tuple[dict[str, Any], dict[str, int], str, dict[str, Any]]] = []
-    for day, counters in days.items():
-        updates.append((key(t.stats_pk(account, env, domain_id), day), counters, report.id, {"day": day}))
-    for (day, ip), counters in sources.items():
+    subject, window = counter
+    updates = [_counter_update(key(t.rate_pk(subject), window), {"hits": 1}, {})]
+    for day in sorted(days):
         updates.append(
-            (
+            _counter_update(key(t.stats_pk(account, env, domain_id), day), days[day], {"day": day})
+        )
+    for day, ip in sorted(sources):
+        updates.append(
+            _counter_update(
                 key(t.sources_pk(account, env, domain_id, day, t.source_shard(ip)), ip),
-                counters,
-                report.id,
+                sources[(day, ip)],
                 {"day": day, "ip": ip},
             )
         )
-    if len(updates) <= 4:
-        return sum(_apply(u) for u in updates)
-    with ThreadPoolExecutor(max_workers=_PARALLEL_UPDATES) as pool:
-        return sum(pool.map(_apply, updates))
+    return updates
 
 
-def complete_report(
-    report: StoredReport, month_window: str, counter_subject: str, event_item: dict[str, Any]
-) -> bool:
-    """Mark the report complete, count it for the month and log its event, once. False if it already was."""
+def apply_aggregates(report: StoredReport, updates: list[dict[str, Any]], now: datetime) -> int:
+    """Apply the updates once each, in marked batches; returns how many batches this call applied."""
+    marker_pk = t.applied_pk(report.account_id, report.environment, report.id)
+    expires = int((now + MARKER_TTL).timestamp())
+    batches = [updates[i : i + _UPDATES_PER_BATCH] for i in range(0, len(updates), _UPDATES_PER_BATCH)]
+
+    def apply(numbered: tuple[int, list[dict[str, Any]]]) -> bool:
+        number, batch = numbered
+        marker = {
+            "Put": {
+                "TableName": table().name,
+                "Item": to_wire({**key(marker_pk, f"{number:06d}"), t.TABLE.ttl_attribute: expires}),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        reasons = transact_reasons([marker, *batch])
+        if reasons is None:
+            return True
+        if reasons[0] == "ConditionalCheckFailed":
+            return False  # this batch was applied before
+        raise RuntimeError(f"aggregate batch {number} of {report.id} cancelled: {reasons}")
+
+    if len(batches) == 1:
+        return int(apply((0, batches[0])))
+    with ThreadPoolExecutor(max_workers=_PARALLEL_TRANSACTIONS) as pool:
+        return sum(pool.map(apply, enumerate(batches)))
+
+
+def complete_report(report: StoredReport, event_item: dict[str, Any]) -> bool:
+    """Mark the report complete and log its event, once. False if it already was."""
     items = [
         {"Put": {"TableName": table().name, "Item": to_wire(event_item)}},
         {
             "Update": {
                 "TableName": table().name,
-                "Key": to_wire(
-                    key(t.tenant_pk(report.account_id, report.environment), t.report_sk(report.id))
-                ),
-                "UpdateExpression": "SET #s = :done, record_chunks = :chunks",
+                "Key": to_wire(_report_key(report)),
+                "UpdateExpression": "SET #s = :done, record_chunks = :chunks, chunk_starts = :starts",
                 "ConditionExpression": "#s = :pending",
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": to_wire(
@@ -177,20 +233,21 @@ def complete_report(
                         ":done": ReportStatus.COMPLETE.value,
                         ":pending": ReportStatus.PENDING.value,
                         ":chunks": report.record_chunks,
+                        ":starts": report.chunk_starts,
                     }
                 ),
             }
         },
-        {
-            "Update": {
-                "TableName": table().name,
-                "Key": to_wire(key(t.rate_pk(counter_subject), month_window)),
-                "UpdateExpression": "ADD hits :one",
-                "ExpressionAttributeValues": to_wire({":one": 1}),
-            }
-        },
     ]
     return transact(items)
+
+
+def mark_aggregates_applied(report: StoredReport) -> None:
+    table().update_item(
+        Key=_report_key(report),
+        UpdateExpression="SET aggregates_applied = :yes",
+        ExpressionAttributeValues={":yes": True},
+    )
 
 
 def get_report(tenant: Tenant, report_id: str) -> StoredReport | None:
@@ -243,7 +300,9 @@ def list_reports(
     if after:
         report_id = after.rsplit("#", 1)[-1]
         last_key = {**key(_tpk(tenant), t.report_sk(report_id)), "gsi1pk": values[":pk"], "gsi1sk": after}
-    while True:
+    # A filter that matches little must not walk the whole index in one request (review M4): after
+    # MAX_PAGES_PER_LIST reads the page is returned short, with a cursor to go on from.
+    for _ in range(MAX_PAGES_PER_LIST):
         if last_key:
             query["ExclusiveStartKey"] = last_key
         response = table().query(**query)
@@ -256,6 +315,7 @@ def list_reports(
         last_key = response.get("LastEvaluatedKey")
         if not last_key:
             return found, None
+    return found, str(last_key["gsi1sk"]) if last_key else None
 
 
 def daily_stats(tenant: Tenant, domain_id: str, start: str, end: str) -> list[dict[str, Any]]:
@@ -320,6 +380,7 @@ def put_quarantine(entry: QuarantineEntry) -> bool:
         "gsi1sk": f"{ts(entry.created_at)}#{entry.id}",
         "type": "quarantine",
         **entry.model_dump(mode="json"),
+        t.TABLE.ttl_attribute: int((entry.created_at + QUARANTINE_TTL).timestamp()),
     }
     try:
         table().put_item(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, status
 
-from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
+from dmarcwatch.api.contracts import DocumentedRoute
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit, QuarantineId
 from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
 from dmarcwatch.api.schemas import Envelope, ListEnvelope, QuarantineOut, ReprocessOut, UploadOut
 from dmarcwatch.services import reports
 
-router = APIRouter(tags=["quarantine"])
+router = APIRouter(tags=["quarantine"], route_class=DocumentedRoute)
 
 
 @router.get(
@@ -34,10 +35,13 @@ def list_quarantine(
 
 @router.post(
     "/quarantine/{quarantine_id}/reprocess",
-    summary="Run a quarantined input through the pipeline again",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Queue a quarantined input to run through the pipeline again",
+    description="Answers 202 at once; `job.status_url` (`GET /v1/uploads/{id}`) says how it ended. The "
+    "entry is marked resolved when its report is stored.",
     response_model=Envelope[ReprocessOut],
 )
-def reprocess(request: Request, quarantine_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
-    entry, outcome = reports.reprocess(principal.tenant, quarantine_id)
-    data = ReprocessOut(entry=QuarantineOut.of(entry), result=UploadOut.of(outcome))
+def reprocess(request: Request, quarantine_id: QuarantineId, principal: CurrentPrincipal) -> dict[str, Any]:
+    entry, job = reports.reprocess(principal.tenant, quarantine_id)
+    data = ReprocessOut(entry=QuarantineOut.of(entry), job=UploadOut.of(job))
     return data_response(request, data)

@@ -7,14 +7,22 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, Limit
+from dmarcwatch.api.contracts import DocumentedRoute, error_responses
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, Limit, ReportId
 from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
-from dmarcwatch.api.schemas import Envelope, ListEnvelope, ReportDetailOut, ReportOut, UploadOut
+from dmarcwatch.api.schemas import (
+    Envelope,
+    ListEnvelope,
+    RawDownloadOut,
+    ReportDetailOut,
+    ReportOut,
+    UploadOut,
+)
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.services import reports
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], route_class=DocumentedRoute)
 
 
 @router.get("/reports", summary="List reports, newest first", response_model=ListEnvelope[ReportOut])
@@ -55,7 +63,7 @@ def list_reports(
 )
 def get_report(
     request: Request,
-    report_id: str,
+    report_id: ReportId,
     principal: CurrentPrincipal,
     limit: Annotated[
         int, Query(ge=1, le=200, description="Records per page (each enriched with its source)")
@@ -80,19 +88,24 @@ def get_report(
 
 
 @router.get(
-    "/reports/{report_id}/raw", summary="Short-lived download links for the raw mail and the parsed payload"
+    "/reports/{report_id}/raw",
+    summary="Short-lived download links for the raw mail and the parsed payload",
+    response_model=Envelope[RawDownloadOut],
 )
-def raw_report(request: Request, report_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
-    return data_response(request, reports.raw_download(principal.tenant, report_id))
+def raw_report(request: Request, report_id: ReportId, principal: CurrentPrincipal) -> dict[str, Any]:
+    return data_response(request, RawDownloadOut.of(reports.raw_download(principal.tenant, report_id)))
 
 
 @router.post(
     "/reports",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     summary="Upload a report file (XML, zip, gzip, JSON) or a raw mail",
-    description="Send the bytes as the request body (any content type). Goes through the same pipeline as "
-    "mailed reports; at most 10 MB (413 above).",
+    description="Send the bytes as the request body (any content type), at most 10 MB (413 above). The "
+    "upload is kept and queued for the parser worker, the same pipeline as mailed reports; the answer (202) "
+    "carries its id and `status_url` (`GET /v1/uploads/{id}`): pending, then stored with the report ids, "
+    "duplicate, or quarantined with the reason.",
     response_model=Envelope[UploadOut],
+    responses=error_responses(400, 413),
 )
 async def upload_report(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     declared = request.headers.get("content-length")
@@ -101,5 +114,14 @@ async def upload_report(request: Request, principal: CurrentPrincipal) -> dict[s
             ErrorCode.PAYLOAD_TOO_LARGE, f"uploads are limited to {reports.MAX_UPLOAD_BYTES} bytes"
         )
     body = await request.body()
-    outcome = await run_in_threadpool(reports.upload, principal.tenant, body)
-    return data_response(request, UploadOut.of(outcome))
+    job = await run_in_threadpool(reports.upload, principal.tenant, body)
+    return data_response(request, UploadOut.of(job))
+
+
+@router.get(
+    "/uploads/{upload_id}",
+    summary="How an upload (or a reprocessing run) ended",
+    response_model=Envelope[UploadOut],
+)
+def get_upload(request: Request, upload_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+    return data_response(request, UploadOut.of(reports.get_job(principal.tenant, upload_id)))
