@@ -243,7 +243,9 @@ def _tokenize_macro_string(text: str, *, exp: bool = False) -> tuple[list[_Token
         if literal:
             tokens.append("".join(literal))
             literal = []
-        tokens.append(_Macro(letter, match[1].isupper(), digits, bool(match[3]), match[4]))
+        # The delimiters are a set: each kept once, so a long run of them costs nothing later.
+        delimiters = "".join(dict.fromkeys(match[4]))
+        tokens.append(_Macro(letter, match[1].isupper(), digits, bool(match[3]), delimiters))
         i = end + 1
     if literal:
         tokens.append("".join(literal))
