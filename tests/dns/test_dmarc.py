@@ -6,7 +6,7 @@ import pytest
 
 from dmarcwatch.dns.dmarc import DmarcResult, DmarcStatus, check_dmarc, organizational_domain, parse_dmarc
 from dmarcwatch.dns.models import Issue, Severity
-from dmarcwatch.dns.resolver import DnsSession
+from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome
 from tests.dns.conftest import recording_session, run, silent_resolver
 
 
@@ -268,6 +268,7 @@ def test_tree_walk_names() -> None:
     ]
 
 
+@pytest.mark.usefixtures("dns_server")
 def test_tree_walk_finds_an_intermediate_record_and_warns() -> None:
     result = dmarc("mail.eu.walk.test")
     assert (result.source, result.policy_domain, result.organizational_domain) == (
@@ -279,8 +280,70 @@ def test_tree_walk_finds_an_intermediate_record_and_warns() -> None:
     assert "treewalk_only" in codes(result.issues)
 
 
+@pytest.mark.usefixtures("dns_server")
 def test_tree_walk_agrees_with_the_organizational_fallback_when_nothing_is_in_between() -> None:
     result = dmarc("other.walk.test")
     assert (result.source, result.policy_domain) == ("organizational", "walk.test")
     assert result.effective_policy == "quarantine"
     assert "treewalk_only" not in codes(result.issues)
+
+
+# --- the policy that applies (p, sp, np) --------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dns_server")
+@pytest.mark.parametrize(
+    ("domain", "applied", "source", "exists"),
+    [
+        # Its own record: p, whatever a parent publishes.
+        ("corp-a.test", "quarantine", "own_record", None),
+        ("own.np.test", "quarantine", "own_record", None),
+        # A subdomain under "p=quarantine; sp=reject": sp (existence is asked only for an np tag).
+        ("sub.corp-a.test", "reject", "sp", None),
+        # Under "p=none; sp=quarantine; np=reject": np only for a name that does not exist.
+        ("ghost.np.test", "reject", "np", False),
+        ("a.b.ghost.np.test", "reject", "np", False),
+        ("www.np.test", "quarantine", "sp", True),
+        # An empty non-terminal exists (NOERROR without data, RFC 8020): sp, not np.
+        ("deep.np.test", "quarantine", "sp", True),
+        # RFC 9990 tree walk: _dmarc.eu.walk.test (p=reject, no sp) is the nearest record.
+        ("mail.eu.walk.test", "reject", "p", None),
+        ("other.walk.test", "quarantine", "sp", None),
+    ],
+)
+def test_the_applied_policy_and_where_it_comes_from(
+    domain: str, applied: str, source: str, exists: bool | None
+) -> None:
+    result = dmarc(domain)
+    assert result.status is DmarcStatus.VALID
+    assert (result.effective_policy, result.policy_source, result.domain_exists) == (applied, source, exists)
+
+
+@pytest.mark.usefixtures("dns_server")
+def test_np_is_not_applied_when_existence_cannot_be_told() -> None:
+    """A failed existence lookup is not NXDOMAIN: sp applies, and a warning says np might."""
+
+    class FailingAddresses(DnsSession):
+        async def query(self, name: str, rdtype: str) -> DnsResult:
+            if rdtype == "A":
+                return DnsResult(name, rdtype, Outcome.SERVFAIL)
+            return await super().query(name, rdtype)
+
+    async def go() -> DmarcResult:
+        return await check_dmarc(FailingAddresses(), "ghost.np.test")
+
+    result = run(go())
+    assert (result.effective_policy, result.policy_source, result.domain_exists) == ("quarantine", "sp", None)
+    assert "existence_unknown" in codes(result.issues, Severity.WARNING)
+
+
+@pytest.mark.usefixtures("dns_server")
+def test_existence_is_asked_once_and_only_for_np() -> None:
+    async def go() -> list[tuple[str, str]]:
+        session, recorder = recording_session()
+        await check_dmarc(session, "ghost.np.test")
+        await check_dmarc(session, "sub.corp-a.test")
+        return recorder.calls
+
+    calls = run(go())
+    assert [call for call in calls if call[1] == "A"] == [("ghost.np.test.", "A")]

@@ -322,3 +322,26 @@ def test_sync_wrapper_and_invalid_domain(detector: Detector) -> None:
     assert scan("secure.dnssec.test", detector=detector).dnssec.ds_present is True
     with pytest.raises(ValueError, match="cannot scan"):
         scan("http://example.test/")
+
+
+@pytest.mark.parametrize(
+    ("domain", "p", "applied", "source", "policy_domain"),
+    [
+        ("sub.corp-a.test", "quarantine", "reject", "sp", "corp-a.test"),
+        ("ghost.np.test", "none", "reject", "np", "np.test"),
+        ("mail.eu.walk.test", "reject", "reject", "p", "eu.walk.test"),
+        ("corp-a.test", "quarantine", "quarantine", "own_record", "corp-a.test"),
+    ],
+)
+def test_the_scan_records_the_applied_dmarc_policy_beside_the_records_p(
+    detector: Detector, domain: str, p: str, applied: str, source: str, policy_domain: str
+) -> None:
+    async def go() -> tuple[ScanResult, list[tuple[str, str]]]:
+        session, recorder = recording_session(max_queries=SCAN_MAX_QUERIES)
+        return await scan_domain(domain, session=session, detector=detector), recorder.calls
+
+    result, calls = run(go())
+    assert (result.dmarc_policy_p, result.dmarc_policy_applied) == (p, applied)
+    assert (result.dmarc_policy_source, result.dmarc_policy_domain) == (source, policy_domain)
+    # The existence question np needs is the scan's own A query: nothing is asked twice.
+    assert len(calls) == len(set(calls))

@@ -100,3 +100,74 @@ def test_dns_endpoints_are_tenant_scoped(
         for headers in (other_account.headers(), account.headers("test")):
             response = client.request(method, f"/v1/domains/{corp}/{suffix}", headers=headers)
             assert response.status_code == 404, (method, suffix)
+
+
+def test_subdomains_show_and_filter_by_the_policy_that_applies(
+    client: TestClient, account: ApiAccount
+) -> None:
+    """Issue 14 item 3: a subdomain without its own record is filtered and advised by the parent's sp (or
+    np for a name that does not exist), with the record's own p beside it."""
+    names = ("sub.corp-a.test", "ghost.np.test", "www.np.test", "mail.eu.walk.test")
+    client.post("/v1/domains", headers=account.headers(), json={"domains": list(names)})
+    results = {}
+    for name in names:
+        response = client.post(f"/v1/domains/{name}/scan", headers=account.headers())
+        assert response.status_code == 200, response.text
+        results[name] = response.json()["data"]["result"]
+    shown = {
+        name: (
+            r["dmarc_policy_p"],
+            r["dmarc_policy_applied"],
+            r["dmarc_policy_source"],
+            r["dmarc_policy_domain"],
+        )
+        for name, r in results.items()
+    }
+    assert shown == {
+        "sub.corp-a.test": ("quarantine", "reject", "sp", "corp-a.test"),
+        "ghost.np.test": ("none", "reject", "np", "np.test"),
+        "www.np.test": ("none", "quarantine", "sp", "np.test"),
+        "mail.eu.walk.test": ("reject", "reject", "p", "eu.walk.test"),
+    }
+
+    def names_with(status: str) -> list[str]:
+        listed = client.get(f"/v1/domains?dmarc_status={status}", headers=account.headers()).json()["data"]
+        return sorted(d["domain"] for d in listed)
+
+    assert names_with("reject") == ["ghost.np.test", "mail.eu.walk.test", "sub.corp-a.test"]
+    assert names_with("quarantine") == ["www.np.test"]
+    assert names_with("none") == []
+
+    records = client.get("/v1/domains/sub.corp-a.test/dns-records", headers=account.headers()).json()["data"]
+    rua = client.get("/v1/account", headers=account.headers()).json()["data"]["inbound_address"]
+    assert records["dmarc"]["name"] == "_dmarc.sub.corp-a.test"
+    # Publishing the recommendation at the subdomain keeps what applies today (reject, not quarantine).
+    assert records["dmarc"]["recommended"] == f"v=DMARC1; p=reject; rua=mailto:{rua}"
+    ghost = client.get("/v1/domains/ghost.np.test/dns-records", headers=account.headers()).json()["data"]
+    assert ghost["dmarc"]["recommended"] == f"v=DMARC1; p=reject; rua=mailto:{rua}"
+
+
+def test_the_summary_shows_the_records_p_beside_the_applied_policy() -> None:
+    from dmarcwatch.dns.result import ScanResult
+    from dmarcwatch.models import utcnow
+    from dmarcwatch.services.dns_views import summary
+
+    result = ScanResult(
+        domain="ghost.np.test",
+        scanned_at=utcnow(),
+        dmarc="v=DMARC1; p=none; sp=quarantine; np=reject",
+        dmarc_policy_p="none",
+        dmarc_policy_applied="reject",
+        dmarc_policy_source="np",
+        dmarc_policy_domain="np.test",
+    )
+    dmarc = summary(result)["dmarc"]
+    assert (dmarc["policy"], dmarc["policy_applied"], dmarc["policy_source"], dmarc["policy_domain"]) == (
+        "none",
+        "reject",
+        "np",
+        "np.test",
+    )
+    # A result stored before the applied policy was recorded falls back to its record's p.
+    old = result.model_copy(update={"dmarc_policy_applied": None, "dmarc_policy_source": None})
+    assert summary(old)["dmarc"]["policy_applied"] == "none"

@@ -23,6 +23,13 @@ RFC 7489 receivers use the organizational domain's record instead). A failed loo
 organizational domain makes the result `error`; above it (public suffixes, where nothing is usually
 published) a failure is only noted. Organizational-domain determination by `psd=` tags is not done:
 alignment and external-destination checks keep using the Public Suffix List.
+
+The policy that applies to mail from the domain (`effective_policy`, with `policy_source` saying which tag
+gave it): `p` of the domain's own record (`own_record`); for a domain that uses a parent's record, `np`
+when the domain does not exist (RFC 9989: NXDOMAIN in the sense of RFC 8020, so an empty non-terminal
+exists), else `sp`, else `p`. Existence is asked (A of the domain, which a full scan asks anyway, so the
+memo answers it) only when the parent's record has an `np` tag; when that lookup fails the domain is
+taken to exist and a warning says that `np` might apply instead.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from publicsuffixlist import PublicSuffixList
 from pydantic import BaseModel, Field
 
 from dmarcwatch.dns.models import Issue, Severity
-from dmarcwatch.dns.resolver import DnsResult, DnsSession
+from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome
 from dmarcwatch.dns.txt import too_long
 from dmarcwatch.domain_names import InvalidDomain, normalize_domain
 
@@ -117,8 +124,11 @@ class DmarcResult(BaseModel):
     record: str | None = None
     records: list[str] = Field(default_factory=list)
     policy: DmarcPolicy | None = None
-    # What applies to mail from `domain`: p, or sp (then p) when the organizational record is used.
+    # What applies to mail from `domain` and the tag it comes from (see the module docstring).
     effective_policy: str | None = None
+    policy_source: Literal["own_record", "sp", "np", "p"] | None = None
+    # Whether `domain` exists (None: not asked, or the lookup failed); asked only for a parent's np.
+    domain_exists: bool | None = None
     destinations: list[ReportDestination] = Field(default_factory=list)
     issues: list[Issue] = Field(default_factory=list)
 
@@ -416,6 +426,46 @@ async def check_dmarc(session: DnsSession, domain: str) -> DmarcResult:
     return result
 
 
+async def _exists(session: DnsSession, domain: str) -> bool | None:
+    """False on NXDOMAIN (RFC 8020: nothing at or below the name), True on an answer or NODATA, None when
+    the lookup failed."""
+    lookup = await session.query(domain, "A")
+    if lookup.failed:
+        return None
+    return lookup.outcome is not Outcome.NXDOMAIN
+
+
+async def _applied_policy(session: DnsSession, result: DmarcResult, policy: DmarcPolicy) -> list[Issue]:
+    """Set `effective_policy` and `policy_source`; return the warnings it gave rise to."""
+    issues: list[Issue] = []
+    applied: str | None = None
+    source: Literal["own_record", "sp", "np", "p"] = "own_record"
+    if result.source != "domain":
+        if policy.np is not None:
+            result.domain_exists = await _exists(session, result.domain)
+            if result.domain_exists is False:
+                applied, source = policy.np, "np"
+            elif result.domain_exists is None:
+                issues.append(
+                    Issue(
+                        severity=Severity.WARNING,
+                        code="existence_unknown",
+                        message=f"could not tell whether {result.domain} exists: if it does not, "
+                        f"np={policy.np} applies instead of {'sp' if policy.sp else 'p'}",
+                        domain=result.domain,
+                    )
+                )
+        if applied is None:
+            applied, source = (policy.sp, "sp") if policy.sp else (policy.p, "p")
+    else:
+        applied = policy.p
+    if applied is None and any(uri.valid for uri in policy.rua):
+        applied = "none"  # a record without p but with reports: receivers act as if p=none
+    result.effective_policy = applied
+    result.policy_source = source if applied is not None else None
+    return issues
+
+
 async def _evaluate(session: DnsSession, result: DmarcResult, good: list[str], misplaced: list[str]) -> None:
     issues: list[Issue] = []
     assert result.policy_domain is not None
@@ -443,9 +493,7 @@ async def _evaluate(session: DnsSession, result: DmarcResult, good: list[str], m
         issues.extend(parse_issues)
     policy = result.policy
     if policy is not None:
-        applied = policy.sp or policy.p if result.source in ("organizational", "treewalk") else policy.p
-        has_reports = any(uri.valid for uri in policy.rua)
-        result.effective_policy = applied or ("none" if has_reports else None)
+        issues.extend(await _applied_policy(session, result, policy))
         destinations: dict[str, list[str]] = {}
         for tag, uris in (("rua", policy.rua), ("ruf", policy.ruf)):
             for uri in uris:

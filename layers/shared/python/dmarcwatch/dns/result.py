@@ -118,6 +118,11 @@ class ScanResult(BaseModel):
     dmarc_status: str | None = None
     dmarc_policy_p: str | None = None
     dmarc_policy_sp: str | None = None
+    # The policy that applies to mail from the domain (`dns.dmarc.DmarcResult.effective_policy`), the tag it
+    # comes from ("own_record", "sp", "np" or "p") and the domain whose record holds it.
+    dmarc_policy_applied: str | None = None
+    dmarc_policy_source: str | None = None
+    dmarc_policy_domain: str | None = None
     dmarc_pct: int | None = None
     dmarc_rua: list[str] = Field(default_factory=list)
     dmarc_ruf: list[str] = Field(default_factory=list)

@@ -166,6 +166,9 @@ def _apply_spf(scan: ScanResult, spf: SpfResult, detector: Detector, errors: _Er
 def _apply_dmarc(scan: ScanResult, dmarc: DmarcResult, errors: _Errors) -> None:
     scan.dmarc = dmarc.record
     scan.dmarc_status = dmarc.status.value
+    scan.dmarc_policy_domain = dmarc.policy_domain
+    scan.dmarc_policy_applied = dmarc.effective_policy
+    scan.dmarc_policy_source = dmarc.policy_source
     if dmarc.policy is not None:
         scan.dmarc_policy_p = dmarc.policy.p
         scan.dmarc_policy_sp = dmarc.policy.sp

@@ -33,10 +33,20 @@ class RecordedScan:
     recorded: bool
 
 
+def applied_policy(result: ScanResult) -> str | None:
+    """The DMARC policy that applies to mail from the scanned name: for a subdomain without its own record
+    the parent's `sp` (or `np` when the name does not exist), not its `p`. Results stored before the
+    applied policy was recorded give their record's `p`."""
+    if result.dmarc_policy_source is not None:
+        return result.dmarc_policy_applied
+    return result.dmarc_policy_p
+
+
 def dmarc_status(result: ScanResult) -> str:
-    """The list filter's value: the published policy, or `missing` (also for an invalid record)."""
-    if result.dmarc and result.dmarc_policy_p in ("reject", "quarantine", "none"):
-        return result.dmarc_policy_p
+    """The list filter's value: the applied policy, or `missing` (also for an invalid record)."""
+    applied = applied_policy(result)
+    if result.dmarc and applied in ("reject", "quarantine", "none"):
+        return applied
     return "missing"
 
 

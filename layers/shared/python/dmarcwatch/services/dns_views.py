@@ -7,7 +7,7 @@ from typing import Any
 from dmarcwatch.dns.result import ScanResult
 from dmarcwatch.errors import not_found
 from dmarcwatch.models import Account, Environment, Tenant
-from dmarcwatch.scanning.service import request_scans, scan_and_record
+from dmarcwatch.scanning.service import applied_policy, request_scans, scan_and_record
 from dmarcwatch.services import accounts, domains
 from dmarcwatch.store import scans as store
 
@@ -17,7 +17,12 @@ def summary(result: ScanResult) -> dict[str, Any]:
         "dmarc": {
             "found": result.dmarc is not None,
             "record": result.dmarc,
+            # The record's own p, and what applies to mail from this name (a parent's sp or np for a
+            # subdomain without its own record).
             "policy": result.dmarc_policy_p,
+            "policy_applied": applied_policy(result),
+            "policy_source": result.dmarc_policy_source,
+            "policy_domain": result.dmarc_policy_domain,
             "status": result.dmarc_status,
         },
         "spf": {
@@ -66,14 +71,20 @@ def dns_records(tenant: Tenant, account: Account, domain_ref: str) -> dict[str, 
     found = store.latest(tenant, domain.id)
     result = ScanResult.model_validate(found.result) if found else None
     rua = accounts.inbound_address(account, Environment(tenant.environment))
-    policy = result.dmarc_policy_p if result and result.dmarc_policy_p else "none"
+    # Publishing the recommended record at this name must not weaken what applies to it today.
+    policy = (applied_policy(result) if result else None) or "none"
     recommended_dmarc = f"v=DMARC1; p={policy}; rua=mailto:{rua}"
+    policy_domain = result.dmarc_policy_domain if result else None
     return {
         "domain": domain.name,
         "scanned_at": found.scanned_at if found else None,
         "dmarc": {
             "name": f"_dmarc.{domain.name}",
             "found": result.dmarc if result else None,
+            "found_at": f"_dmarc.{policy_domain}" if policy_domain else None,
+            "policy": result.dmarc_policy_p if result else None,
+            "policy_applied": applied_policy(result) if result else None,
+            "policy_source": result.dmarc_policy_source if result else None,
             "recommended": recommended_dmarc,
         },
         "spf": {
