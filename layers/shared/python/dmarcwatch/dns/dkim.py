@@ -1,9 +1,12 @@
 """DKIM keys at known selectors (RFC 6376 §3.6.2: TXT at `<selector>._domainkey.<domain>`).
 
 Selectors cannot be listed from the DNS, so a scan asks a maintained list of common ones
-(`data/dkim_selectors.json`, which also names the vendor behind vendor-specific selectors) plus the
-selectors seen in the domain's DMARC reports, all at once. "Not found" therefore means "not at any
-selector we asked", and the result says which ones were asked.
+(`data/dkim_selectors.json`, which also names the vendor behind vendor-specific selectors) plus up to
+`MAX_EXTRA_SELECTORS` of those seen in the domain's DMARC reports, all at once. "Not found" therefore means
+"not at any selector we asked", and the result says which ones were asked. The extra selectors are taken
+in the order the caller gives: anyone can send a report, so the caller ranks them (the scanning service
+puts selectors already found in the DNS first, then the most recently reported) and a flood of invented
+selectors cannot push the real ones out.
 
 Key size: the `p=` tag is a base64 DER SubjectPublicKeyInfo for RSA (RFC 6376 §3.6.1) and the raw
 32-octet key for Ed25519 (RFC 8463). RSA keys are loaded with `cryptography` when it is installed, which
@@ -33,6 +36,8 @@ try:  # not a runtime dependency: without it the DER reader below gives the same
 except ImportError:  # pragma: no cover - depends on the installation
     HAVE_CRYPTOGRAPHY = False
 
+# Re-exported: the rule lives in a bottom-layer module so the store applies the same one.
+from dmarcwatch.dkim_selector import normalize_selector as normalize_selector
 from dmarcwatch.dns.records import parse_tags
 from dmarcwatch.dns.resolver import DnsResult, DnsSession
 from dmarcwatch.dns.result import DkimSelector, DkimStatus
@@ -40,7 +45,6 @@ from dmarcwatch.dns.txt import too_long
 
 # Selectors from reports are data from the internet: cap them so they cannot spend the scan's budget.
 MAX_EXTRA_SELECTORS = 50
-_LABEL_RE = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 _RSA_OID = bytes.fromhex("06092a864886f70d010101")  # 1.2.840.113549.1.1.1 rsaEncryption, DER-encoded
 _ED25519_KEY_OCTETS = 32
 
@@ -52,16 +56,9 @@ def selector_table() -> dict[str, str | None]:
     return {entry["selector"].lower(): entry["vendor"] for entry in json.loads(text)["selectors"]}
 
 
-def normalize_selector(selector: str) -> str | None:
-    """A selector usable as DNS labels (lower case), or None. Selectors may hold dots (RFC 6376 §3.1)."""
-    name = selector.strip().strip(".").lower()
-    if not name or len(name) > 100:
-        return None
-    return name if all(_LABEL_RE.fullmatch(label) for label in name.split(".")) else None
-
-
 def selectors_to_check(extra: Iterable[str] = ()) -> list[str]:
-    """The common selectors, then up to MAX_EXTRA_SELECTORS valid extra ones; no duplicates."""
+    """The common selectors, then the first MAX_EXTRA_SELECTORS valid extra ones in the order given (the
+    caller's priority); no duplicates."""
     names = list(selector_table())
     seen = set(names)
     added = 0

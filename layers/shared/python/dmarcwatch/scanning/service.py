@@ -86,8 +86,10 @@ def _events(
 
 
 def scan_and_record(tenant: Tenant, domain: Domain) -> RecordedScan:
-    selectors = store.dkim_selectors(tenant, domain.id)
-    result = scan(domain.name, extra_dkim_selectors=sorted(selectors))
+    # Selectors already found in the DNS first, then the most recently reported: a flood of invented
+    # selectors in forged reports cannot push the real ones out of the scan's limited extra list.
+    selectors = store.dkim_selector_history(tenant, domain.id)
+    result = scan(domain.name, extra_dkim_selectors=selectors.ranked())
     previous = store.latest(tenant, domain.id)
     changes: list[Change] = []
     previous_fields: dict[str, dict[str, Any]] = previous.previous if previous else {}
@@ -121,6 +123,9 @@ def scan_and_record(tenant: Tenant, domain: Domain) -> RecordedScan:
     )
     if recorded and domain.status == DomainStatus.ACTIVE:
         store.schedule(tenant, domain, at + interval(tenant))
+    if recorded:
+        found = {key.selector for key in result.dkim_selectors_found}
+        store.remember_found_dkim_selectors(tenant, domain.id, found, selectors, at)
     return RecordedScan(result, changes, recorded)
 
 

@@ -5,7 +5,12 @@
   from both recording the same change.
 - history:     pk=TENANT#…#CHANGES#<dom_id>, sk=<detected_at>#<chg_id>: field, old, new.
 - schedule:    the domain item's gsi2 keys (SCANDUE#<shard>, <next scan time>#…) while it is active.
-- selectors:   pk=TENANT#…, sk=DKIMSEL#<dom_id>: DKIM selectors seen in the domain's DMARC reports.
+- selectors:   pk=TENANT#…, sk=DKIMSEL#<dom_id>: `seen`, a map of the DKIM selectors seen in the
+  domain's DMARC reports to when they were last seen, and `found`, a map of the selectors scans found in
+  the DNS to when. Reports come from anyone, so selectors are normalised (`dkim_selector`), at most
+  `SELECTORS_PER_CALL` are taken from one report, and only the `SELECTORS_KEPT` most recently seen are
+  kept: the item stays around 20 KB whatever is sent. Items of the older format (a string set
+  `selectors`) are converted on their first write.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
-from dmarcwatch.models import Domain, Environment, Tenant
+from dmarcwatch.dkim_selector import normalize_selector
+from dmarcwatch.models import Domain, Environment, Tenant, utcnow
 from dmarcwatch.store.db import (
     is_conditional_failure,
     key,
@@ -226,15 +232,146 @@ def due(
     return found, last
 
 
-def add_dkim_selectors(tenant: Tenant, domain_id: str, selectors: set[str]) -> None:
-    if selectors:
+# Selectors taken from one report, selectors kept per domain (the most recently seen), and selectors kept
+# as found in the DNS (the most recently found).
+SELECTORS_PER_CALL = 20
+SELECTORS_KEPT = 200
+FOUND_SELECTORS_KEPT = 50
+# How stale a "found" time may get before a scan that finds the selector again rewrites it.
+FOUND_REFRESH = timedelta(days=7)
+# The "last seen" of selectors converted from the older format, which kept no times.
+_UNDATED = "1970-01-01T00:00:00+00:00"
+_LEGACY_ATTRIBUTE = "selectors"
+
+
+@dataclass(frozen=True)
+class SelectorHistory:
+    """What is known of a domain's DKIM selectors: selector -> when last seen in a report / found in DNS."""
+
+    seen: dict[str, str]
+    found: dict[str, str]
+
+    def ranked(self) -> list[str]:
+        """Selectors found in the DNS (most recently found first), then the others most recently seen
+        first: the order in which a scan's limited number of extra selectors is filled."""
+
+        def newest_first(times: dict[str, str], names: list[str]) -> list[str]:
+            return sorted(sorted(names), key=lambda name: times[name], reverse=True)
+
+        found = newest_first(self.found, list(self.found))
+        others = newest_first(self.seen, [name for name in self.seen if name not in self.found])
+        return found + others
+
+
+def _selectors_key(tenant: Tenant, domain_id: str) -> dict[str, str]:
+    return key(_tpk(tenant), t.dkim_selectors_sk(domain_id))
+
+
+def _normalized(selectors: set[str]) -> list[str]:
+    names = {name for raw in selectors if isinstance(raw, str) and (name := normalize_selector(raw))}
+    return sorted(names)
+
+
+def _remember(
+    tenant: Tenant, domain_id: str, attribute: str, names: list[str], at: datetime, keep: int
+) -> None:
+    """Set `attribute`[name] = at for each name, then drop the oldest entries beyond `keep`."""
+    if not names:
+        return
+    item_key = _selectors_key(tenant, domain_id)
+    stamp = at.astimezone(UTC).isoformat()
+    try:
+        stored = _set_entries(item_key, attribute, names, stamp, must_exist=True)
+    except ClientError as error:
+        if not is_conditional_failure(error):
+            raise
+        stored = _start_map(item_key, attribute, names, stamp, keep)
+    if len(stored) > keep:
+        oldest = sorted(sorted(stored), key=lambda name: stored[name])[: len(stored) - keep]
+        drop = {f"#d{i}": name for i, name in enumerate(oldest)}
         table().update_item(
-            Key=key(_tpk(tenant), t.dkim_selectors_sk(domain_id)),
-            UpdateExpression="ADD selectors :s",
-            ExpressionAttributeValues={":s": selectors},
+            Key=item_key,
+            UpdateExpression="REMOVE " + ", ".join(f"#m.{p}" for p in drop),
+            ExpressionAttributeNames={"#m": attribute, **drop},
         )
 
 
+def _set_entries(
+    item_key: dict[str, str], attribute: str, names: list[str], stamp: str, *, must_exist: bool
+) -> dict[str, str]:
+    """Set `attribute`[name] = stamp for each name in the existing map; the whole map afterwards."""
+    placeholders = {f"#s{i}": name for i, name in enumerate(names)}
+    request: dict[str, Any] = {
+        "Key": item_key,
+        "UpdateExpression": "SET " + ", ".join(f"#m.{p} = :at" for p in placeholders),
+        "ExpressionAttributeNames": {"#m": attribute, **placeholders},
+        "ExpressionAttributeValues": {":at": stamp},
+        "ReturnValues": "ALL_NEW",
+    }
+    if must_exist:
+        request["ConditionExpression"] = "attribute_exists(#m)"
+    stored: dict[str, str] = table().update_item(**request)["Attributes"][attribute]
+    return stored
+
+
+def _start_map(
+    item_key: dict[str, str], attribute: str, names: list[str], stamp: str, keep: int
+) -> dict[str, str]:
+    """The first write of `attribute`: a new map, holding (for `seen`) the selectors of the older string
+    set format as undated, which is then removed. Another writer starting it first is not an error: the
+    entries are then set into its map."""
+    item = table().get_item(Key=item_key, ConsistentRead=True).get("Item") or {}
+    start: dict[str, str] = {}
+    names_map = {"#m": attribute}
+    update = "SET #m = :map"
+    if attribute == "seen" and _LEGACY_ATTRIBUTE in item:
+        legacy = _normalized(set(item[_LEGACY_ATTRIBUTE]))
+        start = dict.fromkeys(legacy[:keep], _UNDATED)
+        update += " REMOVE #legacy"
+        names_map["#legacy"] = _LEGACY_ATTRIBUTE
+    start.update(dict.fromkeys(names, stamp))
+    try:
+        table().update_item(
+            Key=item_key,
+            UpdateExpression=update,
+            ConditionExpression="attribute_not_exists(#m)",
+            ExpressionAttributeNames=names_map,
+            ExpressionAttributeValues={":map": start},
+        )
+    except ClientError as error:
+        if not is_conditional_failure(error):
+            raise
+        return _set_entries(item_key, attribute, names, stamp, must_exist=False)
+    return start
+
+
+def add_dkim_selectors(
+    tenant: Tenant, domain_id: str, selectors: set[str], *, at: datetime | None = None
+) -> None:
+    """Remember selectors seen in a report of the domain: normalised (invalid ones dropped), at most
+    `SELECTORS_PER_CALL` of them, each with `at` (default now) as its last-seen time."""
+    names = _normalized(selectors)[:SELECTORS_PER_CALL]
+    _remember(tenant, domain_id, "seen", names, at or utcnow(), SELECTORS_KEPT)
+
+
+def remember_found_dkim_selectors(
+    tenant: Tenant, domain_id: str, selectors: set[str], history: SelectorHistory, at: datetime
+) -> None:
+    """Record the selectors a scan found in the DNS, skipping those `history` shows as found recently."""
+    fresh = ts(at - FOUND_REFRESH) or ""
+    names = [name for name in _normalized(selectors) if history.found.get(name, "") < fresh]
+    _remember(tenant, domain_id, "found", names, at, FOUND_SELECTORS_KEPT)
+
+
+def dkim_selector_history(tenant: Tenant, domain_id: str) -> SelectorHistory:
+    item = table().get_item(Key=_selectors_key(tenant, domain_id)).get("Item") or {}
+    seen = {str(name): str(stamp) for name, stamp in (item.get("seen") or {}).items()}
+    for name in _normalized(set(item.get(_LEGACY_ATTRIBUTE, set()))):
+        seen.setdefault(name, _UNDATED)
+    found = {str(name): str(stamp) for name, stamp in (item.get("found") or {}).items()}
+    return SelectorHistory(seen=seen, found=found)
+
+
 def dkim_selectors(tenant: Tenant, domain_id: str) -> set[str]:
-    item = table().get_item(Key=key(_tpk(tenant), t.dkim_selectors_sk(domain_id))).get("Item")
-    return set(item.get("selectors", set())) if item else set()
+    """Every selector remembered as seen in the domain's reports."""
+    return set(dkim_selector_history(tenant, domain_id).seen)
