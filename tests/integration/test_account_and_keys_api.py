@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta
+
+import pytest
 from fastapi.testclient import TestClient
 
 from dmarcwatch.api.registry import route_specs
 from dmarcwatch.auth.apikeys import hash_key
+from dmarcwatch.models import KeyScope
 from dmarcwatch.store import accounts as store
 from tests.integration.conftest import ApiAccount
 
@@ -59,12 +64,40 @@ def test_created_key_is_shown_once_stored_hashed_and_works(client: TestClient, a
     assert listed_again[created["id"]]["last_used_at"] is not None
 
 
-def test_keys_never_expire_when_asked(client: TestClient, account: ApiAccount) -> None:
-    created = client.post(
-        "/v1/keys", headers=account.headers(), json={"name": "forever", "expires_in_days": None}
-    )
-    assert created.status_code == 201
-    assert created.json()["data"]["expires_at"] is None
+@pytest.mark.parametrize("days", [None, 0, 366, 3650, "soon"])
+def test_keys_must_expire_within_a_year(client: TestClient, account: ApiAccount, days: object) -> None:
+    body = {"name": "forever", "expires_in_days": days}
+    refused = client.post("/v1/keys", headers=account.headers(), json=body)
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "validation_error"
+    assert [d["field"] for d in error["details"]] == ["expires_in_days"]
+
+
+def test_keys_expire_in_a_year_by_default_and_at_most(client: TestClient, account: ApiAccount) -> None:
+    for body in ({"name": "default"}, {"name": "longest", "expires_in_days": 365}):
+        created = client.post("/v1/keys", headers=account.headers(), json=body).json()["data"]
+        expires, created_at = (datetime.fromisoformat(created[f]) for f in ("expires_at", "created_at"))
+        assert expires - created_at == timedelta(days=365)
+
+
+def test_the_admin_cli_refuses_keys_without_expiry_or_beyond_a_year(
+    account: ApiAccount, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dmarcwatch import cli
+
+    base = ["admin", "create-key", "--account", account.id]
+    assert cli.main([*base, "--expires-in-days", "366"]) == 1
+    assert "validation_error" in capsys.readouterr().err
+    assert cli.main([*base, "--scope", "read", "--expires-in-days", "7"]) == 0
+    issued = json.loads(capsys.readouterr().out)
+    assert issued["scope"] == "read"
+    stored = store.get_key_by_hash(hash_key(issued["key"]))
+    assert stored is not None
+    assert stored.scope == KeyScope.READ
+    assert stored.created_by_key_id is None
+    assert cli.main([*base, "--expires-in-days", "30"]) == 0
+    assert json.loads(capsys.readouterr().out)["scope"] == "admin"
 
 
 def test_at_most_three_active_keys_per_environment(client: TestClient, account: ApiAccount) -> None:

@@ -1,6 +1,9 @@
 """The API Gateway TOKEN authorizer: key -> allow policy with tenant context and usage identifier.
 
 The policy allows every route of the API because API Gateway caches it per token for all methods.
+The context names the key's scope; the app enforces it on every request from its own strongly
+consistent read of the key (a read key gets 403 on anything but GET, only admin keys manage keys), so
+the policy stays the same for every method of a token and the authorizer cache cannot widen a scope.
 An unknown or revoked key raises `Unauthorized` (API Gateway's 401, shaped as invalid_api_key). An
 expired key gets a Deny policy whose context names the error, so the ACCESS_DENIED gateway response
 answers key_expired. A lapsed subscription is allowed through: the app answers subscription_required.
@@ -46,6 +49,7 @@ def authorize(event: APIGatewayAuthorizerTokenEvent) -> dict[str, Any]:
             "account_id": principal.account.id,
             "environment": principal.key.environment.value,
             "key_id": principal.key.id,
+            "scope": principal.key.scope.value,
             "plan": principal.account.plan.value,
         },
         usage_identifier_key=principal.account.gateway_key_value,

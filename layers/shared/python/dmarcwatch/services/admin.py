@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dmarcwatch.errors import ApiError, ErrorCode
-from dmarcwatch.models import Account, Environment, SubscriptionStatus, Tenant
+from dmarcwatch.models import Account, Environment, KeyScope, SubscriptionStatus, Tenant
 from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.services import accounts, keys
 from dmarcwatch.store import accounts as account_store
@@ -11,7 +11,7 @@ from dmarcwatch.store import gateway
 
 
 def create_account(
-    email: str, plan: PlanName, name: str | None, expires_in_days: int | None
+    email: str, plan: PlanName, name: str | None, expires_in_days: int
 ) -> accounts.CreatedAccount:
     """Create the account and, where a deployment published its usage plans, its gateway key."""
     created = accounts.create_account(email, plan, name, expires_in_days)
@@ -27,14 +27,17 @@ def create_account(
 
 
 def create_key(
-    account_id: str, environment: Environment, name: str, expires_in_days: int | None
+    account_id: str,
+    environment: Environment,
+    name: str,
+    expires_in_days: int,
+    scope: KeyScope = KeyScope.ADMIN,
 ) -> keys.IssuedKey:
     account = account_store.get_account(account_id)
     if account is None:
         raise ApiError(ErrorCode.NOT_FOUND, f"no account {account_id}")
-    return keys.create_key(
-        Tenant(account_id=account_id, environment=environment), get_plan(account.plan), name, expires_in_days
-    )
+    tenant = Tenant(account_id=account_id, environment=environment)
+    return keys.create_key(tenant, get_plan(account.plan), name, expires_in_days, scope=scope)
 
 
 def get_account(account_id: str) -> Account | None:

@@ -1,4 +1,14 @@
-"""API keys: shown once, stored hashed, expiring, at most a few active per environment."""
+"""API keys: shown once, stored hashed, scoped, always expiring, at most a few active per environment.
+
+Review M3: a leaked key must not be able to outlive its revocation. So
+- every key expires, at most `MAX_EXPIRY_DAYS` after it is issued (there is no "never");
+- only an `admin` key may manage keys (the API checks the scope), and a key records which key created
+  it (`created_by_key_id`): revoking a key revokes every key it created, directly or through them;
+- the cap on active keys is taken atomically (`store.accounts.add_key` writes the key and its slot on a
+  version condition), never by listing and then writing. The same version serialises a revocation with
+  creations by the keys it revokes, so a key created during the revocation is seen and revoked too, or
+  refused because its creator is already revoked.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +18,14 @@ from datetime import datetime, timedelta
 from dmarcwatch.auth.apikeys import generate_key, hash_key, key_prefix
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.ids import IdPrefix, new_id
-from dmarcwatch.models import ApiKey, Environment, Tenant, utcnow
+from dmarcwatch.models import ApiKey, Environment, KeyScope, Tenant, utcnow
 from dmarcwatch.plans import Plan
-from dmarcwatch.store import accounts as store
+from dmarcwatch.store import accounts as account_store
 
 DEFAULT_EXPIRY_DAYS = 365
+MAX_EXPIRY_DAYS = 365
+# A version condition fails only when another key of the tenant changed in between: a few rounds settle it.
+_ATTEMPTS = 6
 
 
 @dataclass(frozen=True)
@@ -21,9 +34,33 @@ class IssuedKey:
     secret: str
 
 
+@dataclass(frozen=True)
+class RevokedKeys:
+    key: ApiKey
+    # The keys it had created (directly or through them) that were revoked with it.
+    cascaded: list[ApiKey]
+
+
+def check_expiry(expires_in_days: int) -> None:
+    if not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            f"a key expires after 1 to {MAX_EXPIRY_DAYS} days",
+            details=[{"field": "expires_in_days", "issue": "out_of_range"}],
+        )
+
+
 def new_key(
-    account_id: str, environment: Environment, name: str, expires_in_days: int | None, now: datetime
+    account_id: str,
+    environment: Environment,
+    name: str,
+    expires_in_days: int,
+    now: datetime,
+    *,
+    scope: KeyScope = KeyScope.ADMIN,
+    created_by_key_id: str | None = None,
 ) -> IssuedKey:
+    check_expiry(expires_in_days)
     secret = generate_key(environment)
     api_key = ApiKey(
         id=new_id(IdPrefix.KEY),
@@ -33,35 +70,91 @@ def new_key(
         prefix=key_prefix(secret),
         key_hash=hash_key(secret),
         created_at=now,
-        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+        expires_at=now + timedelta(days=expires_in_days),
+        scope=scope,
+        created_by_key_id=created_by_key_id,
     )
     return IssuedKey(api_key, secret)
 
 
-def create_key(tenant: Tenant, plan: Plan, name: str, expires_in_days: int | None) -> IssuedKey:
+def create_key(
+    tenant: Tenant,
+    plan: Plan,
+    name: str,
+    expires_in_days: int,
+    *,
+    scope: KeyScope = KeyScope.ADMIN,
+    created_by: ApiKey | None = None,
+) -> IssuedKey:
+    """A new key in the tenant's environment; `created_by` is the calling key (None: the admin CLI)."""
     now = utcnow()
-    active = [k for k in store.list_keys(tenant) if k.is_active(now)]
-    if len(active) >= plan.api_keys_per_environment:
-        raise ApiError(
-            ErrorCode.CONFLICT,
-            f"at most {plan.api_keys_per_environment} active keys per environment; revoke one first",
-        )
-    issued = new_key(tenant.account_id, tenant.environment, name, expires_in_days, now)
-    store.put_key(issued.key)
-    return issued
+    issued = new_key(
+        tenant.account_id,
+        tenant.environment,
+        name,
+        expires_in_days,
+        now,
+        scope=scope,
+        created_by_key_id=created_by.id if created_by else None,
+    )
+    for _ in range(_ATTEMPTS):
+        slots = account_store.key_slots(tenant)
+        if len(slots.live(now)) >= plan.api_keys_per_environment:
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                f"at most {plan.api_keys_per_environment} active keys per environment; revoke one first",
+            )
+        if account_store.add_key(issued.key, slots, now):
+            return issued
+        if created_by is not None and _revoked(tenant, created_by.id):
+            raise ApiError(ErrorCode.INVALID_API_KEY, "invalid or revoked API key")
+    raise _busy()
 
 
 def list_keys(tenant: Tenant) -> list[ApiKey]:
-    return store.list_keys(tenant)
+    return account_store.list_keys(tenant)
 
 
-def revoke_key(tenant: Tenant, key_id: str) -> ApiKey:
-    api_key = store.get_key(tenant, key_id)
-    if api_key is None or api_key.revoked_at is not None:
-        raise not_found("API key")
-    now = utcnow()
-    try:
-        store.revoke_key(api_key, now)
-    except store.KeyNotFound as error:
-        raise not_found("API key") from error
-    return api_key.model_copy(update={"revoked_at": now})
+def revoke_key(tenant: Tenant, key_id: str) -> RevokedKeys:
+    """Revoke the key and every key it created, directly or through keys that have since expired."""
+    for _ in range(_ATTEMPTS):
+        # Slots first: a key created after this read changes their version, so the write below fails
+        # and the next round lists it.
+        slots = account_store.key_slots(tenant)
+        keys = account_store.list_keys(tenant)
+        target = next((k for k in keys if k.id == key_id), None)
+        if target is None or target.revoked_at is not None:
+            raise not_found("API key")
+        now = utcnow()
+        cascaded = [k for k in descendants(target.id, keys) if k.is_active(now)]
+        if account_store.revoke_keys([target, *cascaded], slots, now):
+            revoked = [k.model_copy(update={"revoked_at": now}) for k in cascaded]
+            return RevokedKeys(target.model_copy(update={"revoked_at": now}), revoked)
+    raise _busy()
+
+
+def descendants(key_id: str, keys: list[ApiKey]) -> list[ApiKey]:
+    """The keys created by `key_id`, and by those, and so on (whatever their state)."""
+    children: dict[str, list[ApiKey]] = {}
+    for api_key in keys:
+        if api_key.created_by_key_id:
+            children.setdefault(api_key.created_by_key_id, []).append(api_key)
+    found: list[ApiKey] = []
+    pending = [key_id]
+    seen = {key_id}
+    while pending:
+        for child in children.get(pending.pop(), []):
+            if child.id not in seen:
+                seen.add(child.id)
+                found.append(child)
+                pending.append(child.id)
+    return found
+
+
+def _revoked(tenant: Tenant, key_id: str) -> bool:
+    api_key = account_store.get_key(tenant, key_id)
+    return api_key is None or api_key.revoked_at is not None
+
+
+def _busy() -> ApiError:
+    return ApiError(ErrorCode.CONFLICT, "the keys of this environment are being changed right now; try again")

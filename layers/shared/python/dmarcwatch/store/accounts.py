@@ -5,10 +5,16 @@ Item layout (see docs/architecture.md):
 - email lock:   pk=EMAIL#<email>           sk=EMAIL          (makes the email unique)
 - key (tenant): pk=TENANT#<acct>#<env>     sk=KEY#<key_id>   (listing, last_used_at)
 - key (auth):   pk=KEYHASH#<sha256>        sk=KEYHASH        (auth: one strongly consistent read)
+- key slots:    pk=TENANT#<acct>#<env>     sk=KEYSLOTS       (active key ids and expiry, and a version)
+
+Every key creation and revocation rewrites the tenant's key slots on the condition that their version
+is still the one it read. That makes the cap on active keys atomic (two creations racing for the last
+slot cannot both commit) and serialises a revocation's cascade with creations by the keys it revokes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,6 +75,8 @@ def _key_attrs(api_key: ApiKey) -> dict[str, Any]:
         "created_at": ts(api_key.created_at),
         "expires_at": ts(api_key.expires_at),
         "revoked_at": ts(api_key.revoked_at),
+        "scope": api_key.scope.value,
+        "created_by_key_id": api_key.created_by_key_id,
     }
 
 
@@ -129,6 +137,10 @@ def create_account(account: Account, first_keys: list[ApiKey]) -> None:
     ]
     for api_key in first_keys:
         items.extend(_key_puts(api_key))
+    for environment in Environment:
+        mine = {k.id: k.expires_at for k in first_keys if k.environment == environment}
+        fresh = KeySlots(Tenant(account_id=account.id, environment=environment), 0, {})
+        items.append(_slots_write(fresh, mine))
     if not transact(items):
         raise EmailTaken(account.email)
 
@@ -158,6 +170,7 @@ def set_gateway_key(account_id: str, gateway_key_id: str, gateway_key_value: str
 
 
 def put_key(api_key: ApiKey) -> None:
+    """Store a key without taking a slot (tests and operator repairs). Keys are issued with `add_key`."""
     if not transact(_key_puts(api_key)):
         # Both ids are random (the hash of 190 random bits): a clash means a bug, not bad luck.
         raise RuntimeError(f"API key {api_key.id} or its hash is already stored")
@@ -189,26 +202,113 @@ def list_keys(tenant: Tenant) -> list[ApiKey]:
 
 
 def revoke_key(api_key: ApiKey, revoked_at: datetime) -> None:
-    """Mark both copies revoked at once; the auth copy is what every request reads."""
-    env = Environment(api_key.environment)
-    updates = [
-        key(t.tenant_pk(api_key.account_id, env), t.key_sk(api_key.id)),
-        key(t.key_hash_pk(api_key.key_hash), t.KEY_HASH_SK),
-    ]
-    items = [
-        {
-            "Update": {
-                "TableName": table().name,
-                "Key": to_wire(k),
-                "UpdateExpression": "SET revoked_at = :r",
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revoked_at)",
-                "ExpressionAttributeValues": to_wire({":r": ts(revoked_at)}),
-            }
-        }
-        for k in updates
-    ]
-    if not transact(items):
+    """Revoke one key and free its slot (no cascade: `services.keys.revoke_key` revokes with cascade)."""
+    if not revoke_keys([api_key], key_slots(_tenant_of(api_key)), revoked_at):
         raise KeyNotFound(api_key.id)
+
+
+# --- key slots: the atomic cap and the revocation cascade ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeySlots:
+    """The keys of one tenant that hold a slot (id -> expiry), and the version a write must still find.
+
+    Version 0: no slots item yet (an account created before keys were counted this way); `active` then
+    comes from the key items, and the first creation or revocation writes the item.
+    """
+
+    tenant: Tenant
+    version: int
+    active: dict[str, datetime | None]
+
+    def live(self, now: datetime) -> dict[str, datetime | None]:
+        """The slots still taken at `now`: a key that expired has given its slot back."""
+        return {key_id: exp for key_id, exp in self.active.items() if exp is None or exp > now}
+
+
+def _tenant_of(api_key: ApiKey) -> Tenant:
+    return Tenant(account_id=api_key.account_id, environment=api_key.environment)
+
+
+def _slots_key(tenant: Tenant) -> dict[str, str]:
+    return key(t.tenant_pk(tenant.account_id, tenant.environment), t.KEY_SLOTS_SK)
+
+
+def key_slots(tenant: Tenant) -> KeySlots:
+    item = table().get_item(Key=_slots_key(tenant), ConsistentRead=True).get("Item")
+    if item:
+        active = {key_id: parse_ts(exp) for key_id, exp in (item.get("active") or {}).items()}
+        return KeySlots(tenant, int(item["version"]), active)
+    keys = list_keys(tenant)
+    return KeySlots(tenant, 0, {k.id: k.expires_at for k in keys if k.revoked_at is None})
+
+
+def _slots_write(slots: KeySlots, active: dict[str, datetime | None]) -> dict[str, Any]:
+    """Replace the slots with `active`, on the condition that nobody changed them since `slots` was read."""
+    item = {
+        **_slots_key(slots.tenant),
+        "type": "key_slots",
+        "version": slots.version + 1,
+        "active": {key_id: ts(exp) for key_id, exp in active.items()},
+    }
+    put: dict[str, Any] = {"TableName": table().name, "Item": to_wire(item)}
+    if slots.version:
+        put["ConditionExpression"] = "version = :seen"
+        put["ExpressionAttributeValues"] = to_wire({":seen": slots.version})
+    else:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    return {"Put": put}
+
+
+def add_key(api_key: ApiKey, slots: KeySlots, now: datetime) -> bool:
+    """Store a new key in a free slot, atomically; the caller has checked the cap on `slots`.
+
+    False when a condition failed (nothing was written): the slots changed since they were read (another
+    key was created or revoked meanwhile: read them again), or the creating key has been revoked.
+    """
+    items = _key_puts(api_key)
+    items.append(_slots_write(slots, {**slots.live(now), api_key.id: api_key.expires_at}))
+    if api_key.created_by_key_id:
+        creator = key(
+            t.tenant_pk(api_key.account_id, api_key.environment), t.key_sk(api_key.created_by_key_id)
+        )
+        items.append(
+            {
+                "ConditionCheck": {
+                    "TableName": table().name,
+                    "Key": to_wire(creator),
+                    "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revoked_at)",
+                }
+            }
+        )
+    return transact(items)
+
+
+def revoke_keys(keys: list[ApiKey], slots: KeySlots, revoked_at: datetime) -> bool:
+    """Revoke the keys (both copies of each: the auth copy is what every request reads) and free their
+    slots, atomically. False when a condition failed: one of them was revoked meanwhile, or the slots
+    changed since they were read (a key was created or revoked: list again)."""
+    items: list[dict[str, Any]] = []
+    for api_key in keys:
+        for copy in (
+            key(t.tenant_pk(api_key.account_id, api_key.environment), t.key_sk(api_key.id)),
+            key(t.key_hash_pk(api_key.key_hash), t.KEY_HASH_SK),
+        ):
+            items.append(
+                {
+                    "Update": {
+                        "TableName": table().name,
+                        "Key": to_wire(copy),
+                        "UpdateExpression": "SET revoked_at = :r",
+                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revoked_at)",
+                        "ExpressionAttributeValues": to_wire({":r": ts(revoked_at)}),
+                    }
+                }
+            )
+    gone = {api_key.id for api_key in keys}
+    items.append(_slots_write(slots, {k: v for k, v in slots.live(revoked_at).items() if k not in gone}))
+    return transact(items)
 
 
 # When this process last recorded each key's use: a warm function skips the (conditional) write for a

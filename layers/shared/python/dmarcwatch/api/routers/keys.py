@@ -1,4 +1,4 @@
-"""GET/POST /keys and DELETE /keys/{id}: the caller's environment's API keys."""
+"""GET/POST /keys and DELETE /keys/{id}: the caller's environment's API keys (admin keys only)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 
 from dmarcwatch.api.context import request_id_of
-from dmarcwatch.api.deps import CurrentPrincipal
+from dmarcwatch.api.contracts import DocumentedRoute, error_responses
+from dmarcwatch.api.deps import AdminPrincipal, KeyId
 from dmarcwatch.api.listing import data_response
-from dmarcwatch.api.schemas import Envelope, KeyCreate, KeyCreated, KeyOut, ListEnvelope
-from dmarcwatch.models import ApiKey, utcnow
+from dmarcwatch.api.schemas import Envelope, KeyCreate, KeyCreated, KeyOut, KeyRevokedOut, ListEnvelope
+from dmarcwatch.models import utcnow
 from dmarcwatch.services import keys
 
-router = APIRouter(tags=["keys"])
-
-
-def _status(key: ApiKey) -> str:
-    if key.revoked_at is not None:
-        return "revoked"
-    return "active" if key.is_active(utcnow()) else "expired"
+router = APIRouter(tags=["keys"], route_class=DocumentedRoute)
 
 
 @router.get(
@@ -27,8 +22,9 @@ def _status(key: ApiKey) -> str:
     summary="List the API keys of the caller's environment (never the secrets)",
     response_model=ListEnvelope[KeyOut],
 )
-def list_keys(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    items = [KeyOut.of(k, _status(k)).model_dump() for k in keys.list_keys(principal.tenant)]
+def list_keys(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+    now = utcnow()
+    items = [KeyOut.of(k, now) for k in keys.list_keys(principal.tenant)]
     return {"data": items, "meta": {"request_id": request_id_of(request), "total_count": len(items)}}
 
 
@@ -36,17 +32,34 @@ def list_keys(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     "/keys",
     status_code=status.HTTP_201_CREATED,
     summary="Create a key; the secret is shown once",
+    description="At most 3 keys per environment are active at once (409 beyond). Every key expires, "
+    "within 365 days. The new key records the calling key as its creator.",
     response_model=Envelope[KeyCreated],
+    responses=error_responses(409),
 )
-def create_key(request: Request, body: KeyCreate, principal: CurrentPrincipal) -> dict[str, Any]:
-    issued = keys.create_key(principal.tenant, principal.plan, body.name, body.expires_in_days)
-    out = KeyCreated(**KeyOut.of(issued.key, "active").model_dump(), key=issued.secret)
-    return data_response(request, out.model_dump())
+def create_key(request: Request, body: KeyCreate, principal: AdminPrincipal) -> dict[str, Any]:
+    issued = keys.create_key(
+        principal.tenant,
+        principal.plan,
+        body.name,
+        body.expires_in_days,
+        scope=body.scope,
+        created_by=principal.key,
+    )
+    out = KeyCreated(**KeyOut.of(issued.key, issued.key.created_at).model_dump(), key=issued.secret)
+    return data_response(request, out)
 
 
 @router.delete(
-    "/keys/{key_id}", summary="Revoke a key; it stops working at once", response_model=Envelope[KeyOut]
+    "/keys/{key_id}",
+    summary="Revoke a key and the keys it created; they stop working at once",
+    response_model=Envelope[KeyRevokedOut],
+    responses=error_responses(409),
 )
-def revoke_key(request: Request, key_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+def revoke_key(request: Request, key_id: KeyId, principal: AdminPrincipal) -> dict[str, Any]:
     revoked = keys.revoke_key(principal.tenant, key_id)
-    return data_response(request, KeyOut.of(revoked, "revoked").model_dump())
+    out = KeyRevokedOut(
+        **KeyOut.of(revoked.key, utcnow()).model_dump(),
+        cascaded_key_ids=[k.id for k in revoked.cascaded],
+    )
+    return data_response(request, out)

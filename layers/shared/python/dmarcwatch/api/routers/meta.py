@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from dmarcwatch import __version__
+from dmarcwatch.api.contracts import DocumentedRoute
 from dmarcwatch.api.deps import CurrentPrincipal
 from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.schemas import Envelope, HealthOut, IndexOut
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(tags=["meta"], route_class=DocumentedRoute)
 
 
 @router.get(
@@ -42,6 +43,7 @@ def index(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
                 "account_id": principal.account.id,
                 "environment": principal.key.environment.value,
                 "key_id": principal.key.id,
+                "scope": principal.key.scope.value,
                 "plan": principal.account.plan.value,
             },
             "endpoints": endpoints,
