@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 
 from dmarcwatch import __version__
 from dmarcwatch.api.context import request_id_of
+from dmarcwatch.api.contracts import without_fastapi_422
 from dmarcwatch.api.errors import install_error_handlers
 from dmarcwatch.api.registry import API_PREFIX, FUNCTION_GROUPS, FunctionGroup, routers_for
-from dmarcwatch.api.schemas import ErrorEnvelope
 from dmarcwatch.observability import logger
 
-_ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorEnvelope, "description": text}
-    for status, text in {
-        400: "Validation error",
-        401: "Missing, invalid, revoked or expired API key",
-        403: "Forbidden or subscription required",
-        404: "Not found (also for other tenants' ids)",
-        429: "Rate limit or quota exceeded (see Retry-After)",
-        500: "Internal error",
-    }.items()
-}
+
+class DmarcwatchApi(FastAPI):
+    """FastAPI whose OpenAPI document declares the API's own 400 envelope instead of FastAPI's 422."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = without_fastapi_422(super().openapi())
+        return self.openapi_schema
 
 
 def create_app(groups: Sequence[FunctionGroup] = FUNCTION_GROUPS, *, prefix: str = API_PREFIX) -> FastAPI:
     """`prefix` is /v1 locally; in Lambda it is empty because the API Gateway stage `v1` carries it."""
-    app = FastAPI(
+    app = DmarcwatchApi(
         title="dmarcwatch API",
         version=__version__,
         description="DMARC reports and DNS intelligence for the domains you monitor.",
@@ -36,7 +34,6 @@ def create_app(groups: Sequence[FunctionGroup] = FUNCTION_GROUPS, *, prefix: str
         redoc_url=None,
         openapi_url=f"{prefix}/openapi.json" if prefix else None,
         servers=[{"url": API_PREFIX if not prefix else "/"}],
-        responses=_ERROR_RESPONSES,
     )
     app.state.prefix = prefix
     install_error_handlers(app)

@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from dmarcwatch.api.contracts import DocumentedRoute
 from dmarcwatch.api.deps import CurrentPrincipal
 from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.schemas import AccountOut, Envelope
 from dmarcwatch.models import iso
 from dmarcwatch.services import accounts
 
-router = APIRouter(tags=["account"])
+router = APIRouter(tags=["account"], route_class=DocumentedRoute)
 
 
 @router.get(

@@ -8,11 +8,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response, status
 
 from dmarcwatch.api.context import public_base_url, request_id_of
-from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit
+from dmarcwatch.api.contracts import DocumentedRoute, error_responses
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, DomainRef, Limit
+from dmarcwatch.api.dns_schemas import ScanResultsOut
 from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
 from dmarcwatch.api.schemas import (
     BulkAddOut,
+    ChangeOut,
     DomainCreate,
     DomainDeleted,
     DomainDetailOut,
@@ -26,7 +29,7 @@ from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import DomainStatus
 from dmarcwatch.services import dns_views, domains, verification
 
-router = APIRouter(tags=["domains"])
+router = APIRouter(tags=["domains"], route_class=DocumentedRoute)
 
 Search = Annotated[
     str | None, Query(max_length=253, description="Only domains whose name contains this text")
@@ -81,6 +84,10 @@ def list_domains(
         "(201 if any was added, else 200)."
     ),
     response_model=Envelope[DomainOut | BulkAddOut],
+    responses={
+        200: {"model": Envelope[BulkAddOut], "description": "A list of which none was added"},
+        **error_responses(409),
+    },
 )
 def add_domains(
     request: Request, response: Response, body: DomainCreate, principal: CurrentPrincipal
@@ -121,12 +128,14 @@ def add_domains(
     summary="One domain, by id or by name, with its latest scan and recent DNS changes",
     response_model=Envelope[DomainDetailOut],
 )
-def get_domain(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_domain(request: Request, domain_id: DomainRef, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.resolve(principal.tenant, domain_id)
+    latest = dns_views.latest_or_none(principal.tenant, domain.id)
+    recent, _ = dns_views.changes(principal.tenant, domain.id, 10, None)
     data = DomainDetailOut(
         **DomainOut.of(domain).model_dump(),
-        scan_result=dns_views.latest_or_none(principal.tenant, domain.id),
-        recent_changes=dns_views.changes(principal.tenant, domain.id, 10, None)[0],
+        scan_result=ScanResultsOut.of(latest) if latest else None,
+        recent_changes=[ChangeOut.model_validate(row) for row in recent],
     )
     return data_response(request, data)
 
@@ -134,13 +143,13 @@ def get_domain(request: Request, domain_id: str, principal: CurrentPrincipal) ->
 @router.delete(
     "/domains/{domain_id}", summary="Stop monitoring a domain", response_model=Envelope[DomainDeleted]
 )
-def delete_domain(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+def delete_domain(request: Request, domain_id: DomainRef, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.delete_domain(principal.tenant, domain_id)
     return data_response(request, {"id": domain.id, "domain": domain.name, "deleted": True})
 
 
 @router.post("/domains/{domain_id}/activate", summary="Resume monitoring", response_model=Envelope[DomainOut])
-def activate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+def activate(request: Request, domain_id: DomainRef, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.set_status(principal.tenant, domain_id, DomainStatus.ACTIVE)
     return data_response(request, DomainOut.of(domain).model_dump())
 
@@ -150,7 +159,7 @@ def activate(request: Request, domain_id: str, principal: CurrentPrincipal) -> d
     summary="Prove ownership: looks up the TXT token (see the domain's `verification`)",
     response_model=Envelope[VerifyOut],
 )
-def verify(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+def verify(request: Request, domain_id: DomainRef, principal: CurrentPrincipal) -> dict[str, Any]:
     result = verification.verify(principal.tenant, domain_id)
     data = VerifyOut(
         domain=DomainOut.of(result.domain),
@@ -166,6 +175,6 @@ def verify(request: Request, domain_id: str, principal: CurrentPrincipal) -> dic
     summary="Pause monitoring (reports are quarantined, no scans)",
     response_model=Envelope[DomainOut],
 )
-def deactivate(request: Request, domain_id: str, principal: CurrentPrincipal) -> dict[str, Any]:
+def deactivate(request: Request, domain_id: DomainRef, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.set_status(principal.tenant, domain_id, DomainStatus.INACTIVE)
     return data_response(request, DomainOut.of(domain).model_dump())

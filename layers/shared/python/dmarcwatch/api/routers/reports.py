@@ -25,7 +25,12 @@ from dmarcwatch.services import reports
 router = APIRouter(tags=["reports"], route_class=DocumentedRoute)
 
 
-@router.get("/reports", summary="List reports, newest first", response_model=ListEnvelope[ReportOut])
+@router.get(
+    "/reports",
+    summary="List reports, newest first",
+    response_model=ListEnvelope[ReportOut],
+    responses=error_responses(404),  # a domain_id that names no domain of the caller's
+)
 def list_reports(
     request: Request,
     principal: CurrentPrincipal,

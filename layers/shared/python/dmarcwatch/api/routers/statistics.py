@@ -6,13 +6,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 
-from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, Limit
+from dmarcwatch.api.contracts import DocumentedRoute
+from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, DomainRef, Limit
 from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
 from dmarcwatch.api.schemas import Envelope, ListEnvelope, SourceOut, StatsOut
 from dmarcwatch.services import reports
 
-router = APIRouter(tags=["statistics"])
+router = APIRouter(tags=["statistics"], route_class=DocumentedRoute)
 
 
 @router.get(
@@ -22,7 +23,7 @@ router = APIRouter(tags=["statistics"])
 )
 def domain_stats(
     request: Request,
-    domain_id: str,
+    domain_id: DomainRef,
     principal: CurrentPrincipal,
     start_date: Day = None,
     end_date: Day = None,
@@ -38,7 +39,7 @@ def domain_stats(
 )
 def domain_sources(
     request: Request,
-    domain_id: str,
+    domain_id: DomainRef,
     principal: CurrentPrincipal,
     range: Literal["48h", "7d", "30d"] = "7d",
     date: Day = None,
