@@ -41,8 +41,6 @@ REJECTED = {
     "parsedmarc-samples/aggregate/invalid_utf_8.xml": ReasonCode.XML_INVALID_ENCODING,
     # <email><bad-xml@bad-xml.net></email> and an unescaped "<" in header_from.
     "parsedmarc-samples/aggregate/invalid_xml.xml": ReasonCode.XML_MALFORMED,
-    # A hand-added comment before the XML declaration, which XML forbids.
-    "DmarcRua/legacy-tests/SampleReports/TestFeedback12.xml": ReasonCode.XML_MALFORMED,
 }
 FAILURE_FOLDERS = ("parsedmarc-samples/failure/", "parsedmarc-samples/_history/forensic/")
 

@@ -1,7 +1,10 @@
-"""From the elements of one `<feedback>` child (metadata, policy, a record) to models.
+"""Reading the elements of one `<feedback>`: names, texts, and the report's metadata and published policy.
 
-This runs once per record, so it is written for speed: one pass over each element's children, texts read
-inline, canonical enum values found with a single lookup, field paths built only when something is wrong.
+`FieldReader` knows the element names (with their namespace) and the text caps; `aggregate_records.py`
+reads records with it. Element names are matched exactly first (one dict lookup, the path almost every
+report takes); a name a reporter spelled differently (`<Record>`, `<source-ip>`, `<SourceIP>`, parsedmarc's
+`<identities>`) is read as the element it clearly is, once per report with a note. Elements in a foreign
+namespace are vendor extensions and ignored, even where their local name is one of ours.
 """
 
 from __future__ import annotations
@@ -11,24 +14,16 @@ from datetime import datetime
 from xml.etree.ElementTree import Element
 
 from dmarcwatch.reports import normalize as norm
+from dmarcwatch.reports.deviations import Deviations, quoted
 from dmarcwatch.reports.errors import ReasonCode, ReportError, invalid
+from dmarcwatch.reports.limits import Limits
 from dmarcwatch.reports.models import (
-    AggregateRecord,
     Alignment,
     DateRange,
     DiscoveryMethod,
-    Disposition,
-    DkimAuthResult,
-    DkimResult,
     DmarcPolicy,
-    DmarcVerdict,
-    OverrideReason,
-    PolicyOverride,
     PolicyPublished,
     ReportMetadata,
-    SpfAuthResult,
-    SpfResult,
-    SpfScope,
 )
 from dmarcwatch.reports.normalize import E
 
@@ -44,39 +39,81 @@ _AUTH_RESULTS = ("auth_results", "domain", "selector", "result", "human_result",
 NAMES = frozenset(
     _FEEDBACK + _METADATA + _DATE_RANGE + _POLICY + _ROW + _REASON + _IDENTIFIERS + _AUTH_RESULTS
 )
+# The children that make a `<feedback>`: a root holding one of these first is a renamed `<feedback>`.
+FEEDBACK_PARTS = frozenset(_FEEDBACK) - {"feedback"}
+# Without case, `-` or `_` (`SourceIP`, `source-ip`), and names other parsers met in the wild.
+_SQUASHED = {name.replace("_", ""): name for name in NAMES}
+_RENAMED = {"identities": "identifiers"}
+# Namespaces whose elements are ours whatever the namespace of `<feedback>`: RFC 9990's, RFC 7489's schema.
+DMARC_NAMESPACES = frozenset({"urn:ietf:params:xml:ns:dmarc-2.0", "http://dmarc.org/dmarc-xml/0.1"})
+# Foreign tags remembered as such (a cache: beyond it, a foreign tag is merely looked at again).
+_MAX_FOREIGN = 1024
 
-_PASS = DmarcVerdict.PASS
+_NONE: frozenset[str] = frozenset()
 
 # Where an element is, for error messages: a path (`report_metadata`) or (record index, path in the record).
 Where = str | tuple[int, str]
 
 
-def _exact(table: dict[str, E]) -> dict[str, E]:
-    """Canonical text -> member: the one-lookup path for the values almost every report uses."""
-    return {key: member for key, member in table.items() if key == member.value}
+def split_tag(tag: str) -> tuple[str, str]:
+    """(namespace, local name) of an ElementTree tag."""
+    if tag[:1] == "{":
+        namespace, _, local = tag[1:].partition("}")
+        return namespace, local
+    return "", tag
 
 
-_DISPOSITIONS = _exact(norm.DISPOSITIONS)
-_VERDICTS = _exact(norm.VERDICTS)
-_DKIM_RESULTS = _exact(norm.DKIM_RESULTS)
-_SPF_RESULTS = _exact(norm.SPF_RESULTS)
-_SPF_SCOPES = _exact(norm.SPF_SCOPES)
+def canonical_name(local: str) -> str | None:
+    """The element a local name means, ignoring case, `-` for `_` and missing underscores; None if none."""
+    key = local.lower().replace("-", "_")
+    if key in NAMES:
+        return key
+    return _RENAMED.get(key) or _SQUASHED.get(key.replace("_", ""))
+
+
+def path(where: Where, position: int | None, name: str) -> str:
+    base = where if isinstance(where, str) else f"records[{where[0]}]{where[1]}"
+    return f"{base}.{name}" if position is None else f"{base}[{position}].{name}"
 
 
 class FieldReader:
-    """Reads the children of `<feedback>` for one report (namespace map, caps and string cache included)."""
+    """Reads the children of `<feedback>` for one report (names, caps, notes and string cache included)."""
 
-    def __init__(self, known: dict[str, str], max_text: int) -> None:
+    def __init__(self, namespace: str, limits: Limits, notes: Deviations) -> None:
+        self.namespaces = {"", namespace} | DMARC_NAMESPACES
+        known = {name: name for name in NAMES}
+        for uri in self.namespaces - {""}:
+            known.update({f"{{{uri}}}{name}": name for name in NAMES})
         self.known = known
-        self.max_text = max_text
+        self.foreign: set[str] = set()
+        self.max_text = limits.max_text_length
+        self.limits = limits
+        self.notes = notes
+        self.errors_unlisted = 0  # reporter <error> texts beyond the cap
         cache: dict[str, str] = {}
         # Domains, selectors and results repeat across records: share one string object for each.
         self.intern: Callable[[str, str], str] = cache.setdefault
 
     # -- generic ------------------------------------------------------------------------------------------
 
+    def name(self, tag: str) -> str | None:
+        """The canonical name of an element; None for one that is not ours."""
+        name = self.known.get(tag)
+        return name if name is not None or tag in self.foreign else self._fold(tag)
+
+    def _fold(self, tag: str) -> str | None:
+        namespace, local = split_tag(tag)
+        name = canonical_name(local) if namespace in self.namespaces else None
+        if name is None:
+            if len(self.foreign) < _MAX_FOREIGN:
+                self.foreign.add(tag)
+            return None
+        self.known[tag] = name
+        self.notes.note(f"element <{local[:40]}> read as <{name}>")
+        return name
+
     def texts(
-        self, element: Element, where: Where, groups: tuple[str, ...] = (), position: int | None = None
+        self, element: Element, where: Where, groups: frozenset[str] = _NONE, position: int | None = None
     ) -> tuple[dict[str, str], dict[str, list[Element]]]:
         """The stripped texts of an element's known leaf children, and its children named in `groups`.
 
@@ -90,17 +127,19 @@ class FieldReader:
         for child in element:
             name = known.get(child.tag)
             if name is None:
-                continue
+                name = self.name(child.tag)
+                if name is None:
+                    continue
             if name in groups:
                 grouped.setdefault(name, []).append(child)
                 continue
             if name in texts:
-                raise invalid(_path(where, position, name), "appears twice")
+                raise invalid(path(where, position, name), "appears twice")
             text = child.text
             if text is None:
                 texts[name] = ""
             elif len(text) > max_text:
-                field = _path(where, position, name)
+                field = path(where, position, name)
                 raise ReportError(
                     ReasonCode.TEXT_TOO_LONG, f"{field}: text longer than {max_text} characters", field=field
                 )
@@ -112,7 +151,7 @@ class FieldReader:
     def one(grouped: dict[str, list[Element]], name: str, where: Where) -> Element:
         elements = grouped.get(name)
         if not elements or len(elements) > 1:
-            raise invalid(_path(where, None, name), "missing" if not elements else "appears twice")
+            raise invalid(path(where, None, name), "missing" if not elements else "appears twice")
         return elements[0]
 
     @staticmethod
@@ -124,41 +163,6 @@ class FieldReader:
             raise invalid(f"{where}.{name}", "empty")
         return text
 
-    # -- report_metadata and policy_published -------------------------------------------------------------
-
-    def metadata(self, element: Element) -> ReportMetadata:
-        where = "report_metadata"
-        texts, grouped = self.texts(element, where, ("date_range", "error"))
-        dates, _ = self.texts(self.one(grouped, "date_range", where), f"{where}.date_range")
-        begin = self._epoch(dates, "begin", f"{where}.date_range")
-        end = self._epoch(dates, "end", f"{where}.date_range")
-        if end < begin:
-            raise invalid(f"{where}.date_range", "ends before it begins")
-        report_id = norm.report_id(self.required(texts, "report_id", where))
-        if not report_id:
-            raise invalid(f"{where}.report_id", "empty")
-        email = texts.get("email") or None
-        org_name = texts.get("org_name")
-        if not org_name:
-            # A few reporters leave org_name empty; the domain of their address names them as well.
-            if email is None or "@" not in email:
-                raise invalid(f"{where}.org_name", "missing, and no email to name the reporter")
-            org_name = email.rpartition("@")[2].strip("<> ").lower()
-        errors = []
-        for index, child in enumerate(grouped.get("error", ())):
-            text = self.leaf(child, f"{where}.error[{index}]")
-            if text:
-                errors.append(text)
-        return ReportMetadata(
-            org_name=org_name,
-            email=email,
-            extra_contact_info=texts.get("extra_contact_info") or None,
-            report_id=report_id,
-            date_range=DateRange(begin=begin, end=end),
-            errors=errors,
-            generator=texts.get("generator") or None,
-        )
-
     def leaf(self, element: Element, where: str) -> str:
         text = element.text or ""
         if len(text) > self.max_text:
@@ -167,16 +171,75 @@ class FieldReader:
             )
         return text.strip()
 
-    def _epoch(self, texts: dict[str, str], name: str, where: str) -> datetime:
+    # -- report_metadata ----------------------------------------------------------------------------------
+
+    def metadata(self, element: Element) -> ReportMetadata:
+        where = "report_metadata"
+        texts, grouped = self.texts(element, where, frozenset({"date_range", "error"}))
+        if "date_range" not in grouped and "begin" in texts and "end" in texts:
+            self.notes.note("<begin> and <end> directly in <report_metadata>, without <date_range>")
+            dates = texts
+        else:
+            dates, _ = self.texts(self.one(grouped, "date_range", where), f"{where}.date_range")
+        begin = self._timestamp(dates, "begin", f"{where}.date_range")
+        end = self._timestamp(dates, "end", f"{where}.date_range")
+        if end < begin:
+            raise invalid(f"{where}.date_range", "ends before it begins")
+        given_id = self.required(texts, "report_id", where)
+        report_id = norm.report_id(given_id)
+        if not report_id:
+            raise invalid(f"{where}.report_id", "empty")
+        if report_id != given_id:
+            self.notes.note(f"report_id {quoted(given_id)} read as {quoted(report_id)}")
+        email = texts.get("email") or None
+        org_name = texts.get("org_name")
+        if not org_name:
+            # A few reporters leave org_name empty; the domain of their address names them as well.
+            if email is None or "@" not in email:
+                raise invalid(f"{where}.org_name", "missing, and no email to name the reporter")
+            org_name = email.rpartition("@")[2].strip("<> ").lower()
+            self.notes.note(f"org_name missing; named after the email domain {quoted(org_name)}")
+        return ReportMetadata(
+            org_name=org_name,
+            email=email,
+            extra_contact_info=texts.get("extra_contact_info") or None,
+            report_id=report_id,
+            date_range=DateRange(begin=begin, end=end),
+            errors=self._reporter_errors(grouped.get("error", [])),
+            generator=texts.get("generator") or None,
+        )
+
+    def _reporter_errors(self, elements: list[Element]) -> list[str]:
+        """The reporter's `<error>` texts: at most the cap, each cut to the entry length."""
+        errors: list[str] = []
+        limit, length = self.limits.max_report_errors, self.limits.max_error_length
+        for index, child in enumerate(elements):
+            text = self.leaf(child, f"report_metadata.error[{index}]")
+            if not text:
+                continue
+            if len(errors) < limit:
+                errors.append(text if len(text) <= length else text[: length - 1] + "…")
+            else:
+                self.errors_unlisted += 1
+        return errors
+
+    def _timestamp(self, texts: dict[str, str], name: str, where: str) -> datetime:
+        raw = self.required(texts, name, where)
         try:
-            return norm.epoch(self.required(texts, name, where))
+            value, repair = norm.timestamp(raw)
         except ValueError as error:
             raise invalid(f"{where}.{name}", str(error)) from None
+        if repair:
+            self.notes.note(f"date_range {name} {quoted(raw)} read as {int(value.timestamp())} ({repair})")
+        return value
+
+    # -- policy_published ---------------------------------------------------------------------------------
 
     def policy(self, element: Element) -> PolicyPublished:
         where = "policy_published"
         texts, _ = self.texts(element, where)
         raw_values: dict[str, str] = {}
+        notes = self.notes
 
         def choose(name: str, table: dict[str, E], unknown: E) -> E | None:
             text = texts.get(name)
@@ -185,185 +248,71 @@ class FieldReader:
             member, raw = norm.enum_value(text, table, unknown)
             if raw is not None:
                 raw_values[name] = raw
+            if member.value != text:
+                notes.note(f"{where}: {norm.enum_note(name, text, member, raw)}")
             return member
 
         domain = norm.domain(self.required(texts, "domain", where))
         if domain is None:
             raise invalid(f"{where}.domain", "empty")
-        pct_text = texts.get("pct")
-        try:
-            pct = norm.whole_number(pct_text) if pct_text else 100
-        except ValueError as error:
-            raise invalid(f"{where}.pct", str(error)) from None
-        if pct > 100:
-            raise invalid(f"{where}.pct", f"{pct} is above 100")
-        testing = texts.get("testing")
+        p = choose("p", norm.POLICIES, DmarcPolicy.UNKNOWN)
+        if p is None:
+            # p is required by both RFCs, but a missing one makes no count wrong.
+            notes.note(f"{where}: no <p>; the policy is unknown")
         return PolicyPublished(
             domain=domain,
             adkim=choose("adkim", norm.ALIGNMENTS, Alignment.UNKNOWN) or Alignment.RELAXED,
             aspf=choose("aspf", norm.ALIGNMENTS, Alignment.UNKNOWN) or Alignment.RELAXED,
-            # p is required by both RFCs, but a missing one makes no count wrong.
-            p=choose("p", norm.POLICIES, DmarcPolicy.UNKNOWN) or DmarcPolicy.UNKNOWN,
+            p=p or DmarcPolicy.UNKNOWN,
             sp=choose("sp", norm.POLICIES, DmarcPolicy.UNKNOWN),
             np=choose("np", norm.POLICIES, DmarcPolicy.UNKNOWN),
-            pct=pct,
-            fo=texts.get("fo") or None,
-            testing=norm.yes_no(testing) if testing else None,
+            pct=self._pct(texts.get("pct"), raw_values),
+            fo=self._fo(texts.get("fo"), raw_values),
+            testing=self._testing(texts.get("testing"), raw_values),
             discovery_method=choose("discovery_method", norm.DISCOVERY_METHODS, DiscoveryMethod.UNKNOWN),
             raw_values=raw_values,
         )
 
-    # -- records ------------------------------------------------------------------------------------------
-
-    def record(self, element: Element, index: int) -> AggregateRecord:
-        """One `<record>`, one pass over each level: this is the loop that 100,000 records go through."""
-        # Where-tuples rather than path strings: a path is only spelled out when something is wrong.
-        at = (index, "")
-        on_row = (index, ".row")
-        on_evaluated = (index, ".row.policy_evaluated")
-        _, parts = self.texts(element, at, ("row", "identifiers", "auth_results"))
-        row, row_parts = self.texts(self.one(parts, "row", at), on_row, ("policy_evaluated",))
-        source_ip = row.get("source_ip")
-        count = row.get("count")
-        if not source_ip or not count:
-            raise invalid(_path(on_row, None, "count" if source_ip else "source_ip"), "missing or empty")
+    def _pct(self, text: str | None, raw_values: dict[str, str]) -> int:
+        """pct, 100 when absent (RFC 9990 dropped it); `50%` is read, a value outside 0-100 is kept raw."""
+        if not text:
+            return 100
         try:
-            source_ip = norm.ip_address(source_ip)
-        except ValueError as error:
-            raise invalid(_path(on_row, None, "source_ip"), str(error)) from None
-        try:
-            number = norm.whole_number(count)
-        except ValueError as error:
-            raise invalid(_path(on_row, None, "count"), str(error)) from None
+            pct = norm.whole_number(text.removesuffix("%").strip())
+        except ValueError:
+            pct = -1
+        if 0 <= pct <= 100:
+            if text.endswith("%"):
+                self.notes.note(f"policy_published: pct {quoted(text)} read as {pct}")
+            return pct
+        raw_values["pct"] = text
+        self.notes.note(f"policy_published: pct {quoted(text)} is not a percentage; read as 100")
+        return 100
 
-        evaluated_element = self.one(row_parts, "policy_evaluated", on_row)
-        evaluated, evaluated_parts = self.texts(evaluated_element, on_evaluated, ("reason",))
-        disposition_text = evaluated.get("disposition")
-        dkim_text = evaluated.get("dkim")
-        spf_text = evaluated.get("spf")
-        if disposition_text is None or dkim_text is None or spf_text is None:
-            missing = "disposition" if disposition_text is None else "dkim" if dkim_text is None else "spf"
-            raise invalid(_path(on_evaluated, None, missing), "missing")
-        # Canonical values take one lookup; anything else goes through the alias table.
-        disposition = _DISPOSITIONS.get(disposition_text)
-        disposition_raw = None
-        if disposition is None:
-            disposition, disposition_raw = norm.enum_value(
-                disposition_text, norm.DISPOSITIONS, Disposition.UNKNOWN
-            )
-        policy_dkim = _VERDICTS.get(dkim_text)
-        policy_dkim_raw = None
-        if policy_dkim is None:
-            policy_dkim, policy_dkim_raw = norm.enum_value(dkim_text, norm.VERDICTS, DmarcVerdict.UNKNOWN)
-        policy_spf = _VERDICTS.get(spf_text)
-        policy_spf_raw = None
-        if policy_spf is None:
-            policy_spf, policy_spf_raw = norm.enum_value(spf_text, norm.VERDICTS, DmarcVerdict.UNKNOWN)
+    def _fo(self, text: str | None, raw_values: dict[str, str]) -> str | None:
+        if not text:
+            return None
+        fo, understood = norm.failure_options(text)
+        if fo == text:
+            return fo
+        if not understood:
+            raw_values["fo"] = text
+            kept = quoted(fo) if fo else "none"
+            self.notes.note(f"policy_published: fo {quoted(text)} has unknown options; read as {kept}")
+        elif fo != text.lower():
+            raw_values["fo"] = text
+            self.notes.note(f"policy_published: fo {quoted(text)} read as {quoted(fo or '')}")
+        return fo
 
-        on_identifiers = (index, ".identifiers")
-        identifiers, _ = self.texts(self.one(parts, "identifiers", at), on_identifiers)
-        header_from = identifiers.get("header_from", "").lower().rstrip(".")
-        if not header_from:
-            raise invalid(_path(on_identifiers, None, "header_from"), "missing or empty")
-        envelope_from = identifiers.get("envelope_from", "").lower().rstrip(".")
-        envelope_to = identifiers.get("envelope_to", "").lower().rstrip(".")
-        auth = parts.get("auth_results")
-        if auth is not None and len(auth) > 1:
-            raise invalid(_path(at, None, "auth_results"), "appears twice")
-        dkim_results, spf_results = self._auth_results(auth[0], index) if auth else ((), ())
-        reasons = evaluated_parts.get("reason")
-        intern = self.intern
-        return AggregateRecord(
-            source_ip,
-            number,
-            disposition,
-            policy_dkim,
-            policy_spf,
-            intern(header_from, header_from),
-            policy_dkim is _PASS or policy_spf is _PASS,
-            intern(envelope_from, envelope_from) if envelope_from else None,
-            intern(envelope_to, envelope_to) if envelope_to else None,
-            self._reasons(reasons, index) if reasons else (),
-            dkim_results,
-            spf_results,
-            disposition_raw,
-            policy_dkim_raw,
-            policy_spf_raw,
-        )
-
-    def _reasons(self, elements: list[Element], index: int) -> tuple[PolicyOverride, ...]:
-        reasons: list[PolicyOverride] = []
-        for position, element in enumerate(elements):
-            texts, _ = self.texts(element, (index, ".row.policy_evaluated.reason"), position=position)
-            kind_text = texts.get("type", "")
-            comment = texts.get("comment") or None
-            if not kind_text and comment is None:
-                continue  # an empty placeholder: <reason><type/><comment/></reason>
-            kind, raw = norm.enum_value(kind_text, norm.OVERRIDE_REASONS, OverrideReason.UNKNOWN)
-            reasons.append(PolicyOverride(kind, comment, raw))
-        return tuple(reasons)
-
-    def _auth_results(
-        self, auth: Element, index: int
-    ) -> tuple[tuple[DkimAuthResult, ...], tuple[SpfAuthResult, ...]]:
-        _, parts = self.texts(auth, (index, ".auth_results"), ("dkim", "spf"))
-        on_dkim = (index, ".auth_results.dkim")
-        on_spf = (index, ".auth_results.spf")
-        intern = self.intern
-        dkim: list[DkimAuthResult] = []
-        for position, element in enumerate(parts.get("dkim", ())):
-            texts, _ = self.texts(element, on_dkim, position=position)
-            text = texts.get("result")
-            if text is None:
-                raise invalid(_path(on_dkim, position, "result"), "missing")
-            result = _DKIM_RESULTS.get(text)
-            raw = None
-            if result is None:
-                result, raw = norm.enum_value(text, norm.DKIM_RESULTS, DkimResult.UNKNOWN)
-            domain = texts.get("domain", "").lower().rstrip(".")
-            selector = texts.get("selector")
-            human = texts.get("human_result")
-            dkim.append(
-                DkimAuthResult(
-                    intern(domain, domain) if domain else None,
-                    result,
-                    intern(selector, selector) if selector else None,
-                    intern(human, human) if human else None,
-                    raw,
-                )
-            )
-        spf: list[SpfAuthResult] = []
-        for position, element in enumerate(parts.get("spf", ())):
-            texts, _ = self.texts(element, on_spf, position=position)
-            text = texts.get("result")
-            if text is None:
-                raise invalid(_path(on_spf, position, "result"), "missing")
-            spf_result = _SPF_RESULTS.get(text)
-            raw = None
-            if spf_result is None:
-                spf_result, raw = norm.enum_value(text, norm.SPF_RESULTS, SpfResult.UNKNOWN)
-            scope_text = texts.get("scope")
-            scope: SpfScope | None = None
-            scope_raw = None
-            if scope_text:
-                scope = _SPF_SCOPES.get(scope_text)
-                if scope is None:
-                    scope, scope_raw = norm.enum_value(scope_text, norm.SPF_SCOPES, SpfScope.UNKNOWN)
-            domain = texts.get("domain", "").lower().rstrip(".")
-            human = texts.get("human_result")
-            spf.append(
-                SpfAuthResult(
-                    intern(domain, domain) if domain else None,
-                    spf_result,
-                    scope,
-                    intern(human, human) if human else None,
-                    raw,
-                    scope_raw,
-                )
-            )
-        return tuple(dkim), tuple(spf)
-
-
-def _path(where: Where, position: int | None, name: str) -> str:
-    base = where if isinstance(where, str) else f"records[{where[0]}]{where[1]}"
-    return f"{base}.{name}" if position is None else f"{base}[{position}].{name}"
+    def _testing(self, text: str | None, raw_values: dict[str, str]) -> bool | None:
+        if not text:
+            return None
+        testing = norm.yes_no(text)
+        if text in ("y", "n"):
+            return testing
+        if testing is None:
+            raw_values["testing"] = text
+            self.notes.note(f"policy_published: testing {quoted(text)} is neither y nor n; left unknown")
+        else:
+            self.notes.note(f"policy_published: testing {quoted(text)} read as '{'y' if testing else 'n'}'")
+        return testing

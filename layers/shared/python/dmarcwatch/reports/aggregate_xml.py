@@ -12,6 +12,10 @@ a nesting attack shows while it is still open.
 
 Caps: elements, depth, the length of every text (checked on the fields read and, for everything else,
 bounded by refusing a long run of bytes without markup), and the caps of the streams feeding it.
+
+`<feedback>` is the root, or a child of a root that wraps it (IKEA sent one inside an `<xs:schema>`); a
+root that holds the parts of a report itself is a renamed `<feedback>`. Whatever was repaired on the way
+(see `deviations.py`) ends up in `metadata.errors`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from contextlib import contextmanager
 from xml.etree.ElementTree import Element
 from xml.parsers.expat import errors as expat_errors
 
-from dmarcwatch.reports.aggregate_fields import NAMES, FieldReader
+from dmarcwatch.reports.aggregate_fields import FEEDBACK_PARTS, FieldReader, canonical_name, split_tag
+from dmarcwatch.reports.aggregate_records import RecordReader
+from dmarcwatch.reports.deviations import Deviations
 from dmarcwatch.reports.errors import ReasonCode, ReportError, invalid
 from dmarcwatch.reports.limits import DEFAULT_LIMITS, Limits
 from dmarcwatch.reports.models import AggregateRecord, AggregateReport, PolicyPublished, ReportMetadata
@@ -43,8 +49,8 @@ _TRUNCATION = {
 _JUNK_AFTER_ROOT = _code("XML_ERROR_JUNK_AFTER_DOC_ELEMENT")
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
+# Children of a wrapping root looked at for a <feedback> before the document is taken for something else.
+_MAX_WRAPPER_CHILDREN = 16
 
 
 def parse_aggregate_xml(chunks: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS) -> AggregateReport:
@@ -88,8 +94,10 @@ class _AggregateParser:
         self.document = builder.start(_DOCUMENT, {})
         self.parser = ET.XMLParser(target=builder)  # noqa: S314 - fed only through xml_guard (no DTD)
         self.container: Element | None = None  # <feedback>
-        self.wrapped = False  # <feedback> is the first child of some other root (seen from IKEA)
-        self.reader: FieldReader | None = None  # set with the container, once its namespace is known
+        self.wrapped = False  # <feedback> is a child of some other root (seen from IKEA)
+        self.wrapper_children = 0  # children of that root passed over so far
+        self.notes = Deviations(limits.max_report_errors, limits.max_error_length)
+        self.reader: RecordReader | None = None  # set with the container, once its namespace is known
         self.elements = 0
         self.head = b""  # the first bytes, to tell a broken report from a document that is none
         self.tail = b""  # the last bytes, to recognise a document that ends with </feedback>
@@ -105,7 +113,7 @@ class _AggregateParser:
         max_run = 4 * self.max_text + 1024
         padded = False  # NUL bytes ended a piece: fine at the very end (padding), an error before more data
         finished = False
-        for data in refuse_doctype(as_utf8(chunks), self.limits):
+        for data in refuse_doctype(as_utf8(chunks, self.notes), self.limits, self.notes):
             for start in range(0, len(data), CHUNK):
                 piece = data[start : start + CHUNK]
                 stripped = piece.rstrip(b"\x00")
@@ -179,30 +187,44 @@ class _AggregateParser:
         )
 
     def _find_container(self) -> None:
-        """Find <feedback>: the root, or the first child of a root that wraps it."""
+        """Find <feedback>: the root, a child of a root that wraps it, or a root holding a report's parts."""
         if not len(self.document):
             return
         root = self.document[0]
-        if _local(root.tag) == "feedback":
-            self._set_container(root)
-        elif len(root):
-            if _local(root[0].tag) != "feedback":
+        root_name = split_tag(root.tag)[1]
+        if canonical_name(root_name) == "feedback":
+            self._set_container(root, root_name)
+            return
+        for position, child in enumerate(root):
+            name = split_tag(child.tag)[1]
+            canonical = canonical_name(name)
+            if canonical == "feedback":
+                self.notes.note(f"<feedback> read from inside <{root_name[:40]}>")
+                self.wrapped = True
+                del root[:position]  # what preceded it is done with
+                self._set_container(root[0], name)
+                return
+            if canonical in FEEDBACK_PARTS and position == 0 and self.wrapper_children == 0:
+                self.notes.note(f"root element <{root_name[:40]}> read as <feedback>")
+                self._set_container(root, "feedback")
+                return
+        # Nothing yet: forget the children that are complete, so a wrapper costs no memory.
+        if len(root) > 1:
+            self.wrapper_children += len(root) - 1
+            del root[:-1]
+            if self.wrapper_children > _MAX_WRAPPER_CHILDREN:
                 raise ReportError(
-                    ReasonCode.NOT_A_REPORT, f"root element is <{_local(root.tag)}>, not <feedback>"
+                    ReasonCode.NOT_A_REPORT, f"root element is <{root_name[:40]}>, not <feedback>"
                 )
-            self.wrapped = True
-            self._set_container(root[0])
 
-    def _set_container(self, feedback: Element) -> None:
+    def _set_container(self, feedback: Element, local: str) -> None:
         self.container = feedback
-        # Elements count when in no namespace or in the namespace of <feedback> (DMARCbis, or any other a
-        # reporter used); a vendor extension in its own namespace is ignored even where its local name is
-        # one of ours.
-        namespace = feedback.tag[1:].partition("}")[0] if feedback.tag.startswith("{") else ""
-        known = {name: name for name in NAMES}
-        if namespace:
-            known.update({f"{{{namespace}}}{name}": name for name in NAMES})
-        self.reader = FieldReader(known, self.limits.max_text_length)
+        if local != "feedback":
+            self.notes.note(f"element <{local[:40]}> read as <feedback>")
+        # Elements count when in no namespace, in the namespace of <feedback> (DMARCbis, or any other a
+        # reporter used) or in a DMARC namespace; a vendor extension in its own namespace is ignored even
+        # where its local name is one of ours.
+        self.reader = RecordReader(FieldReader(split_tag(feedback.tag)[0], self.limits, self.notes))
 
     def _check_depth(self) -> None:
         depth = 0
@@ -216,11 +238,11 @@ class _AggregateParser:
                 )
 
     def _ends_feedback(self) -> bool:
-        end = self.tail.rstrip()
+        end = self.tail.rstrip().lower()
         return end.endswith(b">") and end[:-1].rstrip().endswith((b"</feedback", b":feedback"))
 
     def _xml_error(self, error: ET.ParseError) -> ReportError:
-        if self.container is None and b"feedback" not in self.head:
+        if self.container is None and b"feedback" not in self.head.lower():
             # Broken before any <feedback> and with no sign of one: some other document (an HTML body).
             return ReportError(ReasonCode.NOT_A_REPORT, f"not well-formed XML: {error}")
         if error.code in _TRUNCATION:
@@ -233,31 +255,52 @@ class _AggregateParser:
         done = len(feedback) - 1 if keep_last else len(feedback)
         if done <= 0:
             return
-        reader = self.reader
-        assert reader is not None  # set with the container
+        assert self.reader is not None  # set with the container
+        records = self.reader
+        reader = records.fields
         known = reader.known
-        records = self.records
+        found = self.records
         for child in feedback[:done]:
-            name = known.get(child.tag)
+            name = known.get(child.tag) or reader.name(child.tag)
             if name == "record":
-                records.append(reader.record(child, len(records)))
+                found.append(records.record(child, len(found)))
             elif name == "report_metadata":
-                if self.metadata is not None:
-                    raise invalid("report_metadata", "appears twice")
-                self.metadata = reader.metadata(child)
+                self._metadata(reader.metadata(child))
             elif name == "policy_published":
-                if self.policy is not None:
-                    raise invalid("policy_published", "appears twice")
-                self.policy = reader.policy(child)
+                self._policy(reader.policy(child))
             elif name == "version":
                 self.version = reader.leaf(child, "version") or None
         del feedback[:done]
+
+    def _metadata(self, metadata: ReportMetadata) -> None:
+        if self.metadata is None:
+            self.metadata = metadata
+        elif metadata.report_id == self.metadata.report_id:
+            self.notes.note("<report_metadata> repeated; the first one read")
+        else:
+            raise invalid("report_metadata", "appears twice, with different report ids")
+
+    def _policy(self, policy: PolicyPublished) -> None:
+        if self.policy is None:
+            self.policy = policy
+            assert self.reader is not None
+            self.reader.policy_domain = policy.domain
+        elif policy.domain == self.policy.domain:
+            self.notes.note("<policy_published> repeated; the first one read")
+        else:
+            raise invalid("policy_published", "appears twice, for different domains")
 
     def _report(self) -> AggregateReport:
         if self.metadata is None:
             raise invalid("report_metadata", "missing")
         if self.policy is None:
             raise invalid("policy_published", "missing")
+        assert self.reader is not None
+        self.reader.finish(self.policy.domain)
+        metadata = self.metadata
+        unlisted = self.reader.fields.errors_unlisted
+        if self.notes or unlisted:
+            metadata.errors = self.notes.entries(metadata.errors, unlisted)
         return AggregateReport(
-            version=self.version, metadata=self.metadata, policy_published=self.policy, records=self.records
+            version=self.version, metadata=metadata, policy_published=self.policy, records=self.records
         )

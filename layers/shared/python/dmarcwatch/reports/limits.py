@@ -36,6 +36,13 @@ class Limits(BaseModel):
     max_text_length: int = Field(default=8192, gt=0)
     max_prolog_bytes: int = Field(default=64 * 1024, gt=0)
     max_json_bytes: int = Field(default=32 * MiB, gt=0)
+    # What one parsed report may keep (a stored report must fit DynamoDB's 400 KB items): auth results of
+    # each kind per record, entries in `metadata.errors` and their length, TLS failure details per policy.
+    # What lies beyond is dropped and said so; the counts are unaffected.
+    max_auth_results: int = Field(default=10, gt=0)
+    max_report_errors: int = Field(default=50, ge=2)
+    max_error_length: int = Field(default=300, ge=40)
+    max_tls_failure_details: int = Field(default=100, gt=0)
 
 
 DEFAULT_LIMITS = Limits()

@@ -1,17 +1,23 @@
 """Turning the text reporters actually send into canonical values.
 
-Lenient where real reporters are known to deviate (case, `hardfail`, `temp_error`, `<id>` brackets, empty
-optional elements), strict where accepting would make the numbers wrong (a count that is not a whole
-number, an address that is not an IP address, a date range that ends before it begins).
+Lenient where real reporters are known to deviate (case, spaces or `-` for `_`, `hardfail`, `temp_error`,
+`<id>` brackets, `1,234`, float or millisecond timestamps, IPv4-mapped IPv6 addresses, empty optional
+elements), strict where accepting would make the numbers wrong (a count that is not a whole number, an
+address that is not an IP address, a date range that ends before it begins).
+
+The lenient readers return the value and, when they had to repair the text, a few words saying how, for
+the report's deviation notes (`deviations.py`).
 """
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TypeVar
 
+from dmarcwatch.reports.deviations import quoted
 from dmarcwatch.reports.models import (
     Alignment,
     DiscoveryMethod,
@@ -30,8 +36,14 @@ E = TypeVar("E", bound=StrEnum)
 _MAX_EPOCH = 253402300799
 
 
+def _squash(key: str) -> str:
+    return key.replace("_", "")
+
+
 def _table(enum: type[E], **aliases: E) -> dict[str, E]:
+    """Canonical values, the same without underscores (`mailinglist`, `temperror`), and aliases."""
     table = {member.value: member for member in enum if member.value != "unknown"}
+    table.update({_squash(member.value): member for member in table.values()})
     table.update(aliases)
     return table
 
@@ -56,17 +68,20 @@ _ERRORS: dict[str, str] = {
 }
 DKIM_RESULTS = _table(DkimResult, hardfail=DkimResult.FAIL, **{k: DkimResult(v) for k, v in _ERRORS.items()})
 SPF_RESULTS = _table(SpfResult, hardfail=SpfResult.FAIL, **{k: SpfResult(v) for k, v in _ERRORS.items()})
-SPF_SCOPES = _table(SpfScope, mailfrom=SpfScope.MFROM, mail_from=SpfScope.MFROM)
+SPF_SCOPES = _table(SpfScope, mail_from=SpfScope.MFROM, envelope_from=SpfScope.MFROM, ehlo=SpfScope.HELO)
 OVERRIDE_REASONS = _table(OverrideReason)
 DISCOVERY_METHODS = _table(DiscoveryMethod)
+_YES = frozenset({"y", "yes", "true", "1"})
+_NO = frozenset({"n", "no", "false", "0"})
 
 
 def enum_value(raw: str, table: dict[str, E], unknown: E) -> tuple[E, str | None]:
     """The canonical member for `raw` and the raw text to keep (None when `raw` was the canonical word).
 
-    Matching ignores case, surrounding space, and `-` versus `_`.
+    Matching ignores case, surrounding space, `-` or a space for `_`, and a missing `_`. The raw text is
+    kept unless only case, space or `-` for `_` differ.
     """
-    key = raw.lower().replace("-", "_")
+    key = raw.strip().lower().replace("-", "_").replace(" ", "_")
     member = table.get(key)
     if member is None:
         return unknown, raw
@@ -86,6 +101,16 @@ def domain(raw: str) -> str | None:
     return value or None
 
 
+def enum_note(name: str, raw: str, member: StrEnum, raw_kept: str | None) -> str:
+    """The deviation note for an enumerated value that was not given in its canonical form."""
+    if not raw:
+        return f"{name} empty; read as '{member.value}'"
+    if raw_kept is not None and member.value == "unknown":
+        return f"{name} {quoted(raw)} is not a known value; kept as unknown"
+    verb = "read as" if raw_kept is not None else "normalised to"
+    return f"{name} {quoted(raw)} {verb} '{member.value}'"
+
+
 def ip_address(raw: str) -> str:
     """The canonical text of an IPv4 or IPv6 address; ValueError for anything else.
 
@@ -98,6 +123,45 @@ def ip_address(raw: str) -> str:
         except (OSError, ValueError):
             continue
     raise ValueError(f"not an IP address: {raw[:64]!r}")
+
+
+_PADDED_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+
+
+def source_ip(raw: str) -> tuple[str, str | None]:
+    """A record's source address, also from `[192.0.2.1]`, `192.000.002.001`, `fe80::1%eth0` and an
+    IPv4-mapped IPv6 address (read as the IPv4 address it carries); ValueError for anything else."""
+    try:
+        address = ip_address(raw)
+    except ValueError:
+        text = raw
+        if text.startswith("[") and text.endswith("]"):
+            text = text[1:-1].strip()
+        text = text.partition("%")[0]  # an IPv6 zone: meaningless outside the receiver
+        if _PADDED_IPV4.fullmatch(text):
+            text = ".".join(str(int(part)) for part in text.split("."))
+        address = ip_address(text)  # raises for what is still not an address
+        return _unmapped(address), f"source_ip {quoted(raw)} read as '{_unmapped(address)}'"
+    if address.startswith("::ffff:") and "." in address:
+        return address[7:], f"source_ip {quoted(raw)} read as '{address[7:]}'"
+    return address, None
+
+
+def _unmapped(address: str) -> str:
+    return address[7:] if address.startswith("::ffff:") and "." in address else address
+
+
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+
+
+def count(raw: str) -> tuple[int, str | None]:
+    """A message count; one written with thousands separators (`1,234`) is read, with a note."""
+    try:
+        return whole_number(raw), None
+    except ValueError:
+        if _THOUSANDS.fullmatch(raw):
+            return int(raw.replace(",", "")), f"count {quoted(raw)} read as {raw.replace(',', '')}"
+        raise
 
 
 def whole_number(raw: str) -> int:
@@ -118,7 +182,48 @@ def epoch(raw: str) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+_FRACTIONAL = re.compile(r"([0-9]{1,15})\.[0-9]{1,9}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9:.]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?")
+
+
+def timestamp(raw: str) -> tuple[datetime, str | None]:
+    """A date_range bound: seconds since the epoch, also as `1700000000.0`, in milliseconds, or as an ISO
+    8601 date (UTC unless it says otherwise); ValueError for anything else."""
+    try:
+        return epoch(raw), None
+    except ValueError:
+        pass
+    fractional = _FRACTIONAL.fullmatch(raw)
+    if fractional:
+        return epoch(fractional.group(1)), "its fraction of a second dropped"
+    if raw.isascii() and raw.isdigit() and 13 <= len(raw) <= 15:
+        return epoch(raw[:-3]), "milliseconds"
+    if _ISO_DATE.fullmatch(raw):
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            return value, "an ISO 8601 date"
+    return epoch(raw), None  # raises with the reason
+
+
 def yes_no(raw: str) -> bool | None:
-    """RFC 9990 `testing`: y or n; None for anything else."""
-    key = raw.lower()
-    return True if key in ("y", "yes", "true") else False if key in ("n", "no", "false") else None
+    """RFC 9990 `testing`: y or n (also yes/no, true/false, 1/0); None for anything else."""
+    key = raw.strip().lower()
+    return True if key in _YES else False if key in _NO else None
+
+
+_FO_OPTIONS = frozenset({"0", "1", "d", "s"})
+_FO_SEPARATORS = re.compile(r"[\s:;,]+")
+
+
+def failure_options(raw: str) -> tuple[str | None, bool]:
+    """`fo` in its canonical form (`1:d`), and whether every option in it exists.
+
+    Other separators (`1,d`, `1 : d`), case and repeats are read; options that do not exist are dropped.
+    """
+    tokens = [token for token in _FO_SEPARATORS.split(raw.lower()) if token]
+    options = [token for token in dict.fromkeys(tokens) if token in _FO_OPTIONS]
+    return (":".join(options) or None), bool(tokens) and len(options) == len(set(tokens))
