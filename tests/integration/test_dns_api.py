@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from dmarcwatch.dns.limits import FULL, UNVERIFIED
+from dmarcwatch.models import Environment, Tenant, utcnow
+from dmarcwatch.scanning.service import scan_and_record
+from dmarcwatch.services import domains
 from tests.dns.conftest import dns_server  # noqa: F401 - the fixture, shared with the DNS tests
 from tests.integration.conftest import ApiAccount
 
@@ -171,3 +175,21 @@ def test_the_summary_shows_the_records_p_beside_the_applied_policy() -> None:
     # A result stored before the applied policy was recorded falls back to its record's p.
     old = result.model_copy(update={"dmarc_policy_applied": None, "dmarc_policy_source": None})
     assert summary(old)["dmarc"]["policy_applied"] == "none"
+
+
+def test_the_scan_of_an_unverified_domain_runs_within_the_smaller_limits(
+    client: TestClient, account: ApiAccount
+) -> None:
+    """Review M2: fanout.test points its SPF tree and MX hosts under victim.test; unverified, its scan
+    resolves three MX hosts and stays within the unverified budget. Verified, the full limits apply."""
+    created = client.post("/v1/domains", headers=account.headers(), json={"domain": "fanout.test"})
+    domain_id = created.json()["data"]["id"]
+    result = client.post(f"/v1/domains/{domain_id}/scan", headers=account.headers()).json()["data"]["result"]
+    assert len(result["mx_server_ips"]) == UNVERIFIED.mx_hosts
+    assert result["queries_sent"] <= UNVERIFIED.max_queries
+
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    domain = domains.resolve(tenant, domain_id)
+    verified = scan_and_record(tenant, domain.model_copy(update={"verified_at": utcnow()})).result
+    assert len(verified.mx_server_ips) == 8
+    assert result["queries_sent"] < verified.queries_sent <= FULL.max_queries

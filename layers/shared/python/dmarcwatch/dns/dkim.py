@@ -56,9 +56,10 @@ def selector_table() -> dict[str, str | None]:
     return {entry["selector"].lower(): entry["vendor"] for entry in json.loads(text)["selectors"]}
 
 
-def selectors_to_check(extra: Iterable[str] = ()) -> list[str]:
-    """The common selectors, then the first MAX_EXTRA_SELECTORS valid extra ones in the order given (the
-    caller's priority); no duplicates."""
+def selectors_to_check(extra: Iterable[str] = (), max_extra: int = MAX_EXTRA_SELECTORS) -> list[str]:
+    """The common selectors, then the first `max_extra` (at most MAX_EXTRA_SELECTORS) valid extra ones in
+    the order given (the caller's priority); no duplicates."""
+    max_extra = min(max_extra, MAX_EXTRA_SELECTORS)
     names = list(selector_table())
     seen = set(names)
     added = 0
@@ -66,7 +67,7 @@ def selectors_to_check(extra: Iterable[str] = ()) -> list[str]:
         name = normalize_selector(raw)
         if name is None or name in seen:
             continue
-        if added >= MAX_EXTRA_SELECTORS:
+        if added >= max_extra:
             break
         seen.add(name)
         names.append(name)
@@ -187,9 +188,15 @@ class DkimScan:
         return DkimStatus.ERROR if self.failures else DkimStatus.NOT_FOUND
 
 
-async def check_dkim(session: DnsSession, domain: str, extra_selectors: Iterable[str] = ()) -> DkimScan:
+async def check_dkim(
+    session: DnsSession,
+    domain: str,
+    extra_selectors: Iterable[str] = (),
+    *,
+    max_extra: int = MAX_EXTRA_SELECTORS,
+) -> DkimScan:
     """Ask every selector at once; keys are listed in the order selectors were asked."""
-    selectors = selectors_to_check(extra_selectors)
+    selectors = selectors_to_check(extra_selectors, max_extra)
     results = await asyncio.gather(
         *(session.query(f"{selector}._domainkey.{domain}", "TXT") for selector in selectors)
     )

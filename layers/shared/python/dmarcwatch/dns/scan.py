@@ -11,6 +11,10 @@ concurrency, the DKIM fan-out queues behind them rather than in front.
 
 Honesty: a failed lookup (SERVFAIL, timeout, budget spent) is listed in `errors` under its check and
 never turned into "absent"; `dns.diff` relies on that to avoid reporting unread records as removed.
+
+Limits: the zone decides which names a scan asks, so every scan runs within `dns.limits` (queries, CPU
+time, MX hosts, SPF records, extra selectors), and the scan of a domain nobody proved to own runs within
+smaller ones that also cap the names asked outside the domain.
 """
 
 from __future__ import annotations
@@ -32,19 +36,16 @@ from dmarcwatch import geo
 from dmarcwatch.dns import dkim, records
 from dmarcwatch.dns.detect import Detector, default_detector
 from dmarcwatch.dns.dmarc import DmarcResult, DmarcStatus, check_dmarc, organizational_domain
+from dmarcwatch.dns.limits import FULL, ScanLimits, scan_session
 from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome
 from dmarcwatch.dns.result import DnssecInfo, MxEntry, ScanError, ScanResult
 from dmarcwatch.dns.spf import SpfNode, SpfResult, SpfStatus, check_spf
 from dmarcwatch.domain_names import InvalidDomain, normalize_domain
 from dmarcwatch.models import utcnow
 
-# A scan asks ~50 DKIM selectors (+ up to 50 from reports), ~25 fixed names, 2-3 per MX host and an SPF
-# tree of up to ~100 queries; 400 covers a worst case without letting a hostile zone run away.
-SCAN_MAX_QUERIES = 400
-# Enough for the whole first wave (~85 queries) to be mostly in flight together.
-SCAN_MAX_CONCURRENCY = 64
-# The MX hosts whose addresses and PTR names are looked up (SPF's `mx` limit, for the same reason).
-MX_HOSTS_RESOLVED = 10
+# The full scan's budget and concurrency (`dns.limits.FULL`), named for callers that build a session.
+SCAN_MAX_QUERIES = FULL.max_queries
+SCAN_MAX_CONCURRENCY = FULL.max_concurrency
 SRV_SERVICES = (
     "_submission._tcp",
     "_submissions._tcp",
@@ -102,7 +103,7 @@ async def _mx_host(session: DnsSession, host: str, part: _MxPart, errors: _Error
             part.ptr[ip] = _ptr_name(result)
 
 
-async def _mx_chain(session: DnsSession, domain: str, errors: _Errors) -> _MxPart:
+async def _mx_chain(session: DnsSession, domain: str, errors: _Errors, max_hosts: int) -> _MxPart:
     part = _MxPart()
     result = await session.query(domain, "MX")
     if result.failed:
@@ -110,7 +111,7 @@ async def _mx_chain(session: DnsSession, domain: str, errors: _Errors) -> _MxPar
         return part
     pairs = result.mx()
     part.entries = [MxEntry(priority=priority, host=host) for priority, host in pairs]
-    hosts = list(dict.fromkeys(host for _, host in pairs if host != "."))[:MX_HOSTS_RESOLVED]
+    hosts = list(dict.fromkeys(host for _, host in pairs if host != "."))[:max_hosts]
     for host in hosts:
         part.addresses[host] = []  # keep preference order whatever order the answers arrive in
     await asyncio.gather(*(_mx_host(session, host, part, errors) for host in hosts))
@@ -193,12 +194,15 @@ async def scan_domain(
     session: DnsSession | None = None,
     extra_dkim_selectors: Iterable[str] = (),
     detector: Detector | None = None,
+    limits: ScanLimits = FULL,
 ) -> ScanResult:
     """Scan `domain` (any form `normalize_domain` accepts; ValueError if invalid).
 
-    `session` defaults to a fresh one sized for a full scan; pass one to share a budget or watch queries.
-    `extra_dkim_selectors` (e.g. those seen in DMARC reports) are asked besides the common ones.
-    `detector` defaults to the packaged provider tables.
+    `limits` (`dns.limits`): `FULL` by default, `UNVERIFIED` for a domain nobody proved to own.
+    `session` defaults to a fresh one within `limits`; pass one to share a budget or watch queries (its
+    own budget then applies, the other limits still do). `extra_dkim_selectors` (e.g. those seen in DMARC
+    reports, in priority order) are asked besides the common ones. `detector` defaults to the packaged
+    provider tables.
     """
     name = _normalize(domain)
     # Tables loaded once per process (the public suffix list takes ~0.2 s): load them before any query
@@ -206,13 +210,13 @@ async def scan_domain(
     detector = detector or default_detector()
     organizational_domain(name)
     dkim.selector_table()
-    session = session or DnsSession(max_queries=SCAN_MAX_QUERIES, max_concurrency=SCAN_MAX_CONCURRENCY)
+    session = session or scan_session(name, limits)
     started, sent_before, scanned_at = time.perf_counter(), session.queries_sent, utcnow()
     errors = _Errors()
     # Tasks start in creation order, so the chain roots reach the concurrency gate before the fan-outs.
     async with asyncio.TaskGroup() as group:
-        mx_task = group.create_task(_mx_chain(session, name, errors))
-        spf_task = group.create_task(check_spf(session, name))
+        mx_task = group.create_task(_mx_chain(session, name, errors, limits.mx_hosts))
+        spf_task = group.create_task(check_spf(session, name, max_records=limits.spf_records))
         dmarc_task = group.create_task(check_dmarc(session, name))
         simple_tasks = {
             check: group.create_task(session.query(qname, rdtype))
@@ -230,7 +234,9 @@ async def scan_domain(
             )
         }
         soa_task = group.create_task(_soa_and_ad(session, name))
-        dkim_task = group.create_task(dkim.check_dkim(session, name, extra_dkim_selectors))
+        dkim_task = group.create_task(
+            dkim.check_dkim(session, name, extra_dkim_selectors, max_extra=limits.extra_dkim_selectors)
+        )
     mx_part, spf, dmarc, dkim_scan = (
         mx_task.result(),
         spf_task.result(),
@@ -289,6 +295,9 @@ def scan(
     *,
     extra_dkim_selectors: Iterable[str] = (),
     detector: Detector | None = None,
+    limits: ScanLimits = FULL,
 ) -> ScanResult:
     """`scan_domain` in a fresh event loop, for synchronous callers (the scanner Lambda, the CLI)."""
-    return asyncio.run(scan_domain(domain, extra_dkim_selectors=extra_dkim_selectors, detector=detector))
+    return asyncio.run(
+        scan_domain(domain, extra_dkim_selectors=extra_dkim_selectors, detector=detector, limits=limits)
+    )

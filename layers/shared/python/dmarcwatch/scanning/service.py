@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dmarcwatch.dns.diff import Change, diff_results
+from dmarcwatch.dns.limits import FULL, UNVERIFIED
 from dmarcwatch.dns.result import ScanResult
 from dmarcwatch.dns.scan import scan
 from dmarcwatch.events import DnsChanged, DomainScanCompleted, Event
@@ -89,7 +90,9 @@ def scan_and_record(tenant: Tenant, domain: Domain) -> RecordedScan:
     # Selectors already found in the DNS first, then the most recently reported: a flood of invented
     # selectors in forged reports cannot push the real ones out of the scan's limited extra list.
     selectors = store.dkim_selector_history(tenant, domain.id)
-    result = scan(domain.name, extra_dkim_selectors=selectors.ranked())
+    # A domain nobody proved to own may point its scan anywhere: smaller limits (`dns.limits`).
+    limits = FULL if domain.verified_at is not None else UNVERIFIED
+    result = scan(domain.name, extra_dkim_selectors=selectors.ranked(), limits=limits)
     previous = store.latest(tenant, domain.id)
     changes: list[Change] = []
     previous_fields: dict[str, dict[str, Any]] = previous.previous if previous else {}
