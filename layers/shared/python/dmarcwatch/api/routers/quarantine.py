@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 
-from dmarcwatch.api.contracts import DocumentedRoute
+from dmarcwatch.api.contracts import DocumentedRoute, error_responses
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit, QuarantineId
 from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
@@ -40,6 +40,7 @@ def list_quarantine(
     description="Answers 202 at once; `job.status_url` (`GET /v1/uploads/{id}`) says how it ended. The "
     "entry is marked resolved when its report is stored.",
     response_model=Envelope[ReprocessOut],
+    responses=error_responses(409),  # a mail with a virus verdict is never reprocessed
 )
 def reprocess(request: Request, quarantine_id: QuarantineId, principal: CurrentPrincipal) -> dict[str, Any]:
     entry, job = reports.reprocess(principal.tenant, quarantine_id)
