@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dmarcwatch.reports import ReasonCode, extract_reports
+from dmarcwatch.reports import DEFAULT_LIMITS, ReasonCode, extract_reports
 
 from .factory import CORPUS
 
@@ -53,6 +53,31 @@ RECOVERED = {
     "DmarcRua/aggregate/known-invalid/5ba061b20478455bb07c5bd08b3c6fea.xml",
     # <reason><type/><comment/></reason>: an empty placeholder, dropped.
     "parsedmarc-samples/aggregate/empty_reason.xml",
+}
+
+# The notes some files leave in metadata.errors: what the parser repaired in them.
+NOTES = {
+    # A hand-added comment before the XML declaration, which XML forbids; the declaration is dropped.
+    "DmarcRua/legacy-tests/SampleReports/TestFeedback12.xml": ["XML declaration after a comment ignored"],
+    "parsedmarc-samples/aggregate/ikea.com!example.de!1538690400!1538776800.xml": [
+        "<feedback> read from inside <schema>"
+    ],
+    "parsedmarc-samples/aggregate/rfc9990-sample.xml": ["record 1: disposition 'pass' read as 'none'"],
+    "parsedmarc-samples/aggregate_invalid/report_with_upper_cased_pass.xml": [
+        "record 1: disposition 'None' normalised to 'none'",
+        "record 1: dkim 'Pass' normalised to 'pass'",
+        "record 1: spf 'Pass' normalised to 'pass'",
+        "record 1: DKIM result 'Pass' normalised to 'pass'",
+        "record 1: SPF result 'Pass' normalised to 'pass'",
+    ],
+    # <dkim><domain/><result/></dkim> placeholders in every record.
+    "DmarcRua/aggregate/9e54fda946ad43c2bd234113b5e17c46.xml": [
+        "record 1: an empty <dkim> result dropped (and 11 more)"
+    ],
+    # <envelope_from/>, but no SPF result scoped mfrom to read it from: left unknown, nothing repaired.
+    "parsedmarc-samples/aggregate/usssa.com!example.com!1538784000!1538870399.xml": [],
+    # A report as the RFC means it: nothing to note.
+    "DmarcRua/aggregate/TestFeedback6.xml": [],
 }
 
 _RECORD = re.compile(rb"<(?:[\w.-]+:)?record[\s>]")
@@ -109,11 +134,17 @@ def test_corpus_file(relative: str) -> None:
     assert sum(report.message_count for report in aggregates) == messages
     assert sum(len(report.policies) for report in tls) == policies
     assert result.reports, "a parsed file has at least one report"
+    for report in aggregates:
+        assert len(report.metadata.errors) <= DEFAULT_LIMITS.max_report_errors
+        assert all(len(entry) <= DEFAULT_LIMITS.max_error_length for entry in report.metadata.errors)
+    if relative in NOTES:
+        assert [entry for report in aggregates for entry in report.metadata.errors] == NOTES[relative]
 
 
 def test_every_rejection_in_the_table_exists() -> None:
     assert set(REJECTED) <= set(FILES)
     assert set(RECOVERED) <= set(FILES)
+    assert set(NOTES) <= set(FILES)
 
 
 def test_recovered_files_read_what_looked_invalid() -> None:

@@ -84,7 +84,8 @@ class RecordReader:
         if self.capped_records:
             self.notes.summary(
                 f"auth_results beyond {self.max_auth} per record dropped: {self.dropped_dkim} DKIM and "
-                f"{self.dropped_spf} SPF results, in {self.capped_records} records"
+                f"{self.dropped_spf} SPF results, in {self.capped_records} "
+                f"record{'' if self.capped_records == 1 else 's'}"
             )
 
     def record(self, element: Element, index: int) -> AggregateRecord:

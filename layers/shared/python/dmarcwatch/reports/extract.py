@@ -73,7 +73,7 @@ class _Extraction:
             elif kind is FileKind.XML:
                 self.found(parse_aggregate_xml(chunks, limits=self.limits), location)
             elif kind is FileKind.JSON:
-                self.found(parse_tls_report(self.collect(chunks)), location)
+                self.found(parse_tls_report(self.collect(chunks), limits=self.limits), location)
             elif kind is FileKind.EMPTY:
                 raise ReportError(ReasonCode.EMPTY_FILE, "empty")
             else:

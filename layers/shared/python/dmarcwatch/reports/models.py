@@ -268,9 +268,15 @@ class TlsFailureDetail(_TlsModel):
 
 
 class TlsPolicyResult(_TlsModel):
+    """One policy's sessions. The summary counts every session; `failure_details` keeps at most
+    `Limits.max_tls_failure_details` of them (those with the most failed sessions), and the two
+    `omitted_*` counts say what was left out. Both are set by the parser, whatever the report says."""
+
     policy: TlsPolicy
     summary: TlsSummary
     failure_details: list[TlsFailureDetail] = Field(default_factory=list)
+    omitted_failure_details: int = 0
+    omitted_failed_session_count: int = 0
 
 
 class TlsReport(_TlsModel):
