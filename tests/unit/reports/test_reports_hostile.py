@@ -252,3 +252,34 @@ def test_html_doctype_is_not_a_report_but_other_parts_still_count() -> None:
     assert result.ok
     assert len(result.reports) == 1
     assert ReasonCode.NOT_A_REPORT in {skipped.code for skipped in result.skipped}
+
+
+def test_a_wrapper_without_a_report_is_given_up_early() -> None:
+    document = b"<root>" + b"<item>x</item>" * 100_000 + factory.report(1).split(b"?>", 1)[1] + b"</root>"
+    refused(document, ReasonCode.NOT_A_REPORT)
+
+
+def test_thousands_of_misplaced_xml_declarations_in_the_prolog() -> None:
+    head = '<?xml version="1.0"?><!-- c -->' + '<?xml version="1.0"?>' * 3000 + "\n"
+    result = extract_reports(factory.report(1, head=head))
+    assert result.ok
+    assert result.reports[0].kind == "aggregate"
+    assert result.reports[0].metadata.errors == ["XML declaration after a comment ignored"]
+
+
+def test_element_names_spelled_in_thousands_of_ways_cost_no_more_than_their_notes() -> None:
+    spellings = [
+        "".join(c.upper() if bit & (1 << i) else c for i, c in enumerate("envelope_to"))
+        for bit in range(2048)
+    ]
+    records = "".join(
+        factory.record(index).replace("</identifiers>", f"<{name}>x.example</{name}></identifiers>")
+        for index, name in enumerate(spellings)
+    )
+    with fast():
+        result = extract_reports(factory.report(body=factory.metadata() + records))
+    (report,) = result.reports
+    assert report.kind == "aggregate"
+    assert len(report.records) == 2048
+    assert {record.envelope_to for record in report.records} == {"x.example"}
+    assert len(report.metadata.errors) == DEFAULT_LIMITS.max_report_errors

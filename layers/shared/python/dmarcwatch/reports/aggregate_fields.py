@@ -46,8 +46,9 @@ _SQUASHED = {name.replace("_", ""): name for name in NAMES}
 _RENAMED = {"identities": "identifiers"}
 # Namespaces whose elements are ours whatever the namespace of `<feedback>`: RFC 9990's, RFC 7489's schema.
 DMARC_NAMESPACES = frozenset({"urn:ietf:params:xml:ns:dmarc-2.0", "http://dmarc.org/dmarc-xml/0.1"})
-# Foreign tags remembered as such (a cache: beyond it, a foreign tag is merely looked at again).
-_MAX_FOREIGN = 1024
+# Tags remembered once folded (to a name, or as foreign): a cache, so a document spelling its names in a
+# million ways costs lookups, not memory.
+_MAX_FOLDED = 1024
 
 _NONE: frozenset[str] = frozenset()
 
@@ -86,6 +87,7 @@ class FieldReader:
             known.update({f"{{{uri}}}{name}": name for name in NAMES})
         self.known = known
         self.foreign: set[str] = set()
+        self.cache_size = len(known) + _MAX_FOLDED
         self.max_text = limits.max_text_length
         self.limits = limits
         self.notes = notes
@@ -104,11 +106,13 @@ class FieldReader:
     def _fold(self, tag: str) -> str | None:
         namespace, local = split_tag(tag)
         name = canonical_name(local) if namespace in self.namespaces else None
+        cache = len(self.foreign) + len(self.known) < self.cache_size
         if name is None:
-            if len(self.foreign) < _MAX_FOREIGN:
+            if cache:
                 self.foreign.add(tag)
             return None
-        self.known[tag] = name
+        if cache:
+            self.known[tag] = name
         self.notes.note(f"element <{local[:40]}> read as <{name}>")
         return name
 

@@ -93,26 +93,10 @@ class RecordReader:
         fields = self.fields
         # Where-tuples rather than path strings: a path is only spelled out when something is wrong.
         at = (index, "")
-        on_row = (index, ".row")
         texts, parts = fields.texts(element, at, _RECORD_PARTS)
-        rows = parts.get("row")
-        if rows is None:
-            self.notes.record(index, "no <row>; its fields read from <record>")
-            row, row_parts = texts, parts
-        elif len(rows) > 1:
-            raise invalid(path(at, None, "row"), "appears twice")
-        else:
-            row, row_parts = fields.texts(rows[0], on_row, _ROW_PARTS)
+        row, row_parts = self._row(texts, parts, index)
         source_ip, number = self._source(row, index)
-
-        evaluated = self._part(index, "policy_evaluated", row_parts, on_row, parts, "record")
-        if evaluated is None:
-            self.notes.record(index, "no <policy_evaluated>; disposition and verdicts unknown")
-            verdicts: dict[str, str] = {}
-            reasons = None
-        else:
-            verdicts, evaluated_parts = fields.texts(evaluated, (index, ".row.policy_evaluated"), _REASONS)
-            reasons = evaluated_parts.get("reason")
+        evaluated, verdicts, reasons = self._policy_evaluated(row_parts, parts, index)
         # Canonical values take one lookup; anything else goes through the alias table, with a note.
         text = verdicts.get("disposition")
         disposition = _DISPOSITIONS.get(text) if text is not None else None
@@ -175,6 +159,28 @@ class RecordReader:
         return record
 
     # -- row, parts and identifiers -----------------------------------------------------------------------
+
+    def _row(
+        self, texts: dict[str, str], parts: dict[str, list[Element]], index: int
+    ) -> tuple[dict[str, str], dict[str, list[Element]]]:
+        rows = parts.get("row")
+        if rows is None:
+            self.notes.record(index, "no <row>; its fields read from <record>")
+            return texts, parts
+        if len(rows) > 1:
+            raise invalid(path((index, ""), None, "row"), "appears twice")
+        return self.fields.texts(rows[0], (index, ".row"), _ROW_PARTS)
+
+    def _policy_evaluated(
+        self, row_parts: dict[str, list[Element]], parts: dict[str, list[Element]], index: int
+    ) -> tuple[Element | None, dict[str, str], list[Element] | None]:
+        """`<policy_evaluated>`, its texts and its reasons (none of them when it is missing)."""
+        evaluated = self._part(index, "policy_evaluated", row_parts, (index, ".row"), parts, "record")
+        if evaluated is None:
+            self.notes.record(index, "no <policy_evaluated>; disposition and verdicts unknown")
+            return None, {}, None
+        verdicts, evaluated_parts = self.fields.texts(evaluated, (index, ".row.policy_evaluated"), _REASONS)
+        return evaluated, verdicts, evaluated_parts.get("reason")
 
     def _source(self, row: dict[str, str], index: int) -> tuple[str, int]:
         source_text = row.get("source_ip")

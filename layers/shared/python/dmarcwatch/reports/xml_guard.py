@@ -156,8 +156,12 @@ def refuse_doctype(chunks: Iterator[bytes], limits: Limits, notes: Deviations) -
             )
     # Expat refuses an XML declaration anywhere but at the very start; whitespace or a comment before it
     # changes nothing, so the declaration is dropped (as_utf8 has already read its encoding).
-    for start, end in reversed(misplaced):
-        buffer = buffer[:start] + buffer[end:]
+    if misplaced:
+        kept, last = [], 0
+        for start, end in misplaced:
+            kept.append(buffer[last:start])
+            last = end
+        buffer = b"".join([*kept, buffer[last:]])
         notes.note("XML declaration after a comment ignored")
     stripped = buffer.lstrip(_WHITESPACE)
     if len(stripped) < len(buffer) and stripped.startswith(b"<?xml"):
