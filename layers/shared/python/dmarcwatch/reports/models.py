@@ -5,10 +5,11 @@ the same when a report is loaded from JSON): real reports carry 100,000 records,
 per record (with its `__dict__` and fields-set) costs about five times the memory and twice the time.
 Treat records as read-only.
 
-Enumerated values are normalised ignoring case, surrounding space and `-` versus `_`. A value a reporter
-invented maps to `unknown` and the text as sent is kept (in the record's matching `*_raw` field, or in
-`PolicyPublished.raw_values`), as it is when a known alias such as `hardfail` was mapped: nothing a reporter
-said is lost, and nothing unknown is rejected.
+Enumerated values are normalised ignoring case, surrounding space, `-` or a space for `_` and a missing `_`.
+A value a reporter invented maps to `unknown` and the text as sent is kept (in the record's matching `*_raw`
+field, or in `PolicyPublished.raw_values`), as it is when a known alias such as `hardfail` was mapped:
+nothing a reporter said is lost, and nothing unknown is rejected. Every such repair is also noted in
+`ReportMetadata.errors` (see `deviations.py`).
 """
 
 from __future__ import annotations
@@ -173,6 +174,8 @@ class ReportMetadata(BaseModel):
     extra_contact_info: str | None = None
     report_id: str
     date_range: DateRange
+    # The reporter's own <error> texts, then the parser's notes on what it repaired (deviations.py): at most
+    # Limits.max_report_errors entries of Limits.max_error_length characters, the last saying how many more.
     errors: list[str] = Field(default_factory=list)
     generator: str | None = None
 
