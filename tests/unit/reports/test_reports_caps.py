@@ -1,5 +1,6 @@
-"""What one parsed report may keep (security review H1): auth results per record, entries in `metadata.errors`
-and their length, TLS failure details per policy. Beyond the caps data is dropped and said so; counts stay."""
+"""What one parsed report may keep, so that a stored report fits DynamoDB items: auth results per record,
+entries in `metadata.errors` and their length, TLS failure details per policy. Beyond the caps data is
+dropped and said so; the counts stay whole."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 `FieldReader` knows the element names (with their namespace) and the text caps; `aggregate_records.py`
 reads records with it. Element names are matched exactly first (one dict lookup, the path almost every
-report takes); a name a reporter spelled differently (`<Record>`, `<source-ip>`, `<SourceIP>`, parsedmarc's
-`<identities>`) is read as the element it clearly is, once per report with a note. Elements in a foreign
-namespace are vendor extensions and ignored, even where their local name is one of ours.
+report takes); a name a reporter spelled differently (`<Record>`, `<source-ip>`, `<SourceIP>`,
+`<identities>` for `<identifiers>`) is read as the element it clearly is, once per report with a note.
+Elements in a foreign namespace are vendor extensions and ignored, even where their local name is ours.
 """
 
 from __future__ import annotations
