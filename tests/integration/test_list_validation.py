@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.integration.conftest import ApiAccount
 from tests.support.reports import Row, aggregate_xml
+from tests.support.worker import upload_report
 
 LISTS = [
     "/v1/domains",
@@ -21,10 +22,8 @@ LISTS = [
 @pytest.fixture
 def report_id(client: TestClient, account: ApiAccount) -> str:
     client.post("/v1/domains", headers=account.headers(), json={"domain": "example.com"})
-    uploaded = client.post(
-        "/v1/reports", headers=account.headers(), content=aggregate_xml("example.com", [Row("192.0.2.1", 1)])
-    )
-    return str(uploaded.json()["data"]["stored"][0]["id"])
+    uploaded = upload_report(client, account.headers(), aggregate_xml("example.com", [Row("192.0.2.1", 1)]))
+    return str(uploaded["report_ids"][0])
 
 
 @pytest.mark.parametrize("path", LISTS)

@@ -203,7 +203,9 @@ def test_quarantine_and_reprocess_after_adding_the_domain(client: TestClient, ac
 def test_upload_status_of_another_tenant_is_not_found(
     client: TestClient, monitored: ApiAccount, other_account: ApiAccount
 ) -> None:
-    queued = client.post("/v1/reports", headers=monitored.headers(), content=aggregate_xml("example.com", ROWS))
+    queued = client.post(
+        "/v1/reports", headers=monitored.headers(), content=aggregate_xml("example.com", ROWS)
+    )
     path = queued.json()["data"]["status_url"]
     for headers in (other_account.headers(), monitored.headers("test")):
         response = client.get(path, headers=headers)

@@ -52,3 +52,22 @@ def report_mail(to: str, xml: bytes, *, subject: str = "Report domain: example.c
         gzip.compress(xml), maintype="application", subtype="gzip", filename="report.xml.gz"
     )
     return message.as_bytes()
+
+
+def large_aggregate_xml(domain: str, records: int, *, report_id: str = "large-1") -> bytes:
+    """A report with `records` records from distinct IPs (tens of MB for 100,000), built in pieces."""
+    head = aggregate_xml(domain, [], report_id=report_id).removesuffix(b"</feedback>")
+    parts = [head]
+    for index in range(records):
+        ip = f"10.{(index >> 16) & 255}.{(index >> 8) & 255}.{index & 255}"
+        parts.append(
+            f"<record><row><source_ip>{ip}</source_ip><count>{index % 7 + 1}</count><policy_evaluated>"
+            "<disposition>none</disposition><dkim>pass</dkim><spf>fail</spf></policy_evaluated></row>"
+            f"<identifiers><header_from>{domain}</header_from><envelope_from>bounce{index % 50}.{domain}"
+            "</envelope_from></identifiers><auth_results><dkim><domain>"
+            f"{domain}</domain><selector>s{index % 50}</selector><result>pass</result></dkim><spf><domain>"
+            f"bounce{index % 50}.{domain}</domain><scope>mfrom</scope><result>fail</result></spf>"
+            "</auth_results></record>\n".encode()
+        )
+    parts.append(b"</feedback>")
+    return b"".join(parts)

@@ -38,8 +38,10 @@ class ReportForm:
     dkim_selectors: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _content_hash(document: bytes) -> str:
-    return hashlib.sha256(document).hexdigest()
+def _content_hash(report: AggregateReport | TlsReport) -> str:
+    """The report's content, not where in the input it was found (a mailed and an uploaded copy of one
+    report are the same report)."""
+    return hashlib.sha256(report.model_dump_json(by_alias=True, exclude={"source"}).encode()).hexdigest()
 
 
 def record_document(record: AggregateRecord) -> dict[str, object]:
@@ -85,7 +87,7 @@ def _aggregate(report: AggregateReport, now: datetime) -> ReportForm:
         policy_domain=report.policy_published.domain.lower().rstrip("."),
         begin=begin,
         end=end,
-        content_hash=_content_hash(payload),
+        content_hash=_content_hash(report),
         payload=payload,
         records=[record_document(r) for r in report.records],
         fields={
@@ -122,7 +124,7 @@ def _tlsrpt(report: TlsReport, now: datetime) -> ReportForm:
         ),
         begin=begin,
         end=end,
-        content_hash=_content_hash(payload),
+        content_hash=_content_hash(report),
         payload=payload,
         records=[p.model_dump(mode="json", by_alias=True) for p in report.policies],
         fields={
