@@ -11,6 +11,7 @@ seconds (`include:%{d}.x` + 'a' * 60000 + '!' took 22 s in SPF, a 32 KB space ru
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable
 
@@ -119,13 +120,29 @@ def _warm() -> None:
         call()
 
 
+def _cpu_seconds(call: Callable[[], object]) -> float:
+    """The least CPU time of three runs, without the garbage collector: a pause of the collector (or of a
+    busy machine) is not the parser's cost, while a quadratic parser is slow every time."""
+    best = float("inf")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            started = time.process_time()
+            call()
+            best = min(best, time.process_time() - started)
+            if best <= BOUND_SECONDS:
+                break
+    finally:
+        gc.enable()
+    return best
+
+
 @pytest.mark.parametrize(("case", "text"), _cases(), ids=[case for case, _ in _cases()])
 def test_every_dns_text_parser_is_fast_on_hostile_input(case: str, text: str) -> None:
     slow = {}
     for parser, call in _every_parser(text):
-        started = time.process_time()
-        call()
-        spent = time.process_time() - started
+        spent = _cpu_seconds(call)
         if spent > BOUND_SECONDS:
             slow[parser] = round(spent, 3)
     assert slow == {}, f"{case}: {slow}"

@@ -291,28 +291,35 @@ def _check_domain_spec(spec: str) -> str | None:
 
 
 def expand_domain_spec(spec: str, domain: str) -> str | None:
-    """The domain a term queries, or None when it needs the sender (any macro other than `%{d}`).
+    """The domain a term queries, or None when it needs the sender (any macro other than `%{d}`) or is
+    longer than any record `parse_spf` reads.
 
     RFC 7208 §7.3: split on the delimiters (default "."), optionally reverse, keep the rightmost N parts,
     join with dots; a result over 253 characters loses labels on the left.
     """
+    if too_long(spec) is not None:
+        return None  # no record holds it (`parse_spf` refuses longer records)
     tokens, error = _tokenize_macro_string(spec)
     if error:
         return None
     out: list[str] = []
+    # A macro repeated in the spec is expanded once.
+    expanded: dict[_Macro, str] = {}
     for token in tokens:
         if isinstance(token, str):
             out.append(token)
             continue
         if token.letter != "d":
             return None
-        parts = re.split("[" + re.escape(token.delimiters or ".") + "]", domain)
-        if token.reverse:
-            parts.reverse()
-        if token.digits is not None:
-            parts = parts[-token.digits :]
-        value = ".".join(parts)
-        out.append(urllib.parse.quote(value, safe="") if token.upper else value)
+        if token not in expanded:
+            parts = re.split("[" + re.escape(token.delimiters or ".") + "]", domain)
+            if token.reverse:
+                parts.reverse()
+            if token.digits is not None:
+                parts = parts[-token.digits :]
+            value = ".".join(parts)
+            expanded[token] = urllib.parse.quote(value, safe="") if token.upper else value
+        out.append(expanded[token])
     return _keep_rightmost("".join(out).rstrip(".").lower())
 
 
