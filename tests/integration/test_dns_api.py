@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
 from dmarcwatch.dns.limits import FULL, UNVERIFIED
 from dmarcwatch.models import Environment, Tenant, utcnow
+from dmarcwatch.scanning import on_demand, queueing
 from dmarcwatch.scanning.service import scan_and_record
-from dmarcwatch.services import domains
+from dmarcwatch.services import dns_views, domains
+from dmarcwatch.store import scans
 from tests.dns.conftest import dns_server  # noqa: F401 - the fixture, shared with the DNS tests
 from tests.integration.conftest import ApiAccount
 
@@ -193,3 +197,69 @@ def test_the_scan_of_an_unverified_domain_runs_within_the_smaller_limits(
     verified = scan_and_record(tenant, domain.model_copy(update={"verified_at": utcnow()})).result
     assert len(verified.mx_server_ips) == 8
     assert result["queries_sent"] < verified.queries_sent <= FULL.max_queries
+
+
+# --- on-demand cooldown and budget (review M2) --------------------------------------------------------------
+
+
+def test_a_second_scan_within_the_cooldown_answers_the_stored_result(
+    client: TestClient, account: ApiAccount, corp: str
+) -> None:
+    first = client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
+    second = client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.json()["data"]["result"] == first.json()["data"]["result"]
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    latest = scans.latest(tenant, corp)
+    assert latest is not None
+    assert latest.scan_count == 1  # nothing was scanned the second time
+    cached = dns_views.scan_now(tenant, corp)
+    assert cached["cached"] is True
+    assert cached["next_scan_allowed_at"] > cached["result"]["scanned_at"]
+
+
+def test_a_refresh_within_the_cooldown_queues_nothing(
+    client: TestClient, account: ApiAccount, corp: str
+) -> None:
+    client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
+    response = client.post(f"/v1/domains/{corp}/refresh_dns", headers=account.headers())
+    assert response.status_code == 202
+    assert response.json()["data"]["queued"] is False
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    refreshed = dns_views.refresh(tenant, corp)
+    assert (refreshed["queued"], refreshed["reason"]) == (False, "cooldown")
+    assert 0 < refreshed["retry_after"] <= on_demand.ON_DEMAND_COOLDOWN.total_seconds()
+
+
+def test_a_scan_within_the_cooldown_with_nothing_stored_is_429(
+    client: TestClient, account: ApiAccount, corp: str
+) -> None:
+    # A refresh (no scan queue here: the schedule takes it) holds the cooldown before any result exists.
+    assert client.post(f"/v1/domains/{corp}/refresh_dns", headers=account.headers()).status_code == 202
+    response = client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limit_exceeded"
+    assert 0 < int(response.headers["Retry-After"]) <= 300
+
+
+def test_the_cooldown_ends(account: ApiAccount, client: TestClient, corp: str) -> None:
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    domain = domains.resolve(tenant, corp)
+    now = utcnow()
+    assert not isinstance(on_demand.scan_now(tenant, domain, now), on_demand.Cooldown)
+    held = on_demand.scan_now(tenant, domain, now + timedelta(minutes=4))
+    assert isinstance(held, on_demand.Cooldown)
+    assert held.until == now + on_demand.ON_DEMAND_COOLDOWN
+    assert not isinstance(on_demand.scan_now(tenant, domain, now + timedelta(minutes=5)), on_demand.Cooldown)
+
+
+def test_on_demand_scans_beyond_the_hourly_budget_are_429(
+    client: TestClient, account: ApiAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.post("/v1/domains", headers=account.headers(), json={"domains": ["corp-a.test", "corp-b.test"]})
+    monkeypatch.setattr(queueing, "hourly_scan_budget", lambda plan: 1)
+    assert client.post("/v1/domains/corp-a.test/scan", headers=account.headers()).status_code == 200
+    refused = client.post("/v1/domains/corp-b.test/scan", headers=account.headers())
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "quota_exceeded"
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from dmarcwatch.dns.diff import Change, diff_results
@@ -20,10 +21,11 @@ from dmarcwatch.events import DnsChanged, DomainScanCompleted, Event
 from dmarcwatch.ids import IdPrefix, derived_id
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import get_plan
-from dmarcwatch.scanning.lease import QUEUED_LEASE
+from dmarcwatch.scanning.messages import ScanRequest
+from dmarcwatch.scanning.queueing import admit_requested_scan, end_lease, hand_back, queue_scans
 from dmarcwatch.store import accounts as account_store
+from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import events as event_store
-from dmarcwatch.store import queues
 from dmarcwatch.store import scans as store
 
 
@@ -86,13 +88,27 @@ def _events(
     return items
 
 
-def scan_and_record(tenant: Tenant, domain: Domain) -> RecordedScan:
+def scan_and_record(tenant: Tenant, domain: Domain, *, queued: bool = False) -> RecordedScan:
+    """Scan the domain and record the result; `queued` for a scan from the queue, whose lease it ends."""
     # Selectors already found in the DNS first, then the most recently reported: a flood of invented
     # selectors in forged reports cannot push the real ones out of the scan's limited extra list.
     selectors = store.dkim_selector_history(tenant, domain.id)
     # A domain nobody proved to own may point its scan anywhere: smaller limits (`dns.limits`).
     limits = FULL if domain.verified_at is not None else UNVERIFIED
     result = scan(domain.name, extra_dkim_selectors=selectors.ranked(), limits=limits)
+    recorded = _record(tenant, domain, result, queued)
+    if recorded.recorded:
+        if domain.status == DomainStatus.ACTIVE:
+            store.schedule(tenant, domain, result.scanned_at + interval(tenant))
+        found = {key.selector for key in result.dkim_selectors_found}
+        store.remember_found_dkim_selectors(tenant, domain.id, found, selectors, result.scanned_at)
+    elif queued:
+        end_lease(tenant, domain)  # another scan recorded first; this request is done all the same
+    return recorded
+
+
+def _record(tenant: Tenant, domain: Domain, result: ScanResult, queued: bool) -> RecordedScan:
+    """Diff against the latest result and write the new one with its changes and events."""
     previous = store.latest(tenant, domain.id)
     changes: list[Change] = []
     previous_fields: dict[str, dict[str, Any]] = previous.previous if previous else {}
@@ -123,12 +139,8 @@ def scan_and_record(tenant: Tenant, domain: Domain) -> RecordedScan:
         changes=rows,
         events=_events(tenant, domain, changes, at, count + 1),
         scanned_at=at,
+        release_lease=queued,
     )
-    if recorded and domain.status == DomainStatus.ACTIVE:
-        store.schedule(tenant, domain, at + interval(tenant))
-    if recorded:
-        found = {key.selector for key in result.dkim_selectors_found}
-        store.remember_found_dkim_selectors(tenant, domain.id, found, selectors, at)
     return RecordedScan(result, changes, recorded)
 
 
@@ -139,15 +151,29 @@ def interval(tenant: Tenant) -> timedelta:
 
 
 def request_scans(tenant: Tenant, domains: list[Domain], now: datetime | None = None) -> int:
-    """Queue scans (new domains, refresh_dns) and hold them off the dispatcher while queued."""
-    now = now or utcnow()
-    sent = queues.send_scan_requests(
-        [
-            {"account_id": tenant.account_id, "environment": tenant.environment.value, "domain": d.name}
-            for d in domains
-        ]
-    )
-    for domain in domains:
-        if domain.status == DomainStatus.ACTIVE:
-            store.schedule(tenant, domain, now + (QUEUED_LEASE if sent else timedelta(0)))
-    return sent
+    """Queue scans of domains the tenant added, activated or refreshed (`queueing.queue_scans`: one
+    request per domain at a time, within the tenant's hourly budget; the rest are left to the schedule).
+    Returns how many were queued."""
+    return len(queue_scans(tenant, domains, now or utcnow()).queued)
+
+
+class ScanRun(StrEnum):
+    SCANNED = "scanned"
+    # The domain was deleted after the request was queued.
+    GONE = "gone"
+    # A tenant's request over the scanner's per-account rate: handed back to the schedule.
+    HANDED_BACK = "handed_back"
+
+
+def run_scan_request(
+    request: ScanRequest, now: datetime | None = None
+) -> tuple[ScanRun, RecordedScan | None]:
+    """What the scanner does with one queue message."""
+    tenant = request.tenant
+    domain = domain_store.get_by_name(tenant, request.domain)
+    if domain is None:
+        return ScanRun.GONE, None
+    if not admit_requested_scan(request, now or utcnow()):
+        hand_back(request, domain, now or utcnow())
+        return ScanRun.HANDED_BACK, None
+    return ScanRun.SCANNED, scan_and_record(tenant, domain, queued=True)

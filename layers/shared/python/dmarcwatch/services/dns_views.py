@@ -6,8 +6,9 @@ from typing import Any
 
 from dmarcwatch.dns.result import ScanResult
 from dmarcwatch.errors import not_found
-from dmarcwatch.models import Account, Environment, Tenant
-from dmarcwatch.scanning.service import applied_policy, request_scans, scan_and_record
+from dmarcwatch.models import Account, Environment, Tenant, iso, utcnow
+from dmarcwatch.scanning import on_demand
+from dmarcwatch.scanning.service import applied_policy
 from dmarcwatch.services import accounts, domains
 from dmarcwatch.store import scans as store
 
@@ -36,19 +37,43 @@ def summary(result: ScanResult) -> dict[str, Any]:
 
 
 def scan_now(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
+    """Scan now; within the on-demand cooldown, the latest stored result marked `cached` (see
+    `scanning.on_demand` for the cooldown and the hourly budget, and why they answer as they do)."""
     domain = domains.resolve(tenant, domain_ref)
-    recorded = scan_and_record(tenant, domain)
+    now = utcnow()
+    outcome = on_demand.scan_now(tenant, domain, now)
+    if isinstance(outcome, on_demand.Cooldown):
+        found = store.latest(tenant, domain.id)
+        if found is None:
+            raise on_demand.cooling_down(outcome, now)
+        result = ScanResult.model_validate(found.result)
+        return {
+            **summary(result),
+            "changes": [],
+            "result": result.model_dump(mode="json"),
+            "cached": True,
+            "next_scan_allowed_at": iso(outcome.until),
+        }
     return {
-        **summary(recorded.result),
-        "changes": [c.model_dump() for c in recorded.changes],
-        "result": recorded.result.model_dump(mode="json"),
+        **summary(outcome.result),
+        "changes": [c.model_dump() for c in outcome.changes],
+        "result": outcome.result.model_dump(mode="json"),
+        "cached": False,
+        "next_scan_allowed_at": iso(now + on_demand.ON_DEMAND_COOLDOWN),
     }
 
 
 def refresh(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
+    """Queue a rescan; `queued` is false with a `reason` within the cooldown, while a request is queued
+    already, or without a scan queue (`scanning.on_demand`)."""
     domain = domains.resolve(tenant, domain_ref)
-    queued = request_scans(tenant, [domain])
-    return {"domain_id": domain.id, "queued": bool(queued)}
+    outcome = on_demand.refresh(tenant, domain, utcnow())
+    return {
+        "domain_id": domain.id,
+        "queued": outcome.queued,
+        "reason": outcome.reason,
+        "retry_after": outcome.retry_after,
+    }
 
 
 def latest_or_none(tenant: Tenant, domain_id: str) -> dict[str, Any] | None:

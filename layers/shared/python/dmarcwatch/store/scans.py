@@ -92,8 +92,10 @@ def record_scan(
     changes: list[ChangeRow],
     events: list[dict[str, Any]],
     scanned_at: datetime,
+    release_lease: bool = False,
 ) -> bool:
-    """Write the new latest result, its changes and events, and the domain's summary fields, atomically.
+    """Write the new latest result, its changes and events, and the domain's summary fields, atomically;
+    with `release_lease` (a scan from the queue) the domain's queue lease ends with it.
 
     False when another scan of the same domain committed first (the caller's diff is stale).
     """
@@ -123,7 +125,8 @@ def record_scan(
                 "Key": to_wire(key(_tpk(tenant), t.domain_sk(domain.name))),
                 "UpdateExpression": "SET "
                 + ", ".join(f"#f{i} = :f{i}" for i in range(len(summary)))
-                + ", last_scan_at = :at",
+                + ", last_scan_at = :at"
+                + (" REMOVE queued_until" if release_lease else ""),
                 "ConditionExpression": "attribute_exists(pk)",
                 "ExpressionAttributeNames": {f"#f{i}": field for i, field in enumerate(summary)},
                 "ExpressionAttributeValues": to_wire(

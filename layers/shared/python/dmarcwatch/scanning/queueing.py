@@ -1,0 +1,125 @@
+"""Putting scans in the scan queue without letting one tenant flood it or starve the others (review M2).
+
+The queue feeds one shared scanner of a few concurrent slots, so every way in is bounded:
+
+- Lease: a domain is queued only while no request for it is in the queue (`store.scan_requests`); a
+  second refresh, a re-activation or the dispatcher then queue nothing new.
+- Budget: a tenant's own requests (adding or activating domains, refresh, scan now) spend an hourly
+  budget of scans that grows with the plan (`hourly_scan_budget`). Requests beyond it are not refused
+  outright when they come in bulk: those domains are handed to the schedule for the next hour, where
+  the dispatcher interleaves tenants.
+- Scanner: the scanner runs at most `REQUESTED_SCANS_PER_MINUTE` of one account's own requests a
+  minute and hands the rest back to the schedule (`admit_requested_scan`), so a burst that got into
+  the queue cannot hold every slot. Scheduled scans are not limited there: their number is the
+  account's domain count over its plan's interval, and the dispatcher interleaves accounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from dmarcwatch.config import get_settings
+from dmarcwatch.models import Domain, DomainStatus, Tenant
+from dmarcwatch.plans import Plan, get_plan
+from dmarcwatch.scanning.lease import QUEUED_LEASE
+from dmarcwatch.scanning.messages import ScanOrigin, ScanRequest
+from dmarcwatch.store import accounts as account_store
+from dmarcwatch.store import counters, queues
+from dmarcwatch.store import scan_requests as request_store
+
+REQUESTED_SCANS_PER_MINUTE = 20
+
+
+def hourly_scan_budget(plan: Plan) -> int:
+    """Scans a tenant may ask for in an hour: twice the plan's domain allowance (a bulk add of every
+    domain, and as much again), at least 20 and at most 1,000."""
+    return min(1_000, max(20, 2 * plan.domains_allowed))
+
+
+def next_hour(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def take_budget(tenant: Tenant, wanted: int, now: datetime, plan: Plan | None = None) -> int:
+    """Spend up to `wanted` scans of the tenant's budget for the current hour; how many were granted."""
+    if wanted <= 0:
+        return 0
+    if plan is None:
+        account = account_store.get_account(tenant.account_id)
+        plan = get_plan(account.plan) if account else None
+        if plan is None:
+            return 0
+    reset = next_hour(now)
+    window = f"HOUR#{now.astimezone(UTC):%Y-%m-%dT%H}"
+    return request_store.take_budget(
+        request_store.budget_subject(tenant),
+        window,
+        wanted,
+        hourly_scan_budget(plan),
+        int(reset.timestamp()) + 3600,
+    )
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What became of each domain asked for."""
+
+    queued: list[Domain] = field(default_factory=list)
+    # A request for the domain is in the queue already.
+    already_queued: list[Domain] = field(default_factory=list)
+    # Left to the schedule (due at `deferred_until`): over the hourly budget, or no queue configured.
+    deferred: list[Domain] = field(default_factory=list)
+    deferred_until: datetime | None = None
+    budget_spent: bool = False
+
+
+def _lease_request(tenant: Tenant, domain: Domain) -> request_store.LeaseRequest:
+    return request_store.LeaseRequest(tenant, domain.name, scheduled=domain.status == DomainStatus.ACTIVE)
+
+
+def queue_scans(tenant: Tenant, domains: list[Domain], now: datetime, plan: Plan | None = None) -> Queued:
+    """Queue a scan of each domain the tenant asked for, within its lease and budget (module docstring)."""
+    if not domains:
+        return Queued()
+    taken = request_store.lease([_lease_request(tenant, d) for d in domains], now, now + QUEUED_LEASE)
+    leased = [domain for domain, ok in zip(domains, taken, strict=True) if ok]
+    busy = [domain for domain, ok in zip(domains, taken, strict=True) if not ok]
+    if not get_settings().scan_queue_url:
+        # No queue (a bare local run): the schedule makes them due at once.
+        request_store.release([_lease_request(tenant, d) for d in leased], reschedule_at=now)
+        return Queued(already_queued=busy, deferred=leased, deferred_until=now)
+    granted = take_budget(tenant, len(leased), now, plan)
+    sending, over = leased[:granted], leased[granted:]
+    if sending:
+        queues.send_scan_requests(
+            [ScanRequest.of(tenant, d.name, ScanOrigin.REQUEST).message() for d in sending]
+        )
+    until = next_hour(now) if over else None
+    if over:
+        request_store.release([_lease_request(tenant, d) for d in over], reschedule_at=until)
+    return Queued(sending, busy, over, until, budget_spent=bool(over))
+
+
+def admit_requested_scan(request: ScanRequest, now: datetime) -> bool:
+    """Whether the scanner runs this request of a tenant now (always for scheduled scans)."""
+    if request.origin is not ScanOrigin.REQUEST:
+        return True
+    minute = int(now.timestamp() // 60)
+    hits = counters.increment(
+        f"scan-runs:{request.account_id}",
+        f"MIN#{minute}",
+        expires_at_epoch=(minute + 2) * 60,
+        limit=REQUESTED_SCANS_PER_MINUTE,
+    )
+    return hits is not None
+
+
+def hand_back(request: ScanRequest, domain: Domain, now: datetime) -> None:
+    """A request the scanner did not run: its lease ends and the schedule scans the domain soon."""
+    request_store.release([_lease_request(request.tenant, domain)], reschedule_at=now)
+
+
+def end_lease(tenant: Tenant, domain: Domain) -> None:
+    """The queued request of the domain is done without recording a scan (schedule unchanged)."""
+    request_store.release([_lease_request(tenant, domain)])

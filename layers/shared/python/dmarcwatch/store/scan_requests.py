@@ -1,0 +1,226 @@
+"""What keeps scan requests in check (review M2, L5): queue leases, the on-demand cooldown, the tenant's
+hourly scan budget, and the subscription state the dispatcher needs.
+
+On the domain item (pk=TENANT#…, sk=DOMAIN#<name>):
+- `queued_until`: a scan request for the domain is in the scan queue until then (the lease). Taken with
+  a conditional write before a message is sent, so a domain is never queued twice; cleared when the
+  scanner records the scan. While the domain is active, taking the lease also moves its schedule (gsi2)
+  to the lease's end, so the dispatcher does not see it as due meanwhile.
+- `on_demand_at`: when the last on-demand scan (scan now or refresh) was granted; the cooldown's clock.
+
+The budget is a windowed counter (pk=RATE#scans:<acct>:<env>, sk=HOUR#<hour>, TTL), as in
+`store.counters`, but it can grant several scans in one write (a bulk add asks for hundreds).
+
+Leases and deferrals are written in parallel (a thread pool over the thread-safe low-level client): the
+dispatcher leases up to thousands of domains per run and must not spend a round trip on each in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dmarcwatch import table as t
+from dmarcwatch.models import SubscriptionStatus, Tenant
+from dmarcwatch.store.db import (
+    from_wire,
+    is_conditional_failure,
+    key,
+    low_level,
+    parse_ts,
+    table,
+    to_wire,
+    ts,
+)
+from dmarcwatch.store.scans import shard_of
+
+# Concurrent writes of one batch of leases or deferrals.
+WRITERS = 16
+
+
+@dataclass(frozen=True)
+class LeaseRequest:
+    tenant: Tenant
+    name: str
+    # Active domains carry a schedule, which the lease moves; inactive ones only get the lease.
+    scheduled: bool = True
+
+
+def _domain_key(tenant: Tenant, name: str) -> dict[str, Any]:
+    return to_wire(key(t.tenant_pk(tenant.account_id, tenant.environment), t.domain_sk(name)))
+
+
+def _schedule_values(tenant: Tenant, name: str, at: datetime) -> dict[str, Any]:
+    return {
+        ":gpk": t.scan_due_pk(shard_of(tenant, name)),
+        ":gsk": f"{ts(at)}#{tenant.account_id}#{tenant.environment.value}#{name}",
+        ":at": ts(at),
+    }
+
+
+def _conditional(call: dict[str, Any]) -> bool:
+    """Run one UpdateItem; False when its condition failed."""
+    try:
+        low_level().update_item(**call)
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
+def _in_parallel(calls: list[dict[str, Any]]) -> list[bool]:
+    if len(calls) <= 1:
+        return [_conditional(call) for call in calls]
+    with ThreadPoolExecutor(max_workers=min(WRITERS, len(calls))) as pool:
+        return list(pool.map(_conditional, calls))
+
+
+def _lease_call(request: LeaseRequest, now: datetime, until: datetime, due_only: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {":now": ts(now), ":until": ts(until)}
+    update = "SET queued_until = :until"
+    condition = "attribute_exists(pk) AND (attribute_not_exists(queued_until) OR queued_until <= :now)"
+    if request.scheduled:
+        update += ", gsi2pk = :gpk, gsi2sk = :gsk, next_scan_at = :at"
+        values.update(_schedule_values(request.tenant, request.name, until))
+    if due_only:
+        # The index may still list a domain another run just leased or the scanner just rescheduled.
+        condition += " AND attribute_exists(gsi2pk) AND next_scan_at <= :now"
+    return {
+        "TableName": table().name,
+        "Key": _domain_key(request.tenant, request.name),
+        "UpdateExpression": update,
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": to_wire(values),
+    }
+
+
+def lease(
+    requests: list[LeaseRequest], now: datetime, until: datetime, *, due_only: bool = False
+) -> list[bool]:
+    """Take the queue lease of each domain until `until`, in parallel; per request, whether it was taken
+    (False: a lease is active, the domain is gone, or with `due_only` it is no longer due)."""
+    return _in_parallel([_lease_call(request, now, until, due_only) for request in requests])
+
+
+def release(requests: list[LeaseRequest], *, reschedule_at: datetime | None = None) -> None:
+    """Drop the leases (the requests were not sent, or will not be scanned), in parallel. With
+    `reschedule_at`, scheduled (active) domains are due again then."""
+    calls: list[dict[str, Any]] = []
+    for request in requests:
+        call: dict[str, Any] = {
+            "TableName": table().name,
+            "Key": _domain_key(request.tenant, request.name),
+            "UpdateExpression": "REMOVE queued_until",
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+        if reschedule_at is not None and request.scheduled:
+            call["UpdateExpression"] = (
+                "SET gsi2pk = :gpk, gsi2sk = :gsk, next_scan_at = :at REMOVE queued_until"
+            )
+            call["ConditionExpression"] += " AND attribute_exists(gsi2pk)"
+            call["ExpressionAttributeValues"] = to_wire(
+                _schedule_values(request.tenant, request.name, reschedule_at)
+            )
+        calls.append(call)
+    _in_parallel(calls)
+
+
+def defer(domains: list[tuple[Tenant, str]], until: datetime) -> None:
+    """Move the schedule of each (still scheduled) domain to `until`, in parallel."""
+    _in_parallel(
+        [
+            {
+                "TableName": table().name,
+                "Key": _domain_key(tenant, name),
+                "UpdateExpression": "SET gsi2pk = :gpk, gsi2sk = :gsk, next_scan_at = :at",
+                "ConditionExpression": "attribute_exists(gsi2pk)",
+                "ExpressionAttributeValues": to_wire(_schedule_values(tenant, name, until)),
+            }
+            for tenant, name in domains
+        ]
+    )
+
+
+def claim_on_demand(tenant: Tenant, name: str, now: datetime, cooldown_start: datetime) -> datetime | None:
+    """Record an on-demand scan of the domain at `now` unless one was granted after `cooldown_start`.
+
+    None when granted; otherwise the time of the on-demand scan that holds the cooldown.
+    """
+    try:
+        table().update_item(
+            Key=key(t.tenant_pk(tenant.account_id, tenant.environment), t.domain_sk(name)),
+            UpdateExpression="SET on_demand_at = :now",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(on_demand_at) OR on_demand_at <= :start)"
+            ),
+            ExpressionAttributeValues={":now": ts(now), ":start": ts(cooldown_start)},
+        )
+    except ClientError as error:
+        if not is_conditional_failure(error):
+            raise
+        item = (
+            table()
+            .get_item(
+                Key=key(t.tenant_pk(tenant.account_id, tenant.environment), t.domain_sk(name)),
+                ConsistentRead=True,
+                ProjectionExpression="on_demand_at",
+            )
+            .get("Item")
+        )
+        # No item: the domain was deleted meanwhile; the caller's next read says so.
+        return parse_ts(item.get("on_demand_at")) if item else now
+    return None
+
+
+def budget_subject(tenant: Tenant) -> str:
+    return f"scans:{tenant.account_id}:{tenant.environment.value}"
+
+
+def take_budget(subject: str, window: str, wanted: int, limit: int, expires_at_epoch: int) -> int:
+    """Grant up to `wanted` of the `limit` the window allows; how many were granted (0 when spent)."""
+    granted = min(wanted, limit)
+    for _ in range(3):  # a concurrent taker can change the room between the read and the write
+        if granted <= 0:
+            return 0
+        try:
+            table().update_item(
+                Key=key(t.rate_pk(subject), window),
+                UpdateExpression="ADD hits :n SET #ttl = if_not_exists(#ttl, :exp)",
+                ConditionExpression="attribute_not_exists(hits) OR hits <= :room",
+                ExpressionAttributeNames={"#ttl": t.TABLE.ttl_attribute},
+                ExpressionAttributeValues={":n": granted, ":room": limit - granted, ":exp": expires_at_epoch},
+            )
+            return granted
+        except ClientError as error:
+            if not is_conditional_failure(error):
+                raise
+        item = table().get_item(Key=key(t.rate_pk(subject), window), ConsistentRead=True).get("Item")
+        granted = min(wanted, limit - int(item["hits"] if item else 0))
+    return 0
+
+
+def subscription_statuses(account_ids: Iterable[str]) -> dict[str, SubscriptionStatus]:
+    """The subscription status of each account that exists, read in batches of 100 (BatchGetItem)."""
+    wanted = list(dict.fromkeys(account_ids))
+    found: dict[str, SubscriptionStatus] = {}
+    name = table().name
+    for start in range(0, len(wanted), 100):
+        request: dict[str, Any] = {
+            name: {
+                "Keys": [to_wire(key(t.account_pk(a), t.ACCOUNT_SK)) for a in wanted[start : start + 100]],
+                "ProjectionExpression": "id, subscription_status",
+            }
+        }
+        while request:
+            response = low_level().batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(name, []):
+                plain = from_wire(item)
+                found[str(plain["id"])] = SubscriptionStatus(plain.get("subscription_status", "active"))
+            request = response.get("UnprocessedKeys") or {}
+    return found
