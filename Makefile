@@ -48,6 +48,7 @@ test: $(BIN)/.installed node_modules/.installed knot layer lint typecheck pytest
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy

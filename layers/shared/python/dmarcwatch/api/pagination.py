@@ -15,7 +15,7 @@ from typing import Any
 
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import Tenant
-from dmarcwatch.store.secrets import cursor_secret
+from dmarcwatch.services.cursor_keys import cursor_secret
 
 
 def _b64(data: bytes) -> str:

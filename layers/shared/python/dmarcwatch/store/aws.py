@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -35,11 +36,18 @@ def resource(service: str) -> Any:
     )
 
 
+_on_reset: list[Callable[[], None]] = []
+
+
+def on_reset(forget: Callable[[], None]) -> None:
+    """Register a cache that depends on the clients or settings (e.g. a secret read through them)."""
+    _on_reset.append(forget)
+
+
 def reset() -> None:
     """Forget cached clients and settings (tests and the local stack change the environment)."""
-    from dmarcwatch.store.secrets import cursor_secret
-
     client.cache_clear()
     resource.cache_clear()
-    cursor_secret.cache_clear()
+    for forget in _on_reset:
+        forget()
     get_settings.cache_clear()

@@ -6,6 +6,7 @@ import random
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -20,7 +21,14 @@ _deserializer = TypeDeserializer()
 
 
 def table() -> Any:
-    return aws.resource("dynamodb").Table(get_settings().table_name)
+    return _table(aws.resource("dynamodb"), get_settings().table_name)
+
+
+@cache
+def _table(resource: Any, name: str) -> Any:
+    """One Table object per resource and name: building one costs about a millisecond, and a bulk
+    request asks for it thousands of times. A new resource (after `aws.reset()`) gets a new one."""
+    return resource.Table(name)
 
 
 def low_level() -> Any:

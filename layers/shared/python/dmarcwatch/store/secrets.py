@@ -16,3 +16,6 @@ def cursor_secret() -> bytes:
         value = aws.client("secretsmanager").get_secret_value(SecretId=settings.cursor_secret_arn)
         return str(value["SecretString"]).encode()
     return settings.cursor_secret.get_secret_value().encode()
+
+
+aws.on_reset(cursor_secret.cache_clear)
