@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
 
 from dmarcwatch import table as t
-from dmarcwatch.store.db import key, table
+from dmarcwatch.models import Environment, Tenant, utcnow
+from dmarcwatch.scanning.service import scan_and_record
+from dmarcwatch.services import domains
+from dmarcwatch.store import domains as domain_store
+from dmarcwatch.store import ownership as ownership_store
+from dmarcwatch.store.db import key, table, ts
 from dmarcwatch.store.events import recent_events
 from tests.dns.conftest import dns_server  # noqa: F401 - the fixture, shared with the DNS tests
 from tests.integration.conftest import ApiAccount
@@ -61,3 +68,78 @@ def test_verify_is_tenant_scoped(client: TestClient, account: ApiAccount, other_
     domain_id = add_with_token(client, account, "sub.verify.test", "SubTokenSubTokenSubToken")
     response = client.post(f"/v1/domains/{domain_id}/verify", headers=other_account.headers())
     assert response.status_code == 404
+
+
+# --- verification does not last for ever (review L1) --------------------------------------------------------
+
+
+def mark_verified(account: ApiAccount, name: str, at: datetime) -> None:
+    table().update_item(
+        Key=key(t.tenant_pk(account.id, "live"), t.domain_sk(name)),
+        UpdateExpression="SET verified_at = :at",
+        ExpressionAttributeValues={":at": ts(at)},
+    )
+
+
+def domain_item(account: ApiAccount, name: str) -> dict[str, object]:
+    return dict(table().get_item(Key=key(t.tenant_pk(account.id, "live"), t.domain_sk(name)))["Item"])
+
+
+def shared_owners(name: str) -> list[str]:
+    return [tenant.account_id for tenant in domain_store.tenants_monitoring(name, verified_only=True)]
+
+
+def test_verifying_again_withdraws_a_verification_whose_token_is_gone(
+    client: TestClient, account: ApiAccount
+) -> None:
+    """The domain changed hands: neither gone.verify.test nor _dmarcwatch.gone.verify.test exists now."""
+    domain_id = add_with_token(client, account, "gone.verify.test", "OldTokenOldTokenOldToken")
+    mark_verified(account, "gone.verify.test", utcnow() - timedelta(days=400))
+    assert shared_owners("gone.verify.test") == [account.id]
+    result = client.post(f"/v1/domains/{domain_id}/verify", headers=account.headers()).json()["data"]
+    assert (result["verified"], result["status"]) == (False, "token_not_found")
+    assert "withdrawn" in result["detail"]
+    assert "verified_at" not in domain_item(account, "gone.verify.test")
+    assert shared_owners("gone.verify.test") == []
+
+
+def test_verifying_again_keeps_the_verification_when_the_dns_fails(
+    client: TestClient, account: ApiAccount
+) -> None:
+    domain_id = add_with_token(client, account, "www.servfail.test", "AnyTokenAnyTokenAnyToken")
+    mark_verified(account, "www.servfail.test", utcnow() - timedelta(days=400))
+    result = client.post(f"/v1/domains/{domain_id}/verify", headers=account.headers()).json()["data"]
+    assert (result["verified"], result["status"]) == (True, "already_verified")
+    assert "SERVFAIL" in result["detail"]
+    assert "verified_at" in domain_item(account, "www.servfail.test")
+
+
+@pytest.mark.parametrize(
+    ("name", "token", "still_verified", "checked"),
+    [
+        ("sub.verify.test", "SubTokenSubTokenSubToken", True, True),
+        ("gone.verify.test", "OldTokenOldTokenOldToken", False, False),
+        # Someone else's token is published there now: answered, not ours.
+        ("wrong.verify.test", "MyOwnTokenMyOwnTokenMyOw", False, False),
+        ("www.servfail.test", "AnyTokenAnyTokenAnyToken", True, False),
+    ],
+)
+def test_every_scan_of_a_verified_domain_looks_for_its_token_again(
+    client: TestClient, account: ApiAccount, name: str, token: str, still_verified: bool, checked: bool
+) -> None:
+    add_with_token(client, account, name, token)
+    mark_verified(account, name, utcnow() - timedelta(days=3))
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    scan_and_record(tenant, domains.resolve(tenant, name))
+    item = domain_item(account, name)
+    assert ("verified_at" in item, "verification_checked_at" in item) == (still_verified, checked)
+    assert shared_owners(name) == ([account.id] if still_verified else [])
+
+
+def test_a_verification_made_meanwhile_is_not_withdrawn(client: TestClient, account: ApiAccount) -> None:
+    add_with_token(client, account, "gone.verify.test", "OldTokenOldTokenOldToken")
+    checked = utcnow() - timedelta(days=3)
+    mark_verified(account, "gone.verify.test", utcnow())  # verified again after the check began
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    assert ownership_store.drop_verification(tenant, "gone.verify.test", checked) is False
+    assert "verified_at" in domain_item(account, "gone.verify.test")

@@ -4,10 +4,16 @@ A scan's result is compared with the previous one (`dmarcwatch.dns.diff.diff_res
 fields whose check failed this time, so a SERVFAIL is never a "removed record"). The new result, one
 history entry per change, the `dns.changed` and `domain.scan.completed` events and the domain's summary
 fields are written in one transaction guarded by the scan counter: of two concurrent scans, one records.
+
+Every scan of a verified domain also looks for its ownership token again (review L1): seen, the time is
+recorded with the summary (`verification_checked_at`); authoritatively gone (both names answered without
+it), the verification is withdrawn, so a domain that changed hands stops routing shared-address reports
+to its former owner. A failed lookup changes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -15,6 +21,7 @@ from typing import Any
 
 from dmarcwatch.dns.diff import Change, diff_results
 from dmarcwatch.dns.limits import FULL, UNVERIFIED
+from dmarcwatch.dns.ownership import Ownership, check_ownership
 from dmarcwatch.dns.result import ScanResult
 from dmarcwatch.dns.scan import scan
 from dmarcwatch.events import DnsChanged, DomainScanCompleted, Event
@@ -26,7 +33,9 @@ from dmarcwatch.scanning.queueing import admit_requested_scan, end_lease, hand_b
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import events as event_store
-from dmarcwatch.store import scans as store
+from dmarcwatch.store import ownership as ownership_store
+from dmarcwatch.store import scans as scan_store
+from dmarcwatch.store.db import ts
 
 
 @dataclass(frozen=True)
@@ -92,24 +101,38 @@ def scan_and_record(tenant: Tenant, domain: Domain, *, queued: bool = False) -> 
     """Scan the domain and record the result; `queued` for a scan from the queue, whose lease it ends."""
     # Selectors already found in the DNS first, then the most recently reported: a flood of invented
     # selectors in forged reports cannot push the real ones out of the scan's limited extra list.
-    selectors = store.dkim_selector_history(tenant, domain.id)
+    selectors = scan_store.dkim_selector_history(tenant, domain.id)
     # A domain nobody proved to own may point its scan anywhere: smaller limits (`dns.limits`).
     limits = FULL if domain.verified_at is not None else UNVERIFIED
     result = scan(domain.name, extra_dkim_selectors=selectors.ranked(), limits=limits)
-    recorded = _record(tenant, domain, result, queued)
+    ownership = _recheck_ownership(tenant, domain)
+    extra = {"verification_checked_at": ts(result.scanned_at)} if ownership is Ownership.FOUND else {}
+    recorded = _record(tenant, domain, result, queued, extra)
     if recorded.recorded:
         if domain.status == DomainStatus.ACTIVE:
-            store.schedule(tenant, domain, result.scanned_at + interval(tenant))
+            scan_store.schedule(tenant, domain, result.scanned_at + interval(tenant))
         found = {key.selector for key in result.dkim_selectors_found}
-        store.remember_found_dkim_selectors(tenant, domain.id, found, selectors, result.scanned_at)
+        scan_store.remember_found_dkim_selectors(tenant, domain.id, found, selectors, result.scanned_at)
     elif queued:
         end_lease(tenant, domain)  # another scan recorded first; this request is done all the same
     return recorded
 
 
-def _record(tenant: Tenant, domain: Domain, result: ScanResult, queued: bool) -> RecordedScan:
+def _recheck_ownership(tenant: Tenant, domain: Domain) -> Ownership | None:
+    """Look for a verified domain's token again; withdraw the verification when it is gone."""
+    if domain.verified_at is None:
+        return None
+    check = asyncio.run(check_ownership(domain.name, domain.verification_token))
+    if check.status is Ownership.ABSENT:
+        ownership_store.drop_verification(tenant, domain.name, domain.verified_at)
+    return check.status
+
+
+def _record(
+    tenant: Tenant, domain: Domain, result: ScanResult, queued: bool, extra: dict[str, Any]
+) -> RecordedScan:
     """Diff against the latest result and write the new one with its changes and events."""
-    previous = store.latest(tenant, domain.id)
+    previous = scan_store.latest(tenant, domain.id)
     changes: list[Change] = []
     previous_fields: dict[str, dict[str, Any]] = previous.previous if previous else {}
     if previous is not None:
@@ -117,7 +140,7 @@ def _record(tenant: Tenant, domain: Domain, result: ScanResult, queued: bool) ->
     at = result.scanned_at
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = [
-        store.ChangeRow(
+        scan_store.ChangeRow(
             id=derived_id(IdPrefix.CHANGE, domain.id, stamp, c.field),
             field=c.field,
             old=c.old,
@@ -129,11 +152,11 @@ def _record(tenant: Tenant, domain: Domain, result: ScanResult, queued: bool) ->
     for change in changes:
         previous_fields = {**previous_fields, change.field: {"value": change.old, "changed_at": stamp}}
     count = previous.scan_count if previous else 0
-    recorded = store.record_scan(
+    recorded = scan_store.record_scan(
         tenant,
         domain,
         result_json=result.model_dump_json(),
-        summary=summary_fields(result),
+        summary={**summary_fields(result), **extra},
         previous=previous_fields,
         expected_count=count,
         changes=rows,

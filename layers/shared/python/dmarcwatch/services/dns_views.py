@@ -10,7 +10,7 @@ from dmarcwatch.models import Account, Environment, Tenant, iso, utcnow
 from dmarcwatch.scanning import on_demand
 from dmarcwatch.scanning.service import applied_policy
 from dmarcwatch.services import accounts, domains
-from dmarcwatch.store import scans as store
+from dmarcwatch.store import scans as scan_store
 
 
 def summary(result: ScanResult) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def scan_now(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
     now = utcnow()
     outcome = on_demand.scan_now(tenant, domain, now)
     if isinstance(outcome, on_demand.Cooldown):
-        found = store.latest(tenant, domain.id)
+        found = scan_store.latest(tenant, domain.id)
         if found is None:
             raise on_demand.cooling_down(outcome, now)
         result = ScanResult.model_validate(found.result)
@@ -77,7 +77,7 @@ def refresh(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
 
 
 def latest_or_none(tenant: Tenant, domain_id: str) -> dict[str, Any] | None:
-    found = store.latest(tenant, domain_id)
+    found = scan_store.latest(tenant, domain_id)
     if found is None:
         return None
     return {"result": found.result, "previous": found.previous, "scanned_at": found.scanned_at}
@@ -93,7 +93,7 @@ def latest(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
 
 def dns_records(tenant: Tenant, account: Account, domain_ref: str) -> dict[str, Any]:
     domain = domains.resolve(tenant, domain_ref)
-    found = store.latest(tenant, domain.id)
+    found = scan_store.latest(tenant, domain.id)
     result = ScanResult.model_validate(found.result) if found else None
     rua = accounts.inbound_address(account, Environment(tenant.environment))
     # Publishing the recommended record at this name must not weaken what applies to it today.
@@ -129,5 +129,5 @@ def changes(
     tenant: Tenant, domain_ref: str, limit: int, before: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     domain = domains.resolve(tenant, domain_ref)
-    rows, position = store.list_changes(tenant, domain.id, limit=limit, before=before)
+    rows, position = scan_store.list_changes(tenant, domain.id, limit=limit, before=before)
     return [row.__dict__ for row in rows], position

@@ -1,8 +1,13 @@
-"""Domain ownership verification by a TXT token.
+"""Domain ownership verification by a TXT token (`dns.ownership`).
 
 The account publishes `dmarcwatch-verification=<token>` as TXT at the domain itself or at
-`_dmarcwatch.<domain>` (the second keeps the apex's TXT set short). Both are asked at once. A DNS error
-is reported as such: "not found" is said only when both names answered without the token.
+`_dmarcwatch.<domain>`. A DNS error is reported as such: "not found" is said only when both names
+answered without the token.
+
+A verification does not last for ever (review L1): a domain can change hands. Verifying a domain that is
+verified already looks again, and so does every scan of it (`scanning.service`); when the token is
+authoritatively gone the verification is withdrawn. A failed lookup (SERVFAIL, timeout) never withdraws
+one.
 """
 
 from __future__ import annotations
@@ -10,15 +15,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from dmarcwatch.dns.resolver import DnsSession
+from dmarcwatch.dns.ownership import Ownership, check_ownership, token_record
 from dmarcwatch.events import DomainVerified, Event
 from dmarcwatch.ids import IdPrefix, derived_id
 from dmarcwatch.models import Domain, Tenant, utcnow
 from dmarcwatch.services import domains
-from dmarcwatch.store import domains as store
-from dmarcwatch.store import events
-
-RECORD_PREFIX = "dmarcwatch-verification="
+from dmarcwatch.store import domains as domain_store
+from dmarcwatch.store import events as event_store
+from dmarcwatch.store import ownership as ownership_store
 
 
 @dataclass(frozen=True)
@@ -33,32 +37,39 @@ class Verification:
 
 
 def expected_record(domain: Domain) -> tuple[str, str]:
-    return f"_dmarcwatch.{domain.name}", f"{RECORD_PREFIX}{domain.verification_token}"
+    return token_record(domain.name, domain.verification_token)
 
 
-async def _lookup(domain: Domain) -> tuple[bool, list[str]]:
-    session = DnsSession(max_queries=4)
-    names = [domain.name, f"_dmarcwatch.{domain.name}"]
-    results = await asyncio.gather(*(session.query(name, "TXT") for name in names))
-    wanted = f"{RECORD_PREFIX}{domain.verification_token}"
-    found = any(wanted == text.strip() for result in results if result.answered for text in result.txt())
-    errors = [result.describe() for result in results if result.failed]
-    return found, errors
+def _recheck(tenant: Tenant, domain: Domain) -> Verification:
+    """A verified domain: still verified unless the token is authoritatively gone."""
+    assert domain.verified_at is not None
+    name, value = expected_record(domain)
+    check = asyncio.run(check_ownership(domain.name, domain.verification_token))
+    if check.status is not Ownership.ABSENT:
+        detail = f"could not look again: {'; '.join(check.errors)}" if check.errors else ""
+        return Verification(domain, True, "already_verified", detail, name, value)
+    ownership_store.drop_verification(tenant, domain.name, domain.verified_at)
+    detail = (
+        f'the token is no longer published, so the verification was withdrawn: publish TXT {name} "{value}"'
+    )
+    return Verification(
+        domain.model_copy(update={"verified_at": None}), False, "token_not_found", detail, name, value
+    )
 
 
 def verify(tenant: Tenant, id_or_name: str) -> Verification:
     domain = domains.resolve(tenant, id_or_name)
     name, value = expected_record(domain)
     if domain.verified_at is not None:
-        return Verification(domain, True, "already_verified", "", name, value)
-    found, errors = asyncio.run(_lookup(domain))
-    if not found:
-        if errors:
-            return Verification(domain, False, "dns_error", "; ".join(errors), name, value)
+        return _recheck(tenant, domain)
+    check = asyncio.run(check_ownership(domain.name, domain.verification_token))
+    if check.status is Ownership.UNKNOWN:
+        return Verification(domain, False, "dns_error", "; ".join(check.errors), name, value)
+    if check.status is Ownership.ABSENT:
         return Verification(domain, False, "token_not_found", f'publish TXT {name} "{value}"', name, value)
     now = utcnow()
-    if store.mark_verified(tenant, domain, now):
-        events.put_event(
+    if domain_store.mark_verified(tenant, domain, now):
+        event_store.put_event(
             Event(
                 id=derived_id(IdPrefix.EVENT, tenant.account_id, domain.id, "domain.verified"),
                 account_id=tenant.account_id,
