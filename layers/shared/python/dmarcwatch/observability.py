@@ -27,7 +27,7 @@ def sqs_worker(
     processor = BatchProcessor(event_type=EventType.SQS)
 
     @logger.inject_lambda_context
-    @tracer.capture_lambda_handler
+    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name=messages_metric, unit=MetricUnit.Count, value=len(event.get("Records", [])))
@@ -36,4 +36,6 @@ def sqs_worker(
         )
         return dict(response)
 
-    return handler
+    # The parametrised Tracer decorator is typed loosely; the wrapped handler keeps this signature.
+    wrapped: Callable[[dict[str, Any], LambdaContext], dict[str, Any]] = handler
+    return wrapped

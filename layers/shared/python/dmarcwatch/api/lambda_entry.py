@@ -19,7 +19,7 @@ def make_handler(group_name: str) -> Any:
     asgi = Mangum(create_app([group], prefix=""), lifespan="off")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    @tracer.capture_lambda_handler
+    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Mangum's context protocol and Powertools' LambdaContext describe the same object differently.
