@@ -171,6 +171,32 @@ def test_sources_by_volume_with_enrichment(client: TestClient, monitored: ApiAcc
     )
 
 
+def test_source_pages_read_the_ranking_their_first_page_made(
+    client: TestClient, monitored: ApiAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dmarcwatch.store import reports as report_store
+
+    upload(client, monitored, aggregate_xml("example.com", ROWS))
+    reads: list[int] = []
+    original = report_store.sources_for_days
+
+    def counted(*args: Any) -> Any:
+        reads.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(report_store, "sources_for_days", counted)
+    path = "/v1/domains/example.com/sources?date=2026-01-01&limit=1"
+    first = client.get(path, headers=monitored.headers()).json()
+    # A new source arrives between the pages: the listing goes on in the ranking it started with.
+    upload(client, monitored, aggregate_xml("example.com", [Row("192.0.2.99", 500)], report_id="late"))
+    second = client.get(f"{path}&cursor={first['meta']['next_cursor']}", headers=monitored.headers()).json()
+    assert [s["ip"] for s in first["data"] + second["data"]] == ["192.0.2.1", "192.0.2.2"]
+    assert second["meta"]["total_count"] == 3
+    assert len(reads) == 1  # the second page did not read the source items again
+    tampered = client.get(f"{path}&cursor={first['meta']['next_cursor']}x", headers=monitored.headers())
+    assert tampered.status_code == 400
+
+
 def test_quarantine_and_reprocess_after_adding_the_domain(client: TestClient, account: ApiAccount) -> None:
     raw = report_mail("x@example.net", aggregate_xml("late.example", ROWS))
     result = upload(client, account, raw)

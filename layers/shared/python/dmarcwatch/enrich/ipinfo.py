@@ -26,13 +26,20 @@ from dmarcwatch.models import utcnow
 from dmarcwatch.store import ipinfo as cache_store
 
 CACHE_TTL = timedelta(days=7)
+# A failed reverse lookup (SERVFAIL, timeout) is remembered this long, so a report whose sources sit in a
+# blackholed reverse zone does not make every page wait for the same timeouts again (review M4).
+FAILURE_TTL = timedelta(hours=1)
+# Reverse lookups of one request stop after this long; sources not answered by then are shown without a
+# hostname ("pending") and looked up again on the next read.
+LOOKUP_DEADLINE_SECONDS = 2.5
 _MAX_PARALLEL = 20
 
 
 class IpInfo(BaseModel):
     ip: str
     hostname: str | None = None
-    # "ok", "none" (no PTR), "error" (SERVFAIL/timeout: try again later), "private".
+    # "ok", "none" (no PTR), "error" (SERVFAIL/timeout: try again later), "private", "pending" (not
+    # looked up within the request's deadline).
     hostname_status: str = "none"
     base_domain: str | None = None
     org: str | None = None
@@ -74,7 +81,7 @@ async def _ptr(session: DnsSession, ip: str) -> tuple[str | None, str]:
     return None, "error" if result.failed else "none"
 
 
-async def _enrich(ips: list[str]) -> list[IpInfo]:
+async def _enrich(ips: list[str], deadline: float) -> list[IpInfo]:
     session = DnsSession(max_queries=len(ips) + 1, max_concurrency=_MAX_PARALLEL)
 
     async def one(ip: str) -> IpInfo:
@@ -93,20 +100,40 @@ async def _enrich(ips: list[str]) -> list[IpInfo]:
             }
         )
 
-    return list(await asyncio.gather(*(one(ip) for ip in ips)))
+    tasks = [asyncio.ensure_future(one(ip)) for ip in ips]
+    await asyncio.wait(tasks, timeout=deadline)
+    found: list[IpInfo] = []
+    for ip, task in zip(ips, tasks, strict=True):
+        if task.done() and task.exception() is None:
+            found.append(task.result())
+        else:
+            task.cancel()
+            info = offline_info(ip)
+            found.append(
+                info.model_copy(
+                    update={"hostname_status": "pending", "known_sender": known_sender(None, info.org)}
+                )
+            )
+    return found
 
 
-def lookup(ips: list[str]) -> dict[str, IpInfo]:
-    """Info for every IP: from the cache, else looked up (concurrently) and cached."""
+def lookup(ips: list[str], deadline: float = LOOKUP_DEADLINE_SECONDS) -> dict[str, IpInfo]:
+    """Info for every IP: from the cache, else looked up (concurrently, within `deadline` seconds) and
+    cached: answers for a week, failures for an hour, unfinished lookups not at all."""
     wanted = list(dict.fromkeys(ips))
     cached = {ip: IpInfo.model_validate(data) for ip, data in cache_store.get_many(wanted).items()}
     missing = [ip for ip in wanted if ip not in cached]
     if missing:
-        fresh = asyncio.run(_enrich(missing))
-        expires = utcnow() + CACHE_TTL
-        # A failed reverse lookup is not cached, so the next read tries again.
-        cache_store.put_many(
-            [(info.ip, info.model_dump()) for info in fresh if info.hostname_status != "error"], expires
-        )
+        fresh = asyncio.run(_enrich(missing, deadline))
+        now = utcnow()
+        for status, ttl in (
+            ("ok", CACHE_TTL),
+            ("none", CACHE_TTL),
+            ("private", CACHE_TTL),
+            ("error", FAILURE_TTL),
+        ):
+            entries = [(info.ip, info.model_dump()) for info in fresh if info.hostname_status == status]
+            if entries:
+                cache_store.put_many(entries, now + ttl)
         cached.update({info.ip: info for info in fresh})
     return cached

@@ -250,7 +250,23 @@ def daily_statistics(
     }
 
 
-def sources(tenant: Tenant, domain_ref: str, range_name: str | None, day: str | None) -> dict[str, Any]:
+# The merged ranking of a domain's sources over a range is kept for this long, and pages of one listing
+# read the ranking their first page made (review M4: a page no longer re-reads every source item).
+SNAPSHOT_SECONDS = 300
+
+
+def sources(
+    tenant: Tenant,
+    domain_ref: str,
+    range_name: str | None,
+    day: str | None,
+    snapshot: str | None = None,
+) -> dict[str, Any]:
+    """The domain's sources by volume over a range or a day, from the listing's snapshot when it has one.
+
+    `snapshot` is the id a first page returned (pages of one listing share it); a new listing uses the
+    current five-minute window's snapshot, computing it if no one has yet.
+    """
     domain = domains.resolve(tenant, domain_ref)
     if day is not None:
         one = parse_day(day, "date")
@@ -266,18 +282,32 @@ def sources(tenant: Tenant, domain_ref: str, range_name: str | None, day: str | 
             )
         end = datetime.now(UTC).date()
         start = end - timedelta(days=span - 1)
-    merged: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
-    for row in store.sources_for_days(tenant, domain.id, days_between(start, end)):
-        for name in COUNTERS:
-            merged[row["ip"]][name] += row[name]
-    ordered = sorted(merged.items(), key=lambda item: (-item[1]["messages"], item[0]))
+    snapshot = snapshot or str(int(datetime.now(UTC).timestamp()) // SNAPSHOT_SECONDS)
+    key = (
+        f"cache/sources/{tenant.account_id}/{tenant.environment.value}/{domain.id}/"
+        f"{start.isoformat()}_{end.isoformat()}_{snapshot}.json.gz"
+    )
+    ranked = blobs.get_snapshot(key)
+    if ranked is None:
+        ranked = _rank_sources(tenant, domain.id, start, end)
+        blobs.put_snapshot(key, ranked)
     return {
         "domain_id": domain.id,
         "domain": domain.name,
         "start_date": start.isoformat(),
         "end_date": end.isoformat(),
-        "sources": [{"ip": ip, **_rates(counts)} for ip, counts in ordered],
+        "snapshot": snapshot,
+        "sources": ranked,
     }
+
+
+def _rank_sources(tenant: Tenant, domain_id: str, start: date, end: date) -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for row in store.sources_for_days(tenant, domain_id, days_between(start, end)):
+        for name in COUNTERS:
+            merged[row["ip"]][name] += row[name]
+    ordered = sorted(merged.items(), key=lambda item: (-item[1]["messages"], item[0]))
+    return [{"ip": ip, **_rates(counts)} for ip, counts in ordered]
 
 
 def enrich_sources(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import json
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from dmarcwatch.config import get_settings
 from dmarcwatch.store import aws
@@ -45,3 +48,20 @@ def presigned_url(key: str, expires_in: int = 300) -> str:
         "get_object", Params={"Bucket": get_settings().raw_bucket, "Key": key}, ExpiresIn=expires_in
     )
     return url
+
+
+def put_snapshot(key: str, document: Any) -> None:
+    """A short-lived computed document (e.g. a ranking pages read); the bucket expires `cache/` soon."""
+    aws.client("s3").put_object(
+        Bucket=get_settings().raw_bucket, Key=key, Body=gzip.compress(json.dumps(document).encode(), 1)
+    )
+
+
+def get_snapshot(key: str) -> Any | None:
+    try:
+        response: dict[str, Any] = aws.client("s3").get_object(Bucket=get_settings().raw_bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    return json.loads(gzip.decompress(response["Body"].read()))

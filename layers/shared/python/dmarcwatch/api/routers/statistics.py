@@ -48,8 +48,10 @@ def domain_sources(
 ) -> dict[str, Any]:
     tenant = principal.tenant
     query = {"domain_id": domain_id, "range": range, "date": date}
-    offset = int(decode_cursor(tenant, query, cursor)) if cursor else 0
-    found = reports.sources(tenant, domain_id, range, date)
+    # The cursor names the ranking snapshot of the first page and the offset in it.
+    snapshot, _, offset_text = (decode_cursor(tenant, query, cursor) if cursor else "").rpartition(":")
+    offset = int(offset_text) if offset_text.isdigit() else 0
+    found = reports.sources(tenant, domain_id, range, date, snapshot=snapshot or None)
     rows = found["sources"][offset : offset + limit]
     enriched = reports.enrich_sources(rows)
     end = offset + len(rows)
@@ -59,6 +61,6 @@ def domain_sources(
         enriched,
         limit=limit,
         query=query,
-        position=str(end) if end < len(found["sources"]) else None,
+        position=f"{found['snapshot']}:{end}" if end < len(found["sources"]) else None,
         total_count=len(found["sources"]),
     )
