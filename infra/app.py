@@ -5,6 +5,9 @@ Context (cdk.json or `-c key=value`):
   reportsDomain  domain receiving DMARC reports, default "reports.example.com"
   alarmEmail     optional address subscribed to the alarm topic
   wafRateLimit   requests per client IP per 5 minutes before WAF blocks, default 2000
+  wafUnauthenticatedRateLimit
+                 requests without an Authorization header per client IP per 5 minutes (public routes
+                 exempt) before WAF blocks, default 100
 
 cdk-nag's AwsSolutions pack runs as a CDK validation plugin (cdk-nag v3): synth fails on any finding that
 is not acknowledged with a reason (see infra/constructs/nag.py).
@@ -30,7 +33,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.constructs.api import DEFAULT_STAGE
-from infra.constructs.waf import DEFAULT_RATE_LIMIT_PER_5_MIN
+from infra.constructs.waf import DEFAULT_RATE_LIMIT_PER_5_MIN, DEFAULT_UNAUTHENTICATED_RATE_LIMIT_PER_5_MIN
 from infra.stack import DEFAULT_REPORTS_DOMAIN, DmarcwatchStack
 
 
@@ -48,6 +51,10 @@ def build_app(
     reports_domain = str(app.node.try_get_context("reportsDomain") or DEFAULT_REPORTS_DOMAIN)
     alarm_email = app.node.try_get_context("alarmEmail") or None
     waf_rate_limit = int(app.node.try_get_context("wafRateLimit") or DEFAULT_RATE_LIMIT_PER_5_MIN)
+    waf_unauthenticated_rate_limit = int(
+        app.node.try_get_context("wafUnauthenticatedRateLimit")
+        or DEFAULT_UNAUTHENTICATED_RATE_LIMIT_PER_5_MIN
+    )
 
     stack = DmarcwatchStack(
         app,
@@ -56,6 +63,7 @@ def build_app(
         reports_domain=reports_domain,
         alarm_email=alarm_email,
         waf_rate_limit=waf_rate_limit,
+        waf_unauthenticated_rate_limit=waf_unauthenticated_rate_limit,
         description=f"dmarcwatch ({stage}): DMARC report and DNS monitoring API",
         env=cdk.Environment(
             account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")

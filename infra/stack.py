@@ -2,7 +2,11 @@
 together.
 
 Context read here (besides what infra/app.py reads):
-  activateReceiptRuleSet  make the SES receipt rule set the region's active one, default true
+  sesRuleSetMode          `active` (default): the SES receipt rule joins the region's active rule set (one
+                          named `dmarcwatch` is created and activated only when none is active);
+                          `dedicated`: the stack's own rule set `dmarcwatch-<stage>`
+  sesActivateRuleSet      dedicated mode only: make that rule set the region's active one (replacing the
+                          active set), default true
   hostedZoneId, hostedZoneName
                           both given: publish the reports domain's MX record and the RFC 7489 §7.1
                           `*._report._dmarc.<reportsDomain>` TXT record in that Route 53 zone
@@ -19,6 +23,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from dmarcwatch.api.registry import (
+    API_PREFIX,
     FUNCTION_GROUPS,
     SCHEDULED_FUNCTIONS,
     WORKER_FUNCTIONS,
@@ -36,8 +41,13 @@ from infra.constructs.functions import Functions
 from infra.constructs.inbound import HostedZoneRecords, Inbound
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.scanning import Scanning
+from infra.constructs.ses_receiving import RuleSetChoice, RuleSetMode
 from infra.constructs.storage import Storage
-from infra.constructs.waf import DEFAULT_RATE_LIMIT_PER_5_MIN, ApiWaf
+from infra.constructs.waf import (
+    DEFAULT_RATE_LIMIT_PER_5_MIN,
+    DEFAULT_UNAUTHENTICATED_RATE_LIMIT_PER_5_MIN,
+    ApiWaf,
+)
 
 DEFAULT_REPORTS_DOMAIN = "reports.example.com"
 DEFAULT_DEPS_LAYER_DIR = REPO_ROOT / "build" / "layers" / "deps"
@@ -60,6 +70,29 @@ def context_flag(value: Any, *, default: bool, name: str) -> bool:
     raise ValueError(f"context {name}={value!r}: expected true or false")
 
 
+def rule_set_from_context(mode: Any, activate: Any, legacy_activate: Any = None) -> RuleSetChoice:
+    """`sesRuleSetMode` and `sesActivateRuleSet`; the pre-modes `activateReceiptRuleSet` is refused rather
+    than silently reinterpreted (its deployments have a dedicated rule set: see docs/deploy.md)."""
+    if legacy_activate not in (None, ""):
+        raise ValueError(
+            "context activateReceiptRuleSet was replaced by sesRuleSetMode (active|dedicated) and "
+            "sesActivateRuleSet: a stack deployed with it keeps its rule set with "
+            "-c sesRuleSetMode=dedicated (and -c sesActivateRuleSet=<the old value>); see docs/deploy.md, "
+            "'Receipt rule set'"
+        )
+    text = str(mode).strip().lower() if mode not in (None, "") else RuleSetMode.ACTIVE.value
+    try:
+        chosen = RuleSetMode(text)
+    except ValueError:
+        raise ValueError(f"context sesRuleSetMode={mode!r}: expected active or dedicated") from None
+    if chosen is RuleSetMode.ACTIVE and activate not in (None, ""):
+        raise ValueError(
+            "context sesActivateRuleSet applies to sesRuleSetMode=dedicated only (in active mode the stack "
+            "never changes which rule set is active, except to activate the one it creates when none is)"
+        )
+    return RuleSetChoice(chosen, context_flag(activate, default=True, name="sesActivateRuleSet"))
+
+
 def hosted_zone_from_context(zone_id: Any, zone_name: Any) -> HostedZoneRecords | None:
     if not zone_id and not zone_name:
         return None
@@ -73,7 +106,7 @@ class DmarcwatchStack(Stack):
 
     `routes`, `groups`, `workers`, `scheduled` and `plans` default to the sources of truth in the shared
     package; tests may pass their own. `deps_layer_dir` defaults to the output of infra/build_deps_layer.py.
-    `activate_receipt_rule_set` and `hosted_zone` default to the context (see the module docstring).
+    `ses_rule_set` and `hosted_zone` default to the context (see the module docstring).
     """
 
     def __init__(
@@ -85,13 +118,14 @@ class DmarcwatchStack(Stack):
         reports_domain: str = DEFAULT_REPORTS_DOMAIN,
         alarm_email: str | None = None,
         waf_rate_limit: int = DEFAULT_RATE_LIMIT_PER_5_MIN,
+        waf_unauthenticated_rate_limit: int = DEFAULT_UNAUTHENTICATED_RATE_LIMIT_PER_5_MIN,
         routes: Sequence[RouteSpec] | None = None,
         groups: Sequence[FunctionGroup] = FUNCTION_GROUPS,
         workers: Sequence[WorkerFunction] = WORKER_FUNCTIONS,
         scheduled: Sequence[ScheduledFunction] = SCHEDULED_FUNCTIONS,
         plans: Mapping[PlanName, Plan] = PLANS,
         deps_layer_dir: Path = DEFAULT_DEPS_LAYER_DIR,
-        activate_receipt_rule_set: bool | None = None,
+        ses_rule_set: RuleSetChoice | None = None,
         hosted_zone: HostedZoneRecords | None = None,
         **kwargs: Any,
     ) -> None:
@@ -99,11 +133,11 @@ class DmarcwatchStack(Stack):
             raise ValueError(f"stage {stage!r} must match {_STAGE_RE.pattern}")
         super().__init__(scope, construct_id, **kwargs)
         routes = list(route_specs() if routes is None else routes)
-        if activate_receipt_rule_set is None:
-            activate_receipt_rule_set = context_flag(
+        if ses_rule_set is None:
+            ses_rule_set = rule_set_from_context(
+                self.node.try_get_context("sesRuleSetMode"),
+                self.node.try_get_context("sesActivateRuleSet"),
                 self.node.try_get_context("activateReceiptRuleSet"),
-                default=True,
-                name="activateReceiptRuleSet",
             )
         if hosted_zone is None:
             hosted_zone = hosted_zone_from_context(
@@ -117,7 +151,7 @@ class DmarcwatchStack(Stack):
             stage=stage,
             reports_domain=reports_domain,
             workers=workers,
-            activate_rule_set=activate_receipt_rule_set,
+            rule_set=ses_rule_set,
             hosted_zone=hosted_zone,
         )
         scanning = Scanning(self, "Scanning", workers=workers)
@@ -144,7 +178,14 @@ class DmarcwatchStack(Stack):
             plans=plans,
         )
         waf = ApiWaf(
-            self, "Waf", stage=api.stage, name_prefix=f"dmarcwatch-{stage}", rate_limit=waf_rate_limit
+            self,
+            "Waf",
+            stage=api.stage,
+            name_prefix=f"dmarcwatch-{stage}",
+            rate_limit=waf_rate_limit,
+            unauthenticated_rate_limit=waf_unauthenticated_rate_limit,
+            # The paths as WAF sees them: the stage (= API_PREFIX) is part of the request path.
+            public_paths=[API_PREFIX + route.path for route in routes if route.public],
         )
         monitoring = Monitoring(
             self,

@@ -43,9 +43,13 @@ def usage_plans_parameter_name(stage: str) -> str:
 AUTHORIZER_CACHE_TTL = Duration.seconds(300)
 
 # Stage-wide default method throttling (all clients together, per method). The per-account limits are the
-# usage plans; this protects the functions' concurrency and the table from a flood across many keys.
-STAGE_THROTTLE_RATE = 100
-STAGE_THROTTLE_BURST = 200
+# usage plans; this only protects the functions' concurrency and the table from a flood across many keys.
+# It is shared by every tenant, so it must sit far above what legitimate traffic needs at once (a few
+# dozen enterprise accounts at their plan's 16.7/s on the same method) or one noisy source starves all:
+# unauthenticated floods are stopped before it by WAF (infra/constructs/waf.py). It stays below the
+# account's regional API Gateway default (10,000/s, burst 5,000).
+STAGE_THROTTLE_RATE = 1000
+STAGE_THROTTLE_BURST = 2000
 
 # Access log line: JSON, one object per request, every value a string so a missing value ("-") never
 # breaks the JSON.

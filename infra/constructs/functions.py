@@ -1,8 +1,9 @@
 """Functions: the two layers, one Lambda per API function group, the TOKEN authorizer Lambda, one Lambda
 per worker function (fed by a queue) and one per scheduled function (run by an EventBridge rule).
 
-Every function gets its own role with only what it needs: write to its own log group, X-Ray, its table
-(and secret) permissions, and exactly the `Resource`s its registry entry names (bucket objects, queues).
+Every function gets its own role with only what it needs: write to its own log group, X-Ray, reads and
+writes on the table partitions its code touches (infra/constructs/access.py), the cursor secret (API
+functions), and exactly the `Resource`s its registry entry names (bucket object prefixes, queues).
 A queue is consumed by the worker it triggers and sent to by every other function naming it.
 No AWS managed policies (no AwsSolutions-IAM4).
 """
@@ -26,6 +27,13 @@ from constructs import Construct
 from dmarcwatch.api.registry import FunctionGroup, Resource, ScheduledFunction, WorkerFunction
 from dmarcwatch.observability import NAMESPACE, SERVICE
 from infra import REPO_ROOT
+from infra.constructs.access import (
+    AUTHORIZER_TABLE_ACCESS,
+    INDEX_ACTIONS,
+    TableAccess,
+    bucket_access_of,
+    table_access_of,
+)
 from infra.constructs.nag import acknowledge
 from infra.constructs.queues import dead_letter_queue
 from infra.constructs.storage import Storage
@@ -42,31 +50,10 @@ AUTHORIZER_TIMEOUT_SECONDS = 10
 # install.
 ASSET_EXCLUDES = ["__pycache__", "**/__pycache__", "*.pyc", "**/*.pyc", "*.egg-info", "**/*.egg-info"]
 
-# The API functions' table access: item reads/writes, batch and transactional writes, queries on the table
-# and its indexes. No Scan (tenant isolation is by partition key; nothing reads across partitions) and no
-# table management.
-API_TABLE_ACTIONS = [
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-]
-# The authorizer reads the key and the account and updates last-used and the rate counters.
-AUTHORIZER_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-# Workers run the ingestion pipeline (the API's reports group runs the same code for uploads and
-# reprocessing): the same item, batch, transactional and query access as the API functions.
-WORKER_TABLE_ACTIONS = API_TABLE_ACTIONS
-# Scheduled functions: the rescan dispatcher (today's only one) queries the due index, reads domain items
-# and updates their schedule. A scheduled function that needs more extends this list.
-SCHEDULED_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
-# Resource.RAW_BUCKET: read raw mail and uploads, write uploads and payloads, presign GET URLs (signed
-# with the function's own credentials, so GetObject covers them). Objects only: no listing, no deletes,
-# no bucket settings.
-RAW_BUCKET_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject"]
+# Table and raw bucket access per function: infra/constructs/access.py (item reads and writes limited to
+# the partitions each function's code touches by dynamodb:LeadingKeys, bucket objects by prefix). No Scan
+# (nothing reads across partitions) and no table management for anyone.
+RAW_BUCKET_ACTIONS = {"read": "s3:GetObject", "write": "s3:PutObject", "tag": "s3:PutObjectTagging"}
 
 # Reserved concurrency of the workers a queue triggers (a queue missing here: no reservation). The scanner
 # (the scan queue's consumer) is capped at 10 concurrent executions: this bounds the DNS query rate towards
@@ -87,6 +74,16 @@ RESERVED_CONCURRENCY_BY_TRIGGER: Mapping[Resource, int] = {
 # function's Errors alarm reports the failure.
 SCHEDULE_DELIVERY_RETRIES = 2
 
+# X-Ray keeps what a trace records for 30 days, readable by anyone with xray:BatchGetTraces (common in
+# read-only roles). Powertools' Tracer records a decorated handler's return value and exception as trace
+# metadata unless told otherwise: that would store API responses (the plaintext key of POST /keys, presigned
+# URLs, report contents) and the authorizer's policy (the account's gateway key). These settings turn both
+# off for every function, whatever a decorator says; the decorators pass the same values explicitly.
+TRACER_PRIVACY_ENV = {
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+}
+
 XRAY_REASON = (
     "X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, which do not "
     "support resource-level permissions, so the resource must be '*'."
@@ -95,9 +92,10 @@ XRAY_REASON = (
 
 RAW_BUCKET_REASON = (
     "Raw mail (SES names its objects by message id), uploads and payloads get keys generated at runtime, "
-    "so the grant is on the raw bucket's objects (<bucket>/*). It allows only GetObject and PutObject (no "
-    "list, delete or bucket settings), and only functions whose registry entry names Resource.RAW_BUCKET "
-    "get it."
+    "so the grant is on a key prefix of the raw bucket (<bucket>/<prefix>*): GetObject, PutObject or "
+    "PutObjectTagging each on the prefixes the function's code uses (infra/constructs/access.py), no "
+    "list, delete or bucket settings, and only for functions whose registry entry names "
+    "Resource.RAW_BUCKET."
 )
 
 
@@ -162,6 +160,7 @@ class Functions(Construct):
             "POWERTOOLS_SERVICE_NAME": SERVICE,
             "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
             "LOG_LEVEL": "INFO",
+            **TRACER_PRIVACY_ENV,
         }
 
         self.api_functions: dict[str, lambda_.Function] = {}
@@ -178,9 +177,9 @@ class Functions(Construct):
                     **self._resource_environment(group.resources),
                 },
             )
-            self._grant_table(function, API_TABLE_ACTIONS, include_indexes=True)
+            self._grant_table(function, table_access_of(group))
             storage.cursor_secret.grant_read(function)
-            self._grant_resources(function, group.resources)
+            self._grant_resources(function, group.name, group.resources)
             self.api_functions[group.name] = function
 
         self.authorizer = self._function(
@@ -191,7 +190,7 @@ class Functions(Construct):
             timeout_seconds=AUTHORIZER_TIMEOUT_SECONDS,
             environment=common_env,
         )
-        self._grant_table(self.authorizer, AUTHORIZER_TABLE_ACTIONS, include_indexes=False)
+        self._grant_table(self.authorizer, AUTHORIZER_TABLE_ACCESS)
 
         self.worker_functions: dict[str, lambda_.Function] = {}
         for worker in workers:
@@ -209,8 +208,8 @@ class Functions(Construct):
                 environment={**common_env, **self._resource_environment(worker.resources)},
                 reserved_concurrency=concurrency,
             )
-            self._grant_table(function, WORKER_TABLE_ACTIONS, include_indexes=True)
-            self._grant_resources(function, worker.resources, consumes=worker.trigger)
+            self._grant_table(function, table_access_of(worker))
+            self._grant_resources(function, worker.name, worker.resources, consumes=worker.trigger)
             function.add_event_source(
                 event_sources.SqsEventSource(
                     self._trigger_queue(worker),
@@ -244,8 +243,8 @@ class Functions(Construct):
                 timeout_seconds=job.timeout_seconds,
                 environment={**common_env, **self._resource_environment(job.resources)},
             )
-            self._grant_table(function, SCHEDULED_TABLE_ACTIONS, include_indexes=True)
-            self._grant_resources(function, job.resources)
+            self._grant_table(function, table_access_of(job))
+            self._grant_resources(function, job.name, job.resources)
             period = Duration.minutes(job.rate_minutes)
             function.configure_async_invoke(retry_attempts=0, max_event_age=period)
             rule = events.Rule(
@@ -292,21 +291,17 @@ class Functions(Construct):
         return environment
 
     def _grant_resources(
-        self, function: lambda_.Function, resources: frozenset[Resource], *, consumes: Resource | None = None
+        self,
+        function: lambda_.Function,
+        name: str,
+        resources: frozenset[Resource],
+        *,
+        consumes: Resource | None = None,
     ) -> None:
         """Grant `resources`; `consumes` is the queue that triggers the function (consume, not send)."""
         for resource in sorted(resources):
             if resource is Resource.RAW_BUCKET:
-                function.add_to_role_policy(
-                    iam.PolicyStatement(
-                        actions=RAW_BUCKET_OBJECT_ACTIONS, resources=[self._raw_bucket.arn_for_objects("*")]
-                    )
-                )
-                acknowledge(
-                    function.role,  # type: ignore[arg-type]
-                    f"AwsSolutions-IAM5[Resource::<{_logical_id_of(self._raw_bucket)}.Arn>/*]",
-                    RAW_BUCKET_REASON,
-                )
+                self._grant_raw_bucket(function, name, resources)
             elif resource in self._queues and resource is consumes:
                 # Receive, delete, change visibility, read attributes of this queue only.
                 self._queues[resource].grant_consume_messages(function)
@@ -315,6 +310,26 @@ class Functions(Construct):
                 self._queues[resource].grant_send_messages(function)
             else:  # pragma: no cover - a new Resource needs its grant here
                 raise NotImplementedError(f"no grant for resource {resource}")
+
+    def _grant_raw_bucket(
+        self, function: lambda_.Function, name: str, resources: frozenset[Resource]
+    ) -> None:
+        access = bucket_access_of(name, resources)
+        assert access is not None
+        for kind, prefixes in (("read", access.read), ("write", access.write), ("tag", access.tag)):
+            if prefixes:
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=[RAW_BUCKET_ACTIONS[kind]],
+                        resources=[self._raw_bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes],
+                    )
+                )
+        for prefix in access.prefixes:
+            acknowledge(
+                function.role,  # type: ignore[arg-type]
+                f"AwsSolutions-IAM5[Resource::<{_logical_id_of(self._raw_bucket)}.Arn>/{prefix}*]",
+                RAW_BUCKET_REASON,
+            )
 
     def _trigger_queue(self, worker: WorkerFunction) -> sqs.IQueue:
         queue = self._queues.get(worker.trigger)
@@ -375,11 +390,26 @@ class Functions(Construct):
         acknowledge(role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
         return function
 
-    def _grant_table(self, function: lambda_.Function, actions: list[str], *, include_indexes: bool) -> None:
-        resources = [self._storage.table.table_arn]
-        if include_indexes:
-            resources += self._storage.index_arns()
-        function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
+    def _grant_table(self, function: lambda_.Function, access: TableAccess) -> None:
+        """Item reads and writes on the table, each limited to its partition key patterns; Query on the
+        named indexes."""
+        table_arn = self._storage.table.table_arn
+        for actions, patterns in ((access.read_actions, access.read), (access.write_actions, access.write)):
+            if patterns:
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=list(actions),
+                        resources=[table_arn],
+                        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": sorted(patterns)}},
+                    )
+                )
+        if access.indexes:
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=list(INDEX_ACTIONS),
+                    resources=[self._storage.index_arn(name) for name in sorted(access.indexes)],
+                )
+            )
 
 
 def check_deps_layer(deps_layer_dir: Path) -> None:

@@ -4,8 +4,9 @@
     s3 ObjectCreated (prefix inbound/raw/) --> ingest queue (DLQ after 5 receives) --> worker functions
 
 The raw bucket also holds API uploads (`inbound/api/...`) and parsed payloads (`payloads/...`), written by
-the functions that have `Resource.RAW_BUCKET` (infra/constructs/functions.py grants them). Raw input is
-never deleted by a lifecycle rule; only noncurrent versions expire.
+the functions that have `Resource.RAW_BUCKET` (infra/constructs/access.py says which prefixes each may
+use). Raw input is kept for reprocessing, except objects the pipeline tags for short retention (mail no
+account took, spam, viruses), which expire after 30 days; noncurrent versions expire.
 """
 
 from __future__ import annotations
@@ -18,28 +19,27 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from aws_cdk import aws_ses as ses
-from aws_cdk import aws_ses_actions as ses_actions
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from dmarcwatch.api.registry import Resource, WorkerFunction
+from dmarcwatch.store.blobs import SHORT_RETENTION_TAG
+from infra.constructs.access import INBOUND_PREFIX, RAW_MAIL_PREFIX
 from infra.constructs.functions import LOG_RETENTION
-from infra.constructs.nag import acknowledge
 from infra.constructs.queues import work_queue
+from infra.constructs.ses_receiving import RuleSetChoice, add_receiving
 
 # The construct id CDK gives its S3 notifications handler singleton (aws-s3 notifications-resource-handler).
 NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 SERVER_ACCESS_LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
-# Where SES writes each received mail; the S3 notification to the ingest queue filters on it. API uploads
-# (`inbound/api/`) are ingested synchronously by the API and must not reach the queue.
-RAW_MAIL_PREFIX = "inbound/raw/"
-# Tiering of raw input (mail and uploads); it is kept forever.
-INBOUND_PREFIX = "inbound/"
+# Raw input (mail under RAW_MAIL_PREFIX, uploads) is tiered and kept for reprocessing, except what the
+# pipeline tags for short retention (SHORT_RETENTION_TAG: mail no account took, spam, viruses), which
+# expires after SHORT_RETENTION; its noncurrent versions go a day later (review L2).
 INFREQUENT_ACCESS_AFTER = Duration.days(30)
 GLACIER_IR_AFTER = Duration.days(90)
 NONCURRENT_VERSIONS_EXPIRE_AFTER = Duration.days(90)
+SHORT_RETENTION = Duration.days(30)
+SHORT_RETENTION_NONCURRENT_AFTER = Duration.days(1)
 ABORT_MULTIPART_UPLOADS_AFTER = Duration.days(7)
 ACCESS_LOGS_EXPIRE_AFTER = Duration.days(365)
 
@@ -81,7 +81,7 @@ class Inbound(Construct):
         stage: str,
         reports_domain: str,
         workers: Iterable[WorkerFunction],
-        activate_rule_set: bool = True,
+        rule_set: RuleSetChoice = RuleSetChoice(),
         hosted_zone: HostedZoneRecords | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -93,8 +93,10 @@ class Inbound(Construct):
 
         self._buckets()
         self._queues(ingest_visibility_timeout(workers))
-        self._receiving(stage)
-        self.activation = self._activation() if activate_rule_set else None
+        self.receiving = add_receiving(
+            self, stage=stage, reports_domain=self.reports_domain, bucket=self.raw_bucket, choice=rule_set
+        )
+        self.rule = self.receiving.rule
         self.mx_value = f"{MX_PRIORITY} {inbound_smtp_host()}"
         self.records = self._records(hosted_zone) if hosted_zone else None
 
@@ -163,6 +165,16 @@ class Inbound(Construct):
                         ),
                     ],
                 ),
+                # Tagged by the pipeline (only functions with RAW_BUCKET may tag, and only inbound/): raw
+                # input nobody needs to reprocess. The tag is set after the object is written, so the 30
+                # days count from the object's creation.
+                s3.LifecycleRule(
+                    id="expire-short-retention-inbound",
+                    prefix=INBOUND_PREFIX,
+                    tag_filters={SHORT_RETENTION_TAG["Key"]: SHORT_RETENTION_TAG["Value"]},
+                    expiration=SHORT_RETENTION,
+                    noncurrent_version_expiration=SHORT_RETENTION_NONCURRENT_AFTER,
+                ),
                 s3.LifecycleRule(
                     id="expire-noncurrent-versions",
                     noncurrent_version_expiration=NONCURRENT_VERSIONS_EXPIRE_AFTER,
@@ -202,72 +214,6 @@ class Inbound(Construct):
         function.add_property_override("LoggingConfig.LogGroup", self._notifications_logs.log_group_name)
         # Its role is passed without policy updates, so CDK adds no dependency on the role's policy.
         function.node.add_dependency(self._notifications_role)
-
-    # --- SES ------------------------------------------------------------------------------------------
-
-    def _receiving(self, stage: str) -> None:
-        self.rule_set = ses.ReceiptRuleSet(self, "RuleSet", receipt_rule_set_name=f"dmarcwatch-{stage}")
-        # aws_ses_actions.S3 adds the bucket policy statement (ses.amazonaws.com s3:PutObject on
-        # inbound/raw/*, condition aws:SourceAccount = this account) and makes the rule depend on it.
-        self.rule = self.rule_set.add_rule(
-            "Reports",
-            receipt_rule_name="reports",
-            recipients=[self.reports_domain],
-            scan_enabled=True,
-            tls_policy=ses.TlsPolicy.REQUIRE,
-            enabled=True,
-            actions=[ses_actions.S3(bucket=self.raw_bucket, object_key_prefix=RAW_MAIL_PREFIX)],
-        )
-
-    def _activation(self) -> cr.AwsCustomResource:
-        """Make the rule set the region's active one; deleting this resource deactivates receiving."""
-        log_group = logs.LogGroup(
-            self, "ActivationLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
-        )
-        role = iam.Role(
-            self,
-            "ActivationRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="dmarcwatch: activates the SES receipt rule set",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
-            )
-        )
-        rule_set_name = self.rule_set.receipt_rule_set_name
-        activate = cr.AwsSdkCall(
-            service="SES",
-            action="setActiveReceiptRuleSet",
-            parameters={"RuleSetName": rule_set_name},
-            physical_resource_id=cr.PhysicalResourceId.of(rule_set_name),
-        )
-        activation = cr.AwsCustomResource(
-            self,
-            "ActivateRuleSet",
-            resource_type="Custom::SesActiveReceiptRuleSet",
-            on_create=activate,
-            on_update=activate,
-            # No RuleSetName: no rule set is active (SES receiving off), so the rule set can be deleted.
-            on_delete=cr.AwsSdkCall(service="SES", action="setActiveReceiptRuleSet"),
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["ses:SetActiveReceiptRuleSet"], resources=["*"])]
-            ),
-            role=role,
-            log_group=log_group,
-            install_latest_aws_sdk=False,
-            timeout=Duration.minutes(1),
-        )
-        # Activate once the rule (and through it the bucket policy) exists; on delete, deactivate first.
-        activation.node.add_dependency(self.rule)
-        acknowledge(
-            activation,
-            "AwsSolutions-IAM5[Resource::*]",
-            "ses:SetActiveReceiptRuleSet has no resource-level permissions (the active rule set is a "
-            "per-region account setting), so the only possible resource is '*'; the role may call nothing "
-            "else besides writing its own log group.",
-        )
-        return activation
 
     # --- DNS ------------------------------------------------------------------------------------------
 

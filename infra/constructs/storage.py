@@ -63,6 +63,7 @@ class Storage(Construct):
             "operators rotate it by hand (docs/deploy.md) if it may have leaked.",
         )
 
-    def index_arns(self) -> list[str]:
-        """The ARN of every GSI by name (no `index/*` wildcard in any policy)."""
-        return [f"{self.table.table_arn}/index/{index.name}" for index in self.table_def.indexes]
+    def index_arn(self, name: str) -> str:
+        if name not in {index.name for index in self.table_def.indexes}:
+            raise KeyError(f"the table has no index {name!r}")
+        return f"{self.table.table_arn}/index/{name}"

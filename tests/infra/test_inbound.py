@@ -122,33 +122,56 @@ def test_raw_bucket_logs_to_a_separate_private_bucket(synth: Synth) -> None:
 def test_raw_bucket_lifecycle_tiers_inbound_and_expires_only_noncurrent_versions(synth: Synth) -> None:
     _, bucket = _raw_bucket(synth)
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
-    [tiering] = [r for r in rules if r.get("Prefix") == "inbound/"]
+    [tiering] = [r for r in rules if r.get("Prefix") == "inbound/" and "TagFilters" not in r]
     assert tiering["Status"] == "Enabled"
     assert tiering["Transitions"] == [
         {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
         {"StorageClass": "GLACIER_IR", "TransitionInDays": 90},
     ]
     assert any(r.get("NoncurrentVersionExpiration") == {"NoncurrentDays": 90} for r in rules)
-    # Raw input is never lost: no rule expires current objects.
-    assert not any("ExpirationInDays" in r or "ExpirationDate" in r for r in rules)
+    # Raw input is never lost: the only rule expiring current objects is the tagged one (below).
+    assert [r for r in rules if "ExpirationInDays" in r or "ExpirationDate" in r] == [
+        _short_retention_rule(rules)
+    ]
+
+
+def _short_retention_rule(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    [rule] = [r for r in rules if "TagFilters" in r]
+    return rule
+
+
+def test_raw_input_tagged_for_short_retention_expires_after_30_days(synth: Synth) -> None:
+    """L2: mail no account took, spam and viruses (which the pipeline tags) are not kept for ever."""
+    from dmarcwatch.store.blobs import SHORT_RETENTION_TAG
+
+    _, bucket = _raw_bucket(synth)
+    rule = _short_retention_rule(bucket["Properties"]["LifecycleConfiguration"]["Rules"])
+    assert rule["Status"] == "Enabled"
+    assert rule["TagFilters"] == [SHORT_RETENTION_TAG]
+    assert SHORT_RETENTION_TAG == {"Key": "dmarcwatch-retention", "Value": "short"}
+    # Raw input only: a tag on a payload (or anything else) expires nothing.
+    assert rule["Prefix"] == "inbound/"
+    assert rule["ExpirationInDays"] == 30
+    # The expired current version becomes noncurrent; it goes a day later, not after the usual 90.
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+
+
+def test_only_the_pipeline_may_tag_and_only_raw_input(synth: Synth) -> None:
+    """L2: the parser (the function running the pipeline) sets the short-retention tag on raw input (mail
+    and uploads under inbound/); no other function may tag anything."""
+    bucket_id, _ = _raw_bucket(synth)
+    raw_input = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/inbound/*"]]}
+    taggers = {}
+    for name, (_, props) in _functions_by_name(synth).items():
+        tagging = [s for s in _role_statements(synth, props) if "s3:PutObjectTagging" in _actions(s)]
+        if tagging:
+            [statement] = tagging
+            assert _actions(statement) == ["s3:PutObjectTagging"], name
+            taggers[name] = statement["Resource"]
+    assert taggers == {"parser": raw_input}
 
 
 # --- SES ----------------------------------------------------------------------------------------------------
-
-
-def test_receipt_rule_scans_requires_tls_and_writes_raw_mail(synth: Synth) -> None:
-    rule_set_id, rule_set = _single(synth, "AWS::SES::ReceiptRuleSet")
-    assert rule_set["Properties"]["RuleSetName"] == "dmarcwatch-prod"
-    _, rule = _single(synth, "AWS::SES::ReceiptRule")
-    props = rule["Properties"]
-    assert props["RuleSetName"] == {"Ref": rule_set_id}
-    assert props["Rule"]["Enabled"] is True
-    assert props["Rule"]["ScanEnabled"] is True
-    assert props["Rule"]["TlsPolicy"] == "Require"
-    assert props["Rule"]["Recipients"] == [synth.context["reportsDomain"]]
-    bucket_id, _ = _raw_bucket(synth)
-    [action] = props["Rule"]["Actions"]
-    assert action["S3Action"] == {"BucketName": {"Ref": bucket_id}, "ObjectKeyPrefix": RAW_PREFIX}
 
 
 def test_ses_may_write_raw_mail_only_for_this_account(synth: Synth) -> None:
@@ -169,26 +192,6 @@ def test_ses_may_write_raw_mail_only_for_this_account(synth: Synth) -> None:
     ]
     _, rule = _single(synth, "AWS::SES::ReceiptRule")
     assert policy_id in rule["DependsOn"]
-
-
-def test_rule_set_is_activated_by_a_custom_resource(synth: Synth) -> None:
-    rule_set_id, _ = _single(synth, "AWS::SES::ReceiptRuleSet")
-    rule_id, _ = _single(synth, "AWS::SES::ReceiptRule")
-    activation_id, activation = _single(synth, "Custom::SesActiveReceiptRuleSet")
-    props = activation["Properties"]
-    for phase in ("Create", "Update"):
-        text = json.dumps(props[phase])
-        assert '\\"action\\":\\"setActiveReceiptRuleSet\\"' in text
-        assert json.dumps({"Ref": rule_set_id}) in text
-    assert json.loads(props["Delete"]) == {"action": "setActiveReceiptRuleSet", "service": "SES"}
-    assert props["InstallLatestAwsSdk"] is False
-    assert rule_id in activation["DependsOn"]
-    # Its role may call SetActiveReceiptRuleSet and write its own log group, nothing else.
-    provider_id = props["ServiceToken"]["Fn::GetAtt"][0]
-    statements = _role_statements(synth, synth.resources[provider_id]["Properties"])
-    actions = {a for s in statements for a in _actions(s)}
-    assert actions == {"ses:SetActiveReceiptRuleSet", "logs:CreateLogStream", "logs:PutLogEvents"}
-    assert activation_id
 
 
 # --- queue, DLQ, notification ---------------------------------------------------------------------------
@@ -282,9 +285,21 @@ def test_parser_environment_and_queue_rights(synth: Synth) -> None:
     assert consume["Resource"] == {"Fn::GetAtt": [ingest_id, "Arn"]}
 
 
+def _object_prefixes(bucket_id: str, statement: dict[str, Any]) -> set[str]:
+    """The key prefixes (`inbound/*`, ...) a statement names on the bucket's objects."""
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    prefixes = set()
+    for resource in resources:
+        head, tail = resource["Fn::Join"][1]
+        assert head == {"Fn::GetAtt": [bucket_id, "Arn"]}, resource
+        assert tail.startswith("/"), resource
+        assert tail.endswith("*"), resource
+        prefixes.add(tail[1:])
+    return prefixes
+
+
 def test_only_functions_with_the_raw_bucket_get_it(synth: Synth) -> None:
     bucket_id, _ = _raw_bucket(synth)
-    objects = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/*"]]}
     (ingest_id, _), _ = _queues(synth)
     ingest_arn = {"Fn::GetAtt": [ingest_id, "Arn"]}
     resources = (
@@ -307,9 +322,19 @@ def test_only_functions_with_the_raw_bucket_get_it(synth: Synth) -> None:
         if Resource.RAW_BUCKET in resources[name]:
             with_bucket.add(name)
             assert env["DMARCWATCH_RAW_BUCKET"] == {"Ref": bucket_id}, name
-            [statement] = s3
-            assert sorted(_actions(statement)) == ["s3:GetObject", "s3:PutObject"], name
-            assert statement["Resource"] == objects, name
+            actions = {a for s in s3 for a in _actions(s)}
+            assert (
+                {"s3:GetObject", "s3:PutObject"}
+                <= actions
+                <= {
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:PutObjectTagging",
+                }
+            ), name
+            # Object prefixes only (no whole-bucket "/*", no list, delete or bucket settings).
+            for statement in s3:
+                assert "*" not in _object_prefixes(bucket_id, statement), name
         else:
             assert "DMARCWATCH_RAW_BUCKET" not in env, name
             assert s3 == [], name
@@ -319,6 +344,19 @@ def test_only_functions_with_the_raw_bucket_get_it(synth: Synth) -> None:
     # dispatcher have no S3.
     assert {"reports", "parser"} <= with_bucket
     assert not with_bucket & {"meta", "account", "domains", "scanner", "dispatcher", "authorizer"}
+
+
+def test_reports_function_reaches_only_its_prefixes(synth: Synth) -> None:
+    """L4: the reports API writes uploads (inbound/api/) and presigns downloads of raw input and payloads;
+    the parser does the rest. Nothing else of the bucket."""
+    bucket_id, _ = _raw_bucket(synth)
+    _, props = _functions_by_name(synth)["reports"]
+    by_action: dict[str, set[str]] = {}
+    for statement in _role_statements(synth, props):
+        for action in _actions(statement):
+            if action.startswith("s3:"):
+                by_action.setdefault(action, set()).update(_object_prefixes(bucket_id, statement))
+    assert by_action == {"s3:GetObject": {"inbound/*", "payloads/*"}, "s3:PutObject": {"inbound/api/*"}}
 
 
 def test_reports_routes_have_methods(synth: Synth) -> None:
@@ -383,6 +421,7 @@ def zone_template() -> dict[str, Any]:
     from aws_cdk.assertions import Template
 
     from infra.constructs.inbound import HostedZoneRecords, Inbound
+    from infra.constructs.ses_receiving import RuleSetChoice, RuleSetMode
 
     stack = cdk.Stack(cdk.App(), "InboundOnly")
     Inbound(
@@ -391,7 +430,7 @@ def zone_template() -> dict[str, Any]:
         stage="prod",
         reports_domain="reports.dmarcwatch.test",
         workers=WORKER_FUNCTIONS,
-        activate_rule_set=False,
+        rule_set=RuleSetChoice(RuleSetMode.DEDICATED, activate=False),
         hosted_zone=HostedZoneRecords("Z0123456789ABC", "dmarcwatch.test."),
     )
     result: dict[str, Any] = Template.from_stack(stack).to_json()["Resources"]
@@ -413,12 +452,6 @@ def test_hosted_zone_gets_the_mx_and_the_external_destination_record(zone_templa
     ]
     assert txt["Name"] == "*._report._dmarc.reports.dmarcwatch.test."
     assert txt["ResourceRecords"] == ['"v=DMARC1"']
-
-
-def test_activation_can_be_turned_off(zone_template: dict[str, Any]) -> None:
-    types = {r["Type"] for r in zone_template.values()}
-    assert "AWS::SES::ReceiptRuleSet" in types
-    assert "Custom::SesActiveReceiptRuleSet" not in types
 
 
 def test_reports_domain_must_be_in_the_hosted_zone() -> None:

@@ -343,10 +343,11 @@ def test_schedule_dead_letter_queue(synth: Synth) -> None:
 def test_dispatcher_may_query_the_due_index(synth: Synth) -> None:
     table_id, _ = _single(synth, "AWS::DynamoDB::Table")
     _, props = _functions_by_name(synth)["dispatcher"]
-    [statement] = [s for s in _role_statements(synth, props) if "dynamodb:Query" in _actions(s)]
     index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/gsi2"]]}
-    assert index_arn in statement["Resource"]
-    assert set(_actions(statement)) == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
+    [statement] = [s for s in _role_statements(synth, props) if s["Resource"] == index_arn]
+    assert _actions(statement) == ["dynamodb:Query"]
+    dynamodb = {a for s in _role_statements(synth, props) for a in _actions(s) if a.startswith("dynamodb:")}
+    assert dynamodb == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
 
 
 # --- table indexes ------------------------------------------------------------------------------------------
@@ -360,13 +361,27 @@ def test_table_has_both_indexes_and_grants_name_each(synth: Synth) -> None:
     attributes = {a["AttributeName"] for a in table["Properties"]["AttributeDefinitions"]}
     assert {"gsi2pk", "gsi2sk"} <= attributes
 
-    index_arns = [{"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{name}"]]} for name in names]
+    # Index grants name each index (no index/* wildcard), Query only; the table ARN is granted alone.
+    index_arns = {
+        name: {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{name}"]]} for name in names
+    }
     table_arn = {"Fn::GetAtt": [table_id, "Arn"]}
+    queried: dict[str, set[str]] = {}
     for name, (_, props) in _functions_by_name(synth).items():
         for statement in _role_statements(synth, props):
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else []
-            if table_arn in resources and name != "authorizer":
-                assert resources == [table_arn, *index_arns], name
+            resources = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            on_indexes = [index for index, arn in index_arns.items() if arn in resources]
+            if on_indexes:
+                assert resources == [index_arns[index] for index in on_indexes], name
+                assert _actions(statement) == ["dynamodb:Query"], name
+                queried.setdefault(name, set()).update(on_indexes)
+            if table_arn in resources:
+                assert resources == [table_arn], name
+    # gsi2 (the rescan schedule) for the dispatcher; gsi1 (listings, tenants of a domain name) for the
+    # reports API and the parser.
+    assert queried == {"dispatcher": {"gsi2"}, "reports": {"gsi1"}, "parser": {"gsi1"}}
 
 
 # --- alarms and output --------------------------------------------------------------------------------------

@@ -33,39 +33,40 @@ WORKER_NAMES = {worker.name for worker in WORKER_FUNCTIONS}
 SCHEDULED_NAMES = {job.name for job in SCHEDULED_FUNCTIONS}
 # Every function of the registry (API groups, workers, scheduled functions) plus the authorizer.
 FUNCTION_COUNT = len(FUNCTION_GROUPS) + len(WORKER_FUNCTIONS) + len(SCHEDULED_FUNCTIONS) + 1
-# Functions CDK itself adds (stack-level singletons): the S3 notifications handler and the
-# AwsCustomResource provider that activates the SES receipt rule set. Logical ids are fixed by CDK.
-CDK_PROVIDER_ID_PREFIXES = (
-    "BucketNotificationsHandler050a0587b7544547bf325f094a3db834",
-    "AWS679f53fac002430cb0da5b7982bd2287",
-)
 
 
 # --- helpers ------------------------------------------------------------------------------------------
 
 
+def _registry_function_ids(synth: Synth) -> set[str]:
+    return {_logical_id(synth, function) for function in synth.stack.functions.all_functions}
+
+
 def _cdk_provider_functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    """The functions of custom resources (CDK's S3 notifications handler, the SES rule set lookup and its
+    provider framework): every Lambda function the Functions construct did not create."""
+    ours = _registry_function_ids(synth)
     return {
         logical_id: resource["Properties"]
         for logical_id, resource in synth.of_type("AWS::Lambda::Function").items()
-        if logical_id.startswith(CDK_PROVIDER_ID_PREFIXES)
+        if logical_id not in ours
     }
 
 
 def _functions_by_name(synth: Synth) -> dict[str, tuple[str, dict[str, Any]]]:
     """Group, worker or scheduled function name (or "authorizer") -> (logical id, properties), recognised
-    by description. CDK's own provider functions are left out (see _cdk_provider_functions)."""
+    by description. Custom resources' functions are left out (see _cdk_provider_functions)."""
     by_description = (
         {f"dmarcwatch API: {group.description}": group.name for group in FUNCTION_GROUPS}
         | {f"dmarcwatch worker: {worker.description}": worker.name for worker in WORKER_FUNCTIONS}
         | {f"dmarcwatch scheduled: {job.description}": job.name for job in SCHEDULED_FUNCTIONS}
     )
     assert len(by_description) == len(API_GROUP_NAMES | WORKER_NAMES | SCHEDULED_NAMES)
-    providers = _cdk_provider_functions(synth)
+    ours = _registry_function_ids(synth)
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     for logical_id, resource in synth.of_type("AWS::Lambda::Function").items():
         props = resource["Properties"]
-        if logical_id in providers:
+        if logical_id not in ours:
             continue
         if props["Description"].startswith(AUTHORIZER_DESCRIPTION_PREFIX):
             found["authorizer"] = (logical_id, props)
@@ -121,8 +122,10 @@ def _single(synth: Synth, resource_type: str) -> tuple[str, dict[str, Any]]:
 def test_one_function_per_registry_entry_plus_the_authorizer(synth: Synth) -> None:
     functions = _functions_by_name(synth)
     assert set(functions) == API_GROUP_NAMES | WORKER_NAMES | SCHEDULED_NAMES | {"authorizer"}
+    # Custom resources: CDK's S3 notifications handler, the SES rule set lookup and its provider framework.
     providers = _cdk_provider_functions(synth)
-    assert len(providers) == len(CDK_PROVIDER_ID_PREFIXES)
+    assert len(providers) == 3, sorted(providers)
+    assert any(k.startswith("BucketNotificationsHandler050a0587b7544547bf325f094a3db834") for k in providers)
     synth.template.resource_count_is("AWS::Lambda::Function", FUNCTION_COUNT + len(providers))
     for _, props in functions.values():
         assert props["Runtime"] == "python3.12"
@@ -155,6 +158,23 @@ def test_function_environment(synth: Synth) -> None:
         assert ("DMARCWATCH_CURSOR_SECRET_ARN" in env) is (name in API_GROUP_NAMES)
 
 
+def test_no_traced_function_records_responses_or_errors(synth: Synth) -> None:
+    """H3: Powertools' Tracer would store each handler's return value (API responses: the plaintext key of
+    POST /keys, presigned URLs; the authorizer's policy with the account's gateway key) and exceptions as
+    X-Ray metadata. Every function that traces turns both off, and only CDK's own helper functions (which
+    do not use Powertools) leave tracing off altogether."""
+    traced = set()
+    for logical_id, resource in synth.of_type("AWS::Lambda::Function").items():
+        props = resource["Properties"]
+        if props.get("TracingConfig", {}).get("Mode") != "Active":
+            continue
+        traced.add(logical_id)
+        env = props["Environment"]["Variables"]
+        assert env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false", logical_id
+        assert env["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false", logical_id
+    assert traced == {logical_id for logical_id, _ in _functions_by_name(synth).values()}
+
+
 def test_each_function_has_its_own_least_privilege_role(synth: Synth) -> None:
     functions = _functions_by_name(synth)
     roles = {props["Role"]["Fn::GetAtt"][0] for _, props in functions.values()}
@@ -180,7 +200,12 @@ def test_each_function_has_its_own_least_privilege_role(synth: Synth) -> None:
             } <= dynamodb
             assert not secrets
         elif name in SCHEDULED_NAMES:
-            assert dynamodb == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
+            assert dynamodb <= {
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+            }
             assert not secrets
         else:
             assert {
@@ -253,8 +278,12 @@ def test_stage_v1_with_tracing_access_logs_and_throttling(synth: Synth) -> None:
     assert settings["ResourcePath"] == "/*"
     assert settings["MetricsEnabled"] is False
     assert settings["DataTraceEnabled"] is False
-    assert settings["ThrottlingRateLimit"] > 0
-    assert settings["ThrottlingBurstLimit"] > 0
+    # L3: the stage-wide limit is shared by every tenant, so it sits far above any one plan (usage plans
+    # are the per-account limits); 100/s with bursts of 200 let a few sources starve everyone.
+    assert settings["ThrottlingRateLimit"] >= 1000
+    assert settings["ThrottlingBurstLimit"] >= 2 * settings["ThrottlingRateLimit"]
+    top_plan_rate = max(plan.requests_per_minute for plan in PLANS.values()) / 60
+    assert settings["ThrottlingRateLimit"] >= 50 * top_plan_rate
 
 
 def test_token_authorizer_with_a_cache(synth: Synth) -> None:
@@ -425,6 +454,93 @@ def test_waf_is_associated_with_the_stage(synth: Synth) -> None:
     stage_id = next(iter(synth.of_type("AWS::ApiGateway::Stage")))
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     assert {"Ref": stage_id} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
+
+
+def _rate_rules(synth: Synth) -> dict[str, dict[str, Any]]:
+    _, acl = _single(synth, "AWS::WAFv2::WebACL")
+    return {
+        rule["Name"]: rule for rule in acl["Properties"]["Rules"] if "RateBasedStatement" in rule["Statement"]
+    }
+
+
+def _negated(statement: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements a scope-down statement requires to be false (NOT, or an AND of NOTs)."""
+    parts = statement["AndStatement"]["Statements"] if "AndStatement" in statement else [statement]
+    assert all(set(part) == {"NotStatement"} for part in parts), parts
+    return [part["NotStatement"]["Statement"] for part in parts]
+
+
+def test_waf_limits_requests_without_a_key_far_below_the_general_rate(synth: Synth) -> None:
+    """L3: requests without an Authorization header (always 401, yet counted by the shared stage throttle)
+    get their own, much lower per-IP rate; the public routes (health) are exempt."""
+    rules = _rate_rules(synth)
+    general = rules["RateLimitPerIp"]["Statement"]["RateBasedStatement"]
+    unauthenticated_rule = rules["RateLimitUnauthenticatedPerIp"]
+    assert unauthenticated_rule["Action"] == {"Block": {}}
+    unauthenticated = unauthenticated_rule["Statement"]["RateBasedStatement"]
+    assert "ScopeDownStatement" not in general
+    assert unauthenticated["AggregateKeyType"] == "IP"
+    assert unauthenticated["EvaluationWindowSec"] == general["EvaluationWindowSec"]
+    assert 10 <= unauthenticated["Limit"] <= general["Limit"] // 10
+
+    negated = _negated(unauthenticated["ScopeDownStatement"])
+    header_checks = [
+        n["ByteMatchStatement"] for n in negated if "Headers" in n["ByteMatchStatement"]["FieldToMatch"]
+    ]
+    assert header_checks == [
+        {
+            "FieldToMatch": {
+                "Headers": {
+                    "MatchPattern": {"IncludedHeaders": ["authorization"]},
+                    "MatchScope": "KEY",
+                    "OversizeHandling": "MATCH",
+                }
+            },
+            "PositionalConstraint": "EXACTLY",
+            "SearchString": "authorization",
+            "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}],
+        }
+    ]
+    exempt = {
+        n["ByteMatchStatement"]["SearchString"]
+        for n in negated
+        if "UriPath" in n["ByteMatchStatement"]["FieldToMatch"]
+    }
+    public = {"/v1" + route.path for route in route_specs() if route.public}
+    assert public, "expected a public route (GET /health)"
+    assert exempt == public
+    assert len(negated) == 1 + len(public)
+
+
+def test_waf_rule_order(synth: Synth) -> None:
+    _, acl = _single(synth, "AWS::WAFv2::WebACL")
+    ordered = sorted(acl["Properties"]["Rules"], key=lambda rule: rule["Priority"])
+    assert [rule["Name"] for rule in ordered] == [
+        "RateLimitPerIp",
+        "RateLimitUnauthenticatedPerIp",
+        "AWSManagedRulesCommonRuleSet",
+    ]
+
+
+def test_waf_refuses_an_unauthenticated_limit_that_does_nothing() -> None:
+    import aws_cdk as cdk
+    from aws_cdk import aws_apigateway as apigw
+
+    from infra.constructs.waf import ApiWaf
+
+    stack = cdk.Stack(cdk.App(), "WafOnly")
+    api = apigw.RestApi(stack, "Api")
+    api.root.add_method("GET")
+    for limit in (5, 2000, 5000):
+        with pytest.raises(ValueError, match="unauthenticated rate limit"):
+            ApiWaf(
+                stack,
+                f"Waf{limit}",
+                stage=api.deployment_stage,
+                name_prefix="x",
+                rate_limit=2000,
+                unauthenticated_rate_limit=limit,
+            )
 
 
 def test_alarms_for_the_api_and_every_function(synth: Synth) -> None:

@@ -1,0 +1,1 @@
+"""Code of the stack's own custom resources (each folder is one Lambda asset)."""
