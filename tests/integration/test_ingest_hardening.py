@@ -384,3 +384,44 @@ def test_selectors_of_lookalike_domains_are_not_taken(tenant: tuple[Tenant, str]
     pipeline.ingest_object(deliver(report_mail(address, xml)))
     domain = domains.resolve(live, "example.com")
     assert "injected" not in scan_store.dkim_selectors(live, domain.id)
+
+
+# --- L2: deleting a domain deletes its data ----------------------------------------------------------
+
+
+def test_deleting_a_domain_purges_its_statistics_sources_reports_and_scans(
+    tenant: tuple[Tenant, str],
+) -> None:
+    from tests.support.worker import drain_ingest_queue
+
+    live, address = tenant
+    domains.add_domains(live, get_plan(PlanName.PRO), ["kept.example"])
+    outcome = pipeline.ingest_object(deliver(report_mail(address, aggregate_xml("example.com", ROWS))))
+    kept = pipeline.ingest_object(deliver(report_mail(address, aggregate_xml("kept.example", ROWS))))
+    [report] = outcome.stored
+    domain = domains.resolve(live, "example.com")
+    scan_store.add_dkim_selectors(live, domain.id, {"s1"})
+    pk = f"TENANT#{live.account_id}#live"
+
+    def partition(suffix: str) -> list[Any]:
+        return db.table().query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"{pk}#{suffix}"}
+        )["Items"]
+
+    assert partition(f"STATS#{domain.id}") and partition(f"RECORDS#{report.id}")
+    domains.delete_domain(live, "example.com")
+    assert drain_ingest_queue() == 1
+    assert partition(f"STATS#{domain.id}") == []
+    assert partition(f"RECORDS#{report.id}") == []
+    assert partition(f"APPLIED#{report.id}") == []
+    for shard in range(8):
+        assert partition(f"SOURCES#{domain.id}#2026-01-01#{shard}") == []
+    assert store.get_report(live, report.id) is None
+    assert scan_store.dkim_selectors(live, domain.id) == set()
+    with pytest.raises(ClientError):
+        aws_clients.client("s3").head_object(Bucket=get_settings().raw_bucket, Key=report.payload_key)
+    # The other domain's data is untouched, and a second run of the message changes nothing.
+    assert store.get_report(live, kept.stored[0].id) is not None
+    from dmarcwatch.store.purge import purge_domain
+
+    assert purge_domain(live, domain.id) == 2  # only the two fixed keys are asked again

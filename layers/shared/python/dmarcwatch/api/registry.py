@@ -49,7 +49,8 @@ FUNCTION_GROUPS: tuple[FunctionGroup, ...] = (
         "domains",
         ("domains", "dns"),
         "Monitored domains, DNS scans and change history",
-        resources=frozenset({Resource.SCAN_QUEUE}),
+        # Removing a domain queues the deletion of its data for the parser worker.
+        resources=frozenset({Resource.SCAN_QUEUE, Resource.INGEST_QUEUE}),
     ),
     FunctionGroup(
         "reports",

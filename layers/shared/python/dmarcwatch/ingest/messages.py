@@ -6,7 +6,8 @@ Three kinds of message, all decoded here:
   headers the sender wrote (review M1);
 - an S3 ObjectCreated event (the local SMTP stand-in's writes): the envelope is the object's metadata,
   written only by our own SMTP server;
-- an `IngestRequest` the API queued for an upload or a reprocessing run of one tenant.
+- an `IngestRequest` the API queued for an upload or a reprocessing run of one tenant;
+- a `PurgeDomain` the API queued when a tenant removed a domain.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ class IngestRequest(BaseModel):
     quarantine_id: str | None = None
 
 
+class PurgeDomain(BaseModel):
+    """Delete what is stored under a domain its tenant removed (queued by the API's DELETE)."""
+
+    type: Literal["purge_domain"] = "purge_domain"
+    account_id: str
+    environment: str
+    domain_id: str
+
+
 class RawObject(BaseModel):
     """A raw mail in the bucket, with the envelope its receiver recorded (None: the object's metadata)."""
 
@@ -88,11 +98,13 @@ def _s3_event(message: dict[str, Any]) -> list[RawObject]:
     return [RawObject(key=k) for k in keys if not k.endswith("/AMAZON_SES_SETUP_NOTIFICATION")]
 
 
-def decode(body: str) -> list[RawObject] | IngestRequest:
+def decode(body: str) -> list[RawObject] | IngestRequest | PurgeDomain:
     """The raw objects (or the API's request) one queue message carries."""
     message: dict[str, Any] = json.loads(body)
     if message.get("type") == "ingest_request":
         return IngestRequest.model_validate(message)
+    if message.get("type") == "purge_domain":
+        return PurgeDomain.model_validate(message)
     if message.get("Type") == "Notification" and isinstance(message.get("Message"), str):
         message = json.loads(message["Message"])  # SNS envelope (raw message delivery off)
     if message.get("notificationType") == "Received":

@@ -11,9 +11,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from dmarcwatch.ingest import jobs
-from dmarcwatch.ingest.messages import IngestRequest, decode
+from dmarcwatch.ingest.messages import IngestRequest, PurgeDomain, decode
 from dmarcwatch.ingest.pipeline import IngestOutcome, ingest_object
+from dmarcwatch.models import Environment, Tenant
 from dmarcwatch.observability import metrics, sqs_worker, tracer
+from dmarcwatch.store import purge
 
 
 def _count(outcome: IngestOutcome) -> None:
@@ -27,6 +29,11 @@ def process_record(record: SQSRecord) -> None:
     message = decode(record.body)
     if isinstance(message, IngestRequest):
         _count(jobs.run(message))
+        return
+    if isinstance(message, PurgeDomain):
+        tenant = Tenant(account_id=message.account_id, environment=Environment(message.environment))
+        deleted = purge.purge_domain(tenant, message.domain_id)
+        metrics.add_metric(name="PurgedItems", unit=MetricUnit.Count, value=deleted)
         return
     for raw in message:
         _count(ingest_object(raw.key, envelope=raw.envelope))

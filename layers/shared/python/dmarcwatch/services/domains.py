@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from dmarcwatch.domain_names import DomainName, InvalidDomain, normalize_domain
 from dmarcwatch.errors import not_found
 from dmarcwatch.ids import IdPrefix, has_prefix, new_id, random_base62
+from dmarcwatch.ingest.messages import PurgeDomain
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import Plan
 from dmarcwatch.scanning.service import request_scans
 from dmarcwatch.store import domains as store
+from dmarcwatch.store import queues
 from dmarcwatch.store import scans as scan_store
 
 
@@ -121,9 +123,15 @@ def set_status(tenant: Tenant, id_or_name: str, status: DomainStatus) -> Domain:
 
 
 def delete_domain(tenant: Tenant, id_or_name: str) -> Domain:
+    """Stop monitoring the domain and queue the deletion of everything stored under it (statistics,
+    sources, reports and records, scans, history), which the parser worker carries out."""
     domain = resolve(tenant, id_or_name)
     if not store.delete(tenant, domain):
         raise not_found("domain")
+    purge = PurgeDomain(
+        account_id=tenant.account_id, environment=tenant.environment.value, domain_id=domain.id
+    )
+    queues.send_ingest_request(purge.model_dump_json())
     return domain
 
 

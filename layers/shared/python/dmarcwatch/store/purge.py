@@ -1,0 +1,85 @@
+"""Deleting everything stored under a domain that was removed (review L2: no orphaned data, a deletion
+path for personal data). Run by the parser worker after `DELETE /v1/domains/{id}` queued it; idempotent,
+so a retried message finishes what a timed-out one began.
+
+What goes: the domain's daily statistics, its sources (every day that has statistics, all shards), its
+reports with their records, applied-batch markers and parsed payloads, the latest scan, the DNS change
+history and the DKIM selectors seen. The raw mails stay under the bucket's own lifecycle: one mail can
+hold reports for several domains.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dmarcwatch import table as t
+from dmarcwatch.config import get_settings
+from dmarcwatch.models import Tenant
+from dmarcwatch.store import aws
+from dmarcwatch.store.db import key, table
+
+
+def _partition_keys(pk: str) -> list[dict[str, Any]]:
+    keys: list[dict[str, Any]] = []
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": pk},
+        "ProjectionExpression": "pk, sk",
+    }
+    while True:
+        response = table().query(**query)
+        keys.extend({"pk": i["pk"], "sk": i["sk"]} for i in response["Items"])
+        if "LastEvaluatedKey" not in response:
+            return keys
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _delete(keys: list[dict[str, Any]]) -> int:
+    with table().batch_writer() as batch:
+        for item_key in keys:
+            batch.delete_item(Key=item_key)
+    return len(keys)
+
+
+def _domain_reports(tenant: Tenant, domain_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    query: dict[str, Any] = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :pk",
+        "FilterExpression": "domain_id = :d",
+        "ExpressionAttributeValues": {
+            ":pk": t.reports_index_pk(tenant.account_id, tenant.environment),
+            ":d": domain_id,
+        },
+        "ProjectionExpression": "pk, sk, id, payload_key",
+    }
+    while True:
+        response = table().query(**query)
+        found.extend(response["Items"])
+        if "LastEvaluatedKey" not in response:
+            return found
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def purge_domain(tenant: Tenant, domain_id: str) -> int:
+    """Delete the domain's data; returns how many items went."""
+    account, env = tenant.account_id, tenant.environment.value
+    stats_pk = t.stats_pk(account, env, domain_id)
+    days = [str(k["sk"]) for k in _partition_keys(stats_pk)]
+    deleted = 0
+    for day in days:
+        for shard in range(t.SOURCE_SHARDS):
+            deleted += _delete(_partition_keys(t.sources_pk(account, env, domain_id, day, shard)))
+    s3 = aws.client("s3")
+    for report in _domain_reports(tenant, domain_id):
+        report_id = str(report["id"])
+        deleted += _delete(_partition_keys(t.records_pk(account, env, report_id)))
+        deleted += _delete(_partition_keys(t.applied_pk(account, env, report_id)))
+        if report.get("payload_key"):
+            s3.delete_object(Bucket=get_settings().raw_bucket, Key=str(report["payload_key"]))
+        deleted += _delete([{"pk": report["pk"], "sk": report["sk"]}])
+    deleted += _delete(_partition_keys(t.changes_pk(account, env, domain_id)))
+    deleted += _delete(_partition_keys(stats_pk))
+    tenant_pk = t.tenant_pk(account, env)
+    deleted += _delete([key(tenant_pk, t.scan_sk(domain_id)), key(tenant_pk, t.dkim_selectors_sk(domain_id))])
+    return deleted
