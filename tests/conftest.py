@@ -49,15 +49,10 @@ def _moto_session() -> Iterator[None]:
 
 @pytest.fixture
 def aws(_moto_session: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """AWS (moto) with a fresh table for this test.
-
-    A table per test keeps tests independent and fast: moto copies a whole table for every item of a
-    transaction, so a table that grew over the session would slow every later transaction.
-    """
+    """AWS (moto) with a fresh table and ingest queue for this test, so tests stay independent."""
     from dmarcwatch.config import get_settings
-    from dmarcwatch.store import db
-
     from dmarcwatch.store import aws as aws_clients
+    from dmarcwatch.store import db
 
     suffix = uuid.uuid4().hex[:12]
     monkeypatch.setenv("DMARCWATCH_TABLE_NAME", f"dmarcwatch-{suffix}")

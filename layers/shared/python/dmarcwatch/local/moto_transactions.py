@@ -69,7 +69,7 @@ def apply() -> None:
     import moto.dynamodb.models as backend_module
 
     original = DynamoDBBackend.transact_write_items
-    backend_module.copy = _NoTableCopy  # type: ignore[assignment]
+    backend_module.copy = _NoTableCopy  # type: ignore[attr-defined,assignment]
 
     def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
         with _LOCK:
