@@ -24,7 +24,7 @@ def _count(outcome: IngestOutcome) -> None:
     metrics.add_metric(name="ReportsQuarantined", unit=MetricUnit.Count, value=len(outcome.quarantined))
 
 
-@tracer.capture_method(capture_response=False)
+@tracer.capture_method(capture_response=False, capture_error=False)
 def process_record(record: SQSRecord) -> None:
     message = decode(record.body)
     if isinstance(message, IngestRequest):

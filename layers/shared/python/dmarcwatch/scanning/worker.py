@@ -13,7 +13,7 @@ from dmarcwatch.scanning.messages import ScanRequest
 from dmarcwatch.scanning.service import ScanRun, run_scan_request
 
 
-@tracer.capture_method
+@tracer.capture_method(capture_response=False, capture_error=False)
 def process_record(record: SQSRecord) -> None:
     request = ScanRequest.model_validate_json(record.body)
     run, recorded = run_scan_request(request)
