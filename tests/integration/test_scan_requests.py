@@ -78,8 +78,11 @@ def test_a_domain_is_queued_once_while_its_request_waits(
     assert service.request_scans(tenant, [domain]) == 0
     assert on_demand.refresh(tenant, domain, utcnow()) == on_demand.Refresh(False, "already_queued")
     domains.set_status(tenant, "change.test", domains.DomainStatus.INACTIVE)
+    assert "gsi2pk" not in domain_item(tenant, "change.test")
     domains.set_status(tenant, "change.test", domains.DomainStatus.ACTIVE)
     assert [(m["domain"], m["origin"]) for m in drain(scan_queue)] == [("change.test", "request")]
+    # Active again while its request waits: scheduled again too, in case that request is lost.
+    assert "gsi2pk" in domain_item(tenant, "change.test")
 
 
 def test_recording_the_scan_ends_the_lease(

@@ -85,6 +85,10 @@ def queue_scans(tenant: Tenant, domains: list[Domain], now: datetime, plan: Plan
     taken = request_store.lease([_lease_request(tenant, d) for d in domains], now, now + QUEUED_LEASE)
     leased = [domain for domain, ok in zip(domains, taken, strict=True) if ok]
     busy = [domain for domain, ok in zip(domains, taken, strict=True) if not ok]
+    if busy:
+        # An active domain whose schedule was removed (deactivated meanwhile) must not depend on the
+        # waiting request alone: if that is lost, the schedule still comes back to it.
+        request_store.schedule_unscheduled([_lease_request(tenant, d) for d in busy], now + QUEUED_LEASE)
     if not get_settings().scan_queue_url:
         # No queue (a bare local run): the schedule makes them due at once.
         request_store.release([_lease_request(tenant, d) for d in leased], reschedule_at=now)

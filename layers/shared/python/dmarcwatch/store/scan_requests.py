@@ -131,6 +131,24 @@ def release(requests: list[LeaseRequest], *, reschedule_at: datetime | None = No
     _in_parallel(calls)
 
 
+def schedule_unscheduled(requests: list[LeaseRequest], at: datetime) -> None:
+    """Give each scheduled-kind domain that has no schedule (deactivated and activated again while its
+    request waited) one at `at`, in parallel; a domain with a schedule keeps it."""
+    _in_parallel(
+        [
+            {
+                "TableName": table().name,
+                "Key": _domain_key(request.tenant, request.name),
+                "UpdateExpression": "SET gsi2pk = :gpk, gsi2sk = :gsk, next_scan_at = :at",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(gsi2pk)",
+                "ExpressionAttributeValues": to_wire(_schedule_values(request.tenant, request.name, at)),
+            }
+            for request in requests
+            if request.scheduled
+        ]
+    )
+
+
 def defer(domains: list[tuple[Tenant, str]], until: datetime) -> None:
     """Move the schedule of each (still scheduled) domain to `until`, in parallel."""
     _in_parallel(
