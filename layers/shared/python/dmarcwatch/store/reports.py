@@ -211,8 +211,8 @@ def apply_aggregates(report: StoredReport, updates: list[dict[str, Any]], now: d
             return False  # this batch was applied before
         raise RuntimeError(f"aggregate batch {number} of {report.id} cancelled: {reasons}")
 
-    if len(batches) == 1:
-        return int(apply((0, batches[0])))
+    if len(batches) == 1 or _PARALLEL_TRANSACTIONS == 1:
+        return sum(map(apply, enumerate(batches)))
     with ThreadPoolExecutor(max_workers=_PARALLEL_TRANSACTIONS) as pool:
         return sum(pool.map(apply, enumerate(batches)))
 
