@@ -122,6 +122,26 @@ def test_a_bulk_add_beyond_the_hourly_budget_is_left_to_the_next_hours_schedule(
         assert 0 < int(refused.value.headers["Retry-After"]) <= 3600
 
 
+def test_a_large_bulk_add_queues_a_minutes_worth_and_schedules_the_rest_due_at_once(
+    scan_queue: str,
+) -> None:
+    tenant = new_tenant(PlanName.ENTERPRISE)
+    names = [f"bulk{i:02}.change.test" for i in range(queueing.SCANS_QUEUED_PER_CALL + 15)]
+    before = utcnow()
+    domains.add_domains(tenant, get_plan(PlanName.ENTERPRISE), names)
+    queued = {m["domain"] for m in drain(scan_queue)}
+    assert len(queued) == queueing.SCANS_QUEUED_PER_CALL
+    for name in set(names) - queued:
+        item = domain_item(tenant, name)
+        assert "queued_until" not in item
+        assert item["next_scan_at"] <= db.ts(utcnow())
+        assert item["next_scan_at"] >= db.ts(before)
+        assert item["gsi2pk"].startswith("SCANDUE#")
+    # The dispatcher's next run queues the rest (each once: the queued ones are leased).
+    rescans.dispatch_due(utcnow() + timedelta(seconds=1))
+    assert {m["domain"] for m in drain(scan_queue)} == set(names) - queued
+
+
 def test_the_budget_is_per_tenant(scan_queue: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(queueing, "hourly_scan_budget", lambda plan: 1)
     first, second = new_tenant(), new_tenant()

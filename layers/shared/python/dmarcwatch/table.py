@@ -7,6 +7,7 @@ one place.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,6 +189,20 @@ SCAN_SHARDS = 8
 def scan_due_pk(shard: int) -> str:
     """gsi2 partition of domains due for a rescan; spread over shards so no single key runs hot."""
     return f"SCANDUE#{shard}"
+
+
+def scan_shard(account_id: str, environment: str, name: str) -> int:
+    digest = hashlib.sha256(f"{account_id}#{environment}#{name}".encode()).digest()
+    return digest[0] % SCAN_SHARDS
+
+
+def scan_schedule(account_id: str, environment: str, name: str, at: str) -> dict[str, str]:
+    """The attributes that put a domain item on the rescan schedule (sparse gsi2), due at `at` (ISO)."""
+    return {
+        "gsi2pk": scan_due_pk(scan_shard(account_id, environment, name)),
+        "gsi2sk": f"{at}#{account_id}#{environment}#{name}",
+        "next_scan_at": at,
+    }
 
 
 def scan_sk(domain_id: str) -> str:

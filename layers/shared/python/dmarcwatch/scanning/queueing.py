@@ -29,6 +29,10 @@ from dmarcwatch.store import counters, queues
 from dmarcwatch.store import scan_requests as request_store
 
 REQUESTED_SCANS_PER_MINUTE = 20
+# One call queues at most this many scans: the scanner runs only REQUESTED_SCANS_PER_MINUTE of an
+# account's own requests a minute anyway. The rest of a bulk add is on the schedule, due at once (new
+# domains are inserted due), where the dispatcher's next run interleaves it with other tenants.
+SCANS_QUEUED_PER_CALL = REQUESTED_SCANS_PER_MINUTE
 
 
 def hourly_scan_budget(plan: Plan) -> int:
@@ -79,9 +83,21 @@ def _lease_request(tenant: Tenant, domain: Domain) -> request_store.LeaseRequest
 
 
 def queue_scans(tenant: Tenant, domains: list[Domain], now: datetime, plan: Plan | None = None) -> Queued:
-    """Queue a scan of each domain the tenant asked for, within its lease and budget (module docstring)."""
+    """Queue a scan of each domain the tenant asked for, within its lease and budget (module docstring).
+
+    Beyond SCANS_QUEUED_PER_CALL domains, the rest are left to the schedule, where callers have put them
+    (a bulk add inserts its domains due at once)."""
     if not domains:
         return Queued()
+    if len(domains) > SCANS_QUEUED_PER_CALL:
+        now_part = queue_scans(tenant, domains[:SCANS_QUEUED_PER_CALL], now, plan)
+        return Queued(
+            now_part.queued,
+            now_part.already_queued,
+            [*now_part.deferred, *domains[SCANS_QUEUED_PER_CALL:]],
+            now_part.deferred_until or now,
+            now_part.budget_spent,
+        )
     taken = request_store.lease([_lease_request(tenant, d) for d in domains], now, now + QUEUED_LEASE)
     leased = [domain for domain, ok in zip(domains, taken, strict=True) if ok]
     busy = [domain for domain, ok in zip(domains, taken, strict=True) if not ok]

@@ -120,11 +120,20 @@ def _counter_update(tenant: Tenant, delta: int, allowance: int | None) -> dict[s
 def _insert_chunk(tenant: Tenant, domains: list[Domain], allowance: int) -> list[str] | None:
     items: list[dict[str, Any]] = []
     for domain in domains:
+        # A new active domain is on the rescan schedule from the start, due at once: the scans a bulk add
+        # does not queue itself are picked up by the dispatcher's next run.
+        schedule = (
+            t.scan_schedule(
+                tenant.account_id, tenant.environment.value, domain.name, str(ts(domain.created_at))
+            )
+            if domain.status == DomainStatus.ACTIVE
+            else {}
+        )
         items.append(
             {
                 "Put": {
                     "TableName": table().name,
-                    "Item": to_wire(_item(tenant, domain)),
+                    "Item": to_wire({**_item(tenant, domain), **schedule}),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }

@@ -37,7 +37,6 @@ from dmarcwatch.store.db import (
     to_wire,
     ts,
 )
-from dmarcwatch.store.scans import shard_of
 
 # Concurrent writes of one batch of leases or deferrals.
 WRITERS = 16
@@ -56,11 +55,8 @@ def _domain_key(tenant: Tenant, name: str) -> dict[str, Any]:
 
 
 def _schedule_values(tenant: Tenant, name: str, at: datetime) -> dict[str, Any]:
-    return {
-        ":gpk": t.scan_due_pk(shard_of(tenant, name)),
-        ":gsk": f"{ts(at)}#{tenant.account_id}#{tenant.environment.value}#{name}",
-        ":at": ts(at),
-    }
+    keys = t.scan_schedule(tenant.account_id, tenant.environment.value, name, str(ts(at)))
+    return {":gpk": keys["gsi2pk"], ":gsk": keys["gsi2sk"], ":at": keys["next_scan_at"]}
 
 
 def _conditional(call: dict[str, Any]) -> bool:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -65,8 +64,7 @@ def _tpk(tenant: Tenant) -> str:
 
 
 def shard_of(tenant: Tenant, name: str) -> int:
-    digest = hashlib.sha256(f"{tenant.account_id}#{tenant.environment.value}#{name}".encode()).digest()
-    return digest[0] % t.SCAN_SHARDS
+    return t.scan_shard(tenant.account_id, tenant.environment.value, name)
 
 
 def latest(tenant: Tenant, domain_id: str) -> LatestScan | None:
@@ -175,15 +173,12 @@ def list_changes(
 
 def schedule(tenant: Tenant, domain: Domain, next_scan_at: datetime) -> None:
     """Make the domain due at `next_scan_at` (sparse gsi2 keys)."""
+    keys = t.scan_schedule(tenant.account_id, tenant.environment.value, domain.name, str(ts(next_scan_at)))
     table().update_item(
         Key=key(_tpk(tenant), t.domain_sk(domain.name)),
         UpdateExpression="SET gsi2pk = :pk, gsi2sk = :sk, next_scan_at = :at",
         ConditionExpression="attribute_exists(pk)",
-        ExpressionAttributeValues={
-            ":pk": t.scan_due_pk(shard_of(tenant, domain.name)),
-            ":sk": f"{ts(next_scan_at)}#{tenant.account_id}#{tenant.environment.value}#{domain.name}",
-            ":at": ts(next_scan_at),
-        },
+        ExpressionAttributeValues={":pk": keys["gsi2pk"], ":sk": keys["gsi2sk"], ":at": keys["next_scan_at"]},
     )
 
 
