@@ -161,6 +161,8 @@ UPLOAD_PREFIX = "inbound/api/"
 INBOUND_PREFIX = "inbound/"
 # Parsed reports (JSON, gzip), served by presigned URL.
 PAYLOAD_PREFIX = "payloads/"
+# Short-lived computed snapshots (source rankings the API pages through); expired by the lifecycle.
+CACHE_PREFIX = "cache/"
 
 
 @dataclass(frozen=True)
@@ -170,20 +172,28 @@ class BucketAccess:
     read: tuple[str, ...]  # GetObject (presigned GET URLs are signed with it too)
     write: tuple[str, ...] = ()  # PutObject
     tag: tuple[str, ...] = ()  # PutObjectTagging: the short-retention tag of the lifecycle rule
+    delete: tuple[str, ...] = ()  # DeleteObject (a delete marker: the bucket is versioned)
     prefixes: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "prefixes", tuple(sorted({*self.read, *self.write, *self.tag})))
+        all_prefixes = {*self.read, *self.write, *self.tag, *self.delete}
+        object.__setattr__(self, "prefixes", tuple(sorted(all_prefixes)))
 
 
 # By function name, for every function whose registry entry names Resource.RAW_BUCKET.
 RAW_BUCKET_ACCESS: Mapping[str, BucketAccess] = {
     # Uploads into inbound/api/ (the parser ingests them), presigned downloads of a report's raw input and
-    # payload.
-    "reports": BucketAccess(read=(INBOUND_PREFIX, PAYLOAD_PREFIX), write=(UPLOAD_PREFIX,)),
+    # payload, source ranking snapshots under cache/. No s3:ListBucket (it would list every tenant's
+    # keys): a missing snapshot is answered 403, not 404.
+    "reports": BucketAccess(
+        read=(INBOUND_PREFIX, PAYLOAD_PREFIX, CACHE_PREFIX), write=(UPLOAD_PREFIX, CACHE_PREFIX)
+    ),
     # The pipeline: raw input (mail, uploads) in, payload out; raw input that no account took, spam and
-    # viruses get the short-retention tag the lifecycle rule expires.
-    "parser": BucketAccess(read=(INBOUND_PREFIX,), write=(PAYLOAD_PREFIX,), tag=(INBOUND_PREFIX,)),
+    # viruses get the short-retention tag the lifecycle rule expires. Purging a deleted domain deletes its
+    # reports' payloads (raw mail stays: one mail can hold several domains' reports).
+    "parser": BucketAccess(
+        read=(INBOUND_PREFIX,), write=(PAYLOAD_PREFIX,), tag=(INBOUND_PREFIX,), delete=(PAYLOAD_PREFIX,)
+    ),
 }
 
 

@@ -53,7 +53,12 @@ ASSET_EXCLUDES = ["__pycache__", "**/__pycache__", "*.pyc", "**/*.pyc", "*.egg-i
 # Table and raw bucket access per function: infra/constructs/access.py (item reads and writes limited to
 # the partitions each function's code touches by dynamodb:LeadingKeys, bucket objects by prefix). No Scan
 # (nothing reads across partitions) and no table management for anyone.
-RAW_BUCKET_ACTIONS = {"read": "s3:GetObject", "write": "s3:PutObject", "tag": "s3:PutObjectTagging"}
+RAW_BUCKET_ACTIONS = {
+    "read": "s3:GetObject",
+    "write": "s3:PutObject",
+    "tag": "s3:PutObjectTagging",
+    "delete": "s3:DeleteObject",
+}
 
 # Reserved concurrency of the workers a queue triggers (a queue missing here: no reservation). The scanner
 # (the scan queue's consumer) is capped at 10 concurrent executions: this bounds the DNS query rate towards
@@ -92,10 +97,10 @@ XRAY_REASON = (
 
 RAW_BUCKET_REASON = (
     "Raw mail (SES names its objects by message id), uploads and payloads get keys generated at runtime, "
-    "so the grant is on a key prefix of the raw bucket (<bucket>/<prefix>*): GetObject, PutObject or "
-    "PutObjectTagging each on the prefixes the function's code uses (infra/constructs/access.py), no "
-    "list, delete or bucket settings, and only for functions whose registry entry names "
-    "Resource.RAW_BUCKET."
+    "so the grant is on a key prefix of the raw bucket (<bucket>/<prefix>*): GetObject, PutObject, "
+    "PutObjectTagging or DeleteObject each only on the prefixes the function's code uses "
+    "(infra/constructs/access.py), no listing or bucket settings, and only for functions whose registry "
+    "entry names Resource.RAW_BUCKET."
 )
 
 
@@ -316,7 +321,13 @@ class Functions(Construct):
     ) -> None:
         access = bucket_access_of(name, resources)
         assert access is not None
-        for kind, prefixes in (("read", access.read), ("write", access.write), ("tag", access.tag)):
+        kinds = (
+            ("read", access.read),
+            ("write", access.write),
+            ("tag", access.tag),
+            ("delete", access.delete),
+        )
+        for kind, prefixes in kinds:
             if prefixes:
                 function.add_to_role_policy(
                     iam.PolicyStatement(

@@ -1,7 +1,14 @@
 """Inbound: the raw bucket, SES receiving for the reports domain, and the ingest queue the workers consume.
 
     mail for <reportsDomain> --SES receipt rule (spam/virus scan, TLS required)--> s3://raw/inbound/raw/<id>
-    s3 ObjectCreated (prefix inbound/raw/) --> ingest queue (DLQ after 5 receives) --> worker functions
+        the rule's S3 action then publishes SES's receipt notification --> receipt topic (SNS, KMS)
+    receipt topic --> ingest queue (DLQ after 5 receives) --> worker functions (the parser)
+
+The parser reads each mail's envelope (recipients) and SES's spam and virus verdicts from that
+notification, never from headers the sender wrote (review M1), so raw mail reaches the queue only this
+way: an S3 ObjectCreated notification as well would deliver every mail a second time without its envelope
+(quarantined as unrouted, and tagged for short retention). Uploads and reprocessing runs are queued by the
+API itself.
 
 The raw bucket also holds API uploads (`inbound/api/...`) and parsed payloads (`payloads/...`), written by
 the functions that have `Resource.RAW_BUCKET` (infra/constructs/access.py says which prefixes each may
@@ -13,23 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from dmarcwatch.api.registry import Resource, WorkerFunction
 from dmarcwatch.store.blobs import SHORT_RETENTION_TAG
-from infra.constructs.access import INBOUND_PREFIX, RAW_MAIL_PREFIX
-from infra.constructs.functions import LOG_RETENTION
+from infra.constructs.access import CACHE_PREFIX, INBOUND_PREFIX
 from infra.constructs.queues import work_queue
 from infra.constructs.ses_receiving import RuleSetChoice, add_receiving
 
-# The construct id CDK gives its S3 notifications handler singleton (aws-s3 notifications-resource-handler).
-NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 SERVER_ACCESS_LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 # Raw input (mail under RAW_MAIL_PREFIX, uploads) is tiered and kept for reprocessing, except what the
@@ -40,6 +45,8 @@ GLACIER_IR_AFTER = Duration.days(90)
 NONCURRENT_VERSIONS_EXPIRE_AFTER = Duration.days(90)
 SHORT_RETENTION = Duration.days(30)
 SHORT_RETENTION_NONCURRENT_AFTER = Duration.days(1)
+# Computed snapshots the API keeps for minutes (`dmarcwatch.store.blobs.put_snapshot`): gone the next day.
+CACHE_EXPIRES_AFTER = Duration.days(1)
 ABORT_MULTIPART_UPLOADS_AFTER = Duration.days(7)
 ACCESS_LOGS_EXPIRE_AFTER = Duration.days(365)
 
@@ -93,10 +100,18 @@ class Inbound(Construct):
 
         self._buckets()
         self._queues(ingest_visibility_timeout(workers))
+        self._receipt_topic()
         self.receiving = add_receiving(
-            self, stage=stage, reports_domain=self.reports_domain, bucket=self.raw_bucket, choice=rule_set
+            self,
+            stage=stage,
+            reports_domain=self.reports_domain,
+            bucket=self.raw_bucket,
+            topic=self.receipt_topic,
+            choice=rule_set,
         )
         self.rule = self.receiving.rule
+        # SES checks it may publish when the rule is saved: the topic and its policy (and key) come first.
+        self.rule.node.add_dependency(self.receipt_topic, self.receipt_key)
         self.mx_value = f"{MX_PRIORITY} {inbound_smtp_host()}"
         self.records = self._records(hosted_zone) if hosted_zone else None
 
@@ -118,26 +133,6 @@ class Inbound(Construct):
         # No access logs of its own (a log object per delivered log object). cdk-nag's S1 does not fire:
         # it recognises a bucket that is another bucket's access log destination in the same stack.
 
-        # The notifications handler (CDK's custom resource writing the bucket's notification configuration)
-        # gets this role instead of its default one, which carries the AWSLambdaBasicExecutionRole managed
-        # policy and s3:PutBucketNotification on "*". `without_policy_updates()` keeps CDK from adding
-        # those; the role gets exactly its bucket and its own log group below.
-        self._notifications_logs = logs.LogGroup(
-            self, "NotificationsHandlerLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
-        )
-        self._notifications_role = iam.Role(
-            self,
-            "NotificationsHandlerRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="dmarcwatch: writes the raw bucket's S3 event notification configuration",
-        )
-        self._notifications_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self._notifications_logs.log_group_arn],
-            )
-        )
-
         self.raw_bucket = s3.Bucket(
             self,
             "RawBucket",
@@ -148,7 +143,6 @@ class Inbound(Construct):
             enforce_ssl=True,
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix="raw/",
-            notifications_handler_role=self._notifications_role.without_policy_updates(),
             lifecycle_rules=[
                 # Raw mail and uploads are the input of every reprocessing: tiered, never expired.
                 s3.LifecycleRule(
@@ -176,6 +170,12 @@ class Inbound(Construct):
                     noncurrent_version_expiration=SHORT_RETENTION_NONCURRENT_AFTER,
                 ),
                 s3.LifecycleRule(
+                    id="expire-cache",
+                    prefix=CACHE_PREFIX,
+                    expiration=CACHE_EXPIRES_AFTER,
+                    noncurrent_version_expiration=CACHE_EXPIRES_AFTER,
+                ),
+                s3.LifecycleRule(
                     id="expire-noncurrent-versions",
                     noncurrent_version_expiration=NONCURRENT_VERSIONS_EXPIRE_AFTER,
                     abort_incomplete_multipart_upload_after=ABORT_MULTIPART_UPLOADS_AFTER,
@@ -184,36 +184,49 @@ class Inbound(Construct):
             # Every tenant's raw reports: deleting the stack must never delete them.
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self._notifications_role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:PutBucketNotification"], resources=[self.raw_bucket.bucket_arn])
-        )
 
     # --- queues ---------------------------------------------------------------------------------------
 
     def _queues(self, visibility_timeout: Duration) -> None:
         self.ingest_queue, self.dead_letter_queue = work_queue(self, "Ingest", visibility_timeout)
-        # A message is the key of one raw mail; the mail itself stays in S3 whatever happens to it.
+        # A message names one raw mail (or one upload); the input itself stays in S3 whatever happens to it.
         self.max_message_age = Duration.seconds(2 * visibility_timeout.to_seconds())
 
-        self.raw_bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
-            s3n.SqsDestination(self.ingest_queue),
-            s3.NotificationKeyFilter(prefix=RAW_MAIL_PREFIX),
+    def _receipt_topic(self) -> None:
+        """The topic SES publishes each stored mail's receipt notification to, feeding the ingest queue."""
+        self.receipt_key = kms.Key(
+            self,
+            "ReceiptTopicKey",
+            description="dmarcwatch: encrypts SES receipt notifications (envelope recipients, verdicts)",
+            enable_key_rotation=True,
         )
-        self._route_notifications_handler_logs()
-
-    def _route_notifications_handler_logs(self) -> None:
-        """Point CDK's notifications handler (a stack-level singleton) at its own log group, which its role
-        may write. Fails the synth if a CDK upgrade changes the handler's construct tree."""
-        handler = Stack.of(self).node.try_find_child(NOTIFICATIONS_HANDLER_ID)
-        function = handler.node.try_find_child("Resource") if handler is not None else None
-        if not isinstance(function, CfnResource):
-            raise RuntimeError(
-                f"CDK's {NOTIFICATIONS_HANDLER_ID} function was not found (aws-cdk-lib changed?)"
+        # SES publishes to the encrypted topic, so it must be able to use the key (for this account only).
+        self.receipt_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
-        function.add_property_override("LoggingConfig.LogGroup", self._notifications_logs.log_group_name)
-        # Its role is passed without policy updates, so CDK adds no dependency on the role's policy.
-        function.node.add_dependency(self._notifications_role)
+        )
+        self.receipt_topic = sns.Topic(
+            self,
+            "ReceiptTopic",
+            display_name="dmarcwatch: SES receipt notifications of the reports domain",
+            master_key=self.receipt_key,
+            enforce_ssl=True,
+        )
+        self.receipt_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.receipt_topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        # The SNS envelope is kept (no raw delivery): the parser unwraps it (dmarcwatch.ingest.messages).
+        # CDK adds the queue policy letting this topic, and only it, send to the queue.
+        self.receipt_topic.add_subscription(subscriptions.SqsSubscription(self.ingest_queue))
 
     # --- DNS ------------------------------------------------------------------------------------------
 

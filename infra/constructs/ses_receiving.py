@@ -30,6 +30,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_ses_actions as ses_actions
+from aws_cdk import aws_sns as sns
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
@@ -91,34 +92,40 @@ class Receiving:
     lookup: CustomResource | None = None
 
 
-def _rule_options(reports_domain: str, bucket: s3.IBucket) -> dict[str, Any]:
+def _rule_options(reports_domain: str, bucket: s3.IBucket, topic: sns.ITopic) -> dict[str, Any]:
     # aws_ses_actions.S3 adds the bucket policy statement (ses.amazonaws.com s3:PutObject on inbound/raw/*,
-    # condition aws:SourceAccount = this account) and makes the rule depend on it.
+    # condition aws:SourceAccount = this account) and makes the rule depend on it. Once the mail is stored,
+    # SES publishes its receipt notification (recipients, verdicts, object key) to `topic`.
     return {
         "recipients": [reports_domain],
         "scan_enabled": True,
         "tls_policy": ses.TlsPolicy.REQUIRE,
         "enabled": True,
-        "actions": [ses_actions.S3(bucket=bucket, object_key_prefix=RAW_MAIL_PREFIX)],
+        "actions": [ses_actions.S3(bucket=bucket, object_key_prefix=RAW_MAIL_PREFIX, topic=topic)],
     }
 
 
 def add_receiving(
-    scope: Construct, *, stage: str, reports_domain: str, bucket: s3.IBucket, choice: RuleSetChoice
+    scope: Construct,
+    *,
+    stage: str,
+    reports_domain: str,
+    bucket: s3.IBucket,
+    topic: sns.ITopic,
+    choice: RuleSetChoice,
 ) -> Receiving:
+    options = _rule_options(reports_domain, bucket, topic)
     if choice.mode is RuleSetMode.DEDICATED:
-        return _dedicated(scope, stage, reports_domain, bucket, activate=choice.activate)
-    return _in_active_rule_set(scope, stage, reports_domain, bucket)
+        return _dedicated(scope, stage, options, activate=choice.activate)
+    return _in_active_rule_set(scope, stage, options)
 
 
 # --- dedicated mode -------------------------------------------------------------------------------------
 
 
-def _dedicated(
-    scope: Construct, stage: str, reports_domain: str, bucket: s3.IBucket, *, activate: bool
-) -> Receiving:
+def _dedicated(scope: Construct, stage: str, options: dict[str, Any], *, activate: bool) -> Receiving:
     rule_set = ses.ReceiptRuleSet(scope, "RuleSet", receipt_rule_set_name=dedicated_rule_set_name(stage))
-    rule = rule_set.add_rule("Reports", receipt_rule_name="reports", **_rule_options(reports_domain, bucket))
+    rule = rule_set.add_rule("Reports", receipt_rule_name="reports", **options)
     receiving = Receiving(rule=rule, rule_set_name=rule_set.receipt_rule_set_name, rule_set=rule_set)
     if activate:
         receiving.activation = _activation(scope, rule_set, rule)
@@ -165,7 +172,7 @@ def _activation(
 # --- active mode ----------------------------------------------------------------------------------------
 
 
-def _in_active_rule_set(scope: Construct, stage: str, reports_domain: str, bucket: s3.IBucket) -> Receiving:
+def _in_active_rule_set(scope: Construct, stage: str, options: dict[str, Any]) -> Receiving:
     handler_logs = logs.LogGroup(
         scope, "RuleSetLookupLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
     )
@@ -233,7 +240,7 @@ def _in_active_rule_set(scope: Construct, stage: str, reports_domain: str, bucke
         "Reports",
         rule_set=ses.ReceiptRuleSet.from_receipt_rule_set_name(scope, "ActiveRuleSet", rule_set_name),
         receipt_rule_name=shared_rule_name(stage),
-        **_rule_options(reports_domain, bucket),
+        **options,
     )
     return Receiving(rule=rule, rule_set_name=rule_set_name, lookup=lookup)
 

@@ -21,6 +21,7 @@ from dmarcwatch.api.registry import (
 )
 from tests.infra.test_stack import (
     _actions,
+    _alarm_topic,
     _functions_by_name,
     _logical_id,
     _method_paths,
@@ -129,10 +130,22 @@ def test_raw_bucket_lifecycle_tiers_inbound_and_expires_only_noncurrent_versions
         {"StorageClass": "GLACIER_IR", "TransitionInDays": 90},
     ]
     assert any(r.get("NoncurrentVersionExpiration") == {"NoncurrentDays": 90} for r in rules)
-    # Raw input is never lost: the only rule expiring current objects is the tagged one (below).
-    assert [r for r in rules if "ExpirationInDays" in r or "ExpirationDate" in r] == [
-        _short_retention_rule(rules)
-    ]
+    # Raw input is never lost: the only rules expiring current objects are the tagged one (below) and the
+    # one for computed snapshots under cache/.
+    expiring = [r for r in rules if "ExpirationInDays" in r or "ExpirationDate" in r]
+    assert expiring == [_short_retention_rule(rules), _cache_rule(rules)]
+
+
+def _cache_rule(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    [rule] = [r for r in rules if r.get("Prefix") == "cache/"]
+    return rule
+
+
+def test_computed_snapshots_expire_the_next_day(synth: Synth) -> None:
+    _, bucket = _raw_bucket(synth)
+    rule = _cache_rule(bucket["Properties"]["LifecycleConfiguration"]["Rules"])
+    assert rule["ExpirationInDays"] == 1
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
 
 
 def _short_retention_rule(rules: list[dict[str, Any]]) -> dict[str, Any]:
@@ -211,38 +224,97 @@ def test_ingest_queue_and_dead_letter_queue(synth: Synth) -> None:
         assert _denies_insecure_transport(_queue_policy(synth, queue_id))
 
 
-def test_new_raw_mail_is_notified_to_the_ingest_queue(synth: Synth) -> None:
-    bucket_id, _ = _raw_bucket(synth)
-    (ingest_id, _), _ = _queues(synth)
-    _, notifications = _single(synth, "Custom::S3BucketNotifications")
-    props = notifications["Properties"]
-    assert props["BucketName"] == {"Ref": bucket_id}
-    [config] = props["NotificationConfiguration"]["QueueConfigurations"]
-    assert config["Events"] == ["s3:ObjectCreated:*"]
-    assert config["Filter"] == {"Key": {"FilterRules": [{"Name": "prefix", "Value": RAW_PREFIX}]}}
-    assert config["QueueArn"] == {"Fn::GetAtt": [ingest_id, "Arn"]}
-    # Only S3, and only for this bucket, may send to the queue.
-    [send] = [s for s in _queue_policy(synth, ingest_id) if s["Effect"] == "Allow"]
-    assert send["Principal"] == {"Service": "s3.amazonaws.com"}
-    assert send["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+def _receipt_topic(synth: Synth) -> tuple[str, dict[str, Any]]:
+    topic_id = _logical_id(synth, synth.stack.inbound.receipt_topic)
+    return topic_id, synth.resources[topic_id]
 
 
-def test_cdk_provider_roles_have_explicit_least_privilege(synth: Synth) -> None:
-    """The notifications handler gets our role: PutBucketNotification on the raw bucket, its own logs."""
-    bucket_id, _ = _raw_bucket(synth)
-    [handler] = [
-        r["Properties"]
-        for k, r in synth.of_type("AWS::Lambda::Function").items()
-        if k.startswith("BucketNotificationsHandler")
+def test_ses_publishes_each_stored_mail_to_the_ingest_queue(synth: Synth) -> None:
+    """The parser takes each mail's envelope and SES's verdicts from SES's receipt notification (review
+    M1): the rule's S3 action publishes it to an encrypted topic, which feeds the ingest queue."""
+    topic_id, topic = _receipt_topic(synth)
+    _, rule = _single(synth, "AWS::SES::ReceiptRule")
+    [action] = rule["Properties"]["Rule"]["Actions"]
+    assert action["S3Action"]["TopicArn"] == {"Ref": topic_id}
+    assert set(rule["DependsOn"]) >= {topic_id, _logical_id(synth, synth.stack.inbound.receipt_key)}
+    # Encrypted with a rotated customer key SES may use (for this account only).
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    key = synth.resources[key_id]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    [ses_on_key] = [
+        s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == {"Service": "ses.amazonaws.com"}
     ]
-    role_id = handler["Role"]["Fn::GetAtt"][0]
-    assert "ManagedPolicyArns" not in synth.resources[role_id]["Properties"]
-    statements = _role_statements(synth, handler)
-    by_action = {a: s["Resource"] for s in statements for a in _actions(s)}
-    assert by_action["s3:PutBucketNotification"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
-    assert set(by_action) == {"s3:PutBucketNotification", "logs:CreateLogStream", "logs:PutLogEvents"}
-    log_group = handler["LoggingConfig"]["LogGroup"]["Ref"]
-    assert by_action["logs:PutLogEvents"] == {"Fn::GetAtt": [log_group, "Arn"]}
+    assert set(_actions(ses_on_key)) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert ses_on_key["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    # Only SES of this account may publish, only over TLS.
+    [policy] = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.of_type("AWS::SNS::TopicPolicy").values()
+        if {"Ref": topic_id} in p["Properties"]["Topics"]
+    ]
+    [publish] = [s for s in policy if s["Effect"] == "Allow"]
+    assert publish["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert publish["Action"] == "sns:Publish"
+    assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy
+    )
+    # The topic feeds the ingest queue (SNS envelope kept: the parser unwraps it), and only it may send.
+    (ingest_id, _), _ = _queues(synth)
+    [subscription] = [
+        s["Properties"]
+        for s in synth.of_type("AWS::SNS::Subscription").values()
+        if s["Properties"]["TopicArn"] == {"Ref": topic_id}
+    ]
+    assert subscription["Protocol"] == "sqs"
+    assert subscription["Endpoint"] == {"Fn::GetAtt": [ingest_id, "Arn"]}
+    assert not subscription.get("RawMessageDelivery", False)
+    [send] = [s for s in _queue_policy(synth, ingest_id) if s["Effect"] == "Allow"]
+    assert send["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert send["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": topic_id}}}
+
+
+def test_raw_mail_reaches_the_queue_only_through_ses(synth: Synth) -> None:
+    """An S3 ObjectCreated notification as well would deliver each mail a second time, without its envelope:
+    quarantined as unrouted and tagged for short retention (its raw mail then expires)."""
+    assert synth.of_type("Custom::S3BucketNotifications") == {}
+    _, bucket = _raw_bucket(synth)
+    assert "NotificationConfiguration" not in bucket["Properties"]
+    assert not [
+        k for k in synth.of_type("AWS::Lambda::Function") if k.startswith("BucketNotificationsHandler")
+    ]
+
+
+def test_the_parser_decodes_what_the_topic_delivers() -> None:
+    """The queue message is SNS's envelope around SES's notification; the parser finds key and envelope."""
+    from dmarcwatch.ingest.messages import decode
+
+    notification = {
+        "notificationType": "Received",
+        "receipt": {
+            "recipients": ["Token@reports.dmarcwatch.test"],
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "FAIL"},
+            "action": {
+                "type": "S3",
+                "bucketName": "raw",
+                "objectKeyPrefix": RAW_PREFIX,
+                "objectKey": "inbound/raw/abc",
+            },
+        },
+        "mail": {"messageId": "abc"},
+    }
+    body = json.dumps(
+        {"Type": "Notification", "TopicArn": "arn:aws:sns:eu-west-1:1:t", "Message": json.dumps(notification)}
+    )
+    [raw] = decode(body)
+    assert raw.key == "inbound/raw/abc"
+    assert raw.envelope is not None
+    assert (raw.envelope.recipients, raw.envelope.virus, raw.envelope.receiver) == (
+        ["token@reports.dmarcwatch.test"],
+        "FAIL",
+        "ses",
+    )
 
 
 # --- worker functions and grants --------------------------------------------------------------------------
@@ -330,6 +402,7 @@ def test_only_functions_with_the_raw_bucket_get_it(synth: Synth) -> None:
                     "s3:GetObject",
                     "s3:PutObject",
                     "s3:PutObjectTagging",
+                    "s3:DeleteObject",
                 }
             ), name
             # Object prefixes only (no whole-bucket "/*", no list, delete or bucket settings).
@@ -347,8 +420,8 @@ def test_only_functions_with_the_raw_bucket_get_it(synth: Synth) -> None:
 
 
 def test_reports_function_reaches_only_its_prefixes(synth: Synth) -> None:
-    """L4: the reports API writes uploads (inbound/api/) and presigns downloads of raw input and payloads;
-    the parser does the rest. Nothing else of the bucket."""
+    """L4: the reports API writes uploads (inbound/api/), presigns downloads of raw input and payloads, and
+    keeps source ranking snapshots under cache/; the parser does the rest. Nothing else of the bucket."""
     bucket_id, _ = _raw_bucket(synth)
     _, props = _functions_by_name(synth)["reports"]
     by_action: dict[str, set[str]] = {}
@@ -356,7 +429,10 @@ def test_reports_function_reaches_only_its_prefixes(synth: Synth) -> None:
         for action in _actions(statement):
             if action.startswith("s3:"):
                 by_action.setdefault(action, set()).update(_object_prefixes(bucket_id, statement))
-    assert by_action == {"s3:GetObject": {"inbound/*", "payloads/*"}, "s3:PutObject": {"inbound/api/*"}}
+    assert by_action == {
+        "s3:GetObject": {"inbound/*", "payloads/*", "cache/*"},
+        "s3:PutObject": {"inbound/api/*", "cache/*"},
+    }
 
 
 def test_reports_routes_have_methods(synth: Synth) -> None:
@@ -377,7 +453,7 @@ def test_reports_routes_have_methods(synth: Synth) -> None:
 
 
 def test_queue_alarms(synth: Synth) -> None:
-    topic_id, _ = _single(synth, "AWS::SNS::Topic")
+    topic_id, _ = _alarm_topic(synth)
     (ingest_id, ingest), (dlq_id, _) = _queues(synth)
     alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
 

@@ -28,6 +28,7 @@ from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.table import TABLE
 from tests.infra.test_stack import (
     _actions,
+    _alarm_topic,
     _functions_by_name,
     _logical_id,
     _method_paths,
@@ -252,9 +253,12 @@ def test_domains_api_role_can_send_scan_requests(synth: Synth) -> None:
     (queue_id, _), _ = _scan_queues(synth)
     _, props = _functions_by_name(synth)["domains"]
     assert props["Environment"]["Variables"]["DMARCWATCH_SCAN_QUEUE_URL"] == {"Ref": queue_id}
-    [statement] = [s for s in _role_statements(synth, props) if "sqs:SendMessage" in _actions(s)]
+    [statement] = [
+        s
+        for s in _role_statements(synth, props)
+        if "sqs:SendMessage" in _actions(s) and s["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    ]
     assert statement["Effect"] == "Allow"
-    assert statement["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
 
 
 def test_domains_routes_reach_the_domains_function(synth: Synth) -> None:
@@ -388,7 +392,7 @@ def test_table_has_both_indexes_and_grants_name_each(synth: Synth) -> None:
 
 
 def test_scan_queue_alarms(synth: Synth) -> None:
-    topic_id, _ = _single(synth, "AWS::SNS::Topic")
+    topic_id, _ = _alarm_topic(synth)
     (queue_id, queue), (dlq_id, _) = _scan_queues(synth)
 
     [dlq_alarm] = _alarms_on_queue(synth, dlq_id)
@@ -406,7 +410,7 @@ def test_scan_queue_alarms(synth: Synth) -> None:
 
 
 def test_schedule_dead_letter_queue_alarm(synth: Synth) -> None:
-    topic_id, _ = _single(synth, "AWS::SNS::Topic")
+    topic_id, _ = _alarm_topic(synth)
     dlq_id, _ = _schedule_dlq(synth)
     [alarm] = _alarms_on_queue(synth, dlq_id)
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"

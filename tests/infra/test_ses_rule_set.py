@@ -55,10 +55,10 @@ def _assert_reports_rule(rule: dict[str, Any], resources: dict[str, Any], domain
     assert props["TlsPolicy"] == "Require"
     assert props["Recipients"] == [domain]
     [action] = props["Actions"]
-    assert action["S3Action"] == {
-        "BucketName": {"Ref": _raw_bucket_id(resources)},
-        "ObjectKeyPrefix": RAW_PREFIX,
-    }
+    s3_action = dict(action["S3Action"])
+    # Then SES publishes its receipt notification to the topic feeding the ingest queue (test_inbound.py).
+    assert s3_action.pop("TopicArn")["Ref"].startswith("InboundReceiptTopic")
+    assert s3_action == {"BucketName": {"Ref": _raw_bucket_id(resources)}, "ObjectKeyPrefix": RAW_PREFIX}
 
 
 # --- default: the active rule set ---------------------------------------------------------------------------

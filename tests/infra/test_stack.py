@@ -43,8 +43,8 @@ def _registry_function_ids(synth: Synth) -> set[str]:
 
 
 def _cdk_provider_functions(synth: Synth) -> dict[str, dict[str, Any]]:
-    """The functions of custom resources (CDK's S3 notifications handler, the SES rule set lookup and its
-    provider framework): every Lambda function the Functions construct did not create."""
+    """The functions of custom resources (the SES rule set lookup and its provider framework): every Lambda
+    function the Functions construct did not create."""
     ours = _registry_function_ids(synth)
     return {
         logical_id: resource["Properties"]
@@ -110,6 +110,12 @@ def _logical_id(synth: Synth, construct: Any) -> str:
     return str(synth.stack.resolve(synth.stack.get_logical_id(construct.node.default_child)))
 
 
+def _alarm_topic(synth: Synth) -> tuple[str, dict[str, Any]]:
+    """The alarm topic (the other topic carries SES receipt notifications)."""
+    topic_id = _logical_id(synth, synth.stack.monitoring.topic)
+    return topic_id, synth.resources[topic_id]
+
+
 def _single(synth: Synth, resource_type: str) -> tuple[str, dict[str, Any]]:
     found = synth.of_type(resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
@@ -122,10 +128,9 @@ def _single(synth: Synth, resource_type: str) -> tuple[str, dict[str, Any]]:
 def test_one_function_per_registry_entry_plus_the_authorizer(synth: Synth) -> None:
     functions = _functions_by_name(synth)
     assert set(functions) == API_GROUP_NAMES | WORKER_NAMES | SCHEDULED_NAMES | {"authorizer"}
-    # Custom resources: CDK's S3 notifications handler, the SES rule set lookup and its provider framework.
+    # Custom resources: the SES rule set lookup and its provider framework.
     providers = _cdk_provider_functions(synth)
-    assert len(providers) == 3, sorted(providers)
-    assert any(k.startswith("BucketNotificationsHandler050a0587b7544547bf325f094a3db834") for k in providers)
+    assert len(providers) == 2, sorted(providers)
     synth.template.resource_count_is("AWS::Lambda::Function", FUNCTION_COUNT + len(providers))
     for _, props in functions.values():
         assert props["Runtime"] == "python3.12"
@@ -544,7 +549,7 @@ def test_waf_refuses_an_unauthenticated_limit_that_does_nothing() -> None:
 
 
 def test_alarms_for_the_api_and_every_function(synth: Synth) -> None:
-    topic_id, topic = _single(synth, "AWS::SNS::Topic")
+    topic_id, topic = _alarm_topic(synth)
     assert "KmsMasterKeyId" in topic["Properties"]
     alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
     assert all(a["AlarmActions"] == [{"Ref": topic_id}] for a in alarms)
