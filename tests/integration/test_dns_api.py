@@ -7,11 +7,20 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from dmarcwatch.api.dns_schemas import (
+    DmarcRecordOut,
+    DmarcSummaryOut,
+    DnsRecordsOut,
+    RefreshOut,
+    ScanOut,
+    SpfSummaryOut,
+)
 from dmarcwatch.dns.limits import FULL, UNVERIFIED
 from dmarcwatch.models import Environment, Tenant, utcnow
 from dmarcwatch.scanning import on_demand, queueing
 from dmarcwatch.scanning.service import scan_and_record
 from dmarcwatch.services import dns_views, domains
+from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import scans
 from tests.dns.conftest import dns_server  # noqa: F401 - the fixture, shared with the DNS tests
 from tests.integration.conftest import ApiAccount
@@ -42,6 +51,31 @@ def test_scan_returns_the_summary_and_the_full_result(
     }
     assert data["changes"] == []
     assert data["result"]["mx"][0]["host"] == "aspmx.l.google.test"
+    assert (data["cached"], data["next_scan_allowed_at"] > data["result"]["scanned_at"]) == (False, True)
+
+
+def test_the_api_models_carry_every_field_the_service_returns(
+    client: TestClient, account: ApiAccount, corp: str
+) -> None:
+    """The response models drop what they do not declare: each service answer must fit its model exactly."""
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    scanned = dns_views.scan_now(tenant, corp)
+    cached = dns_views.scan_now(tenant, corp)
+    refreshed = dns_views.refresh(tenant, corp)
+    found = account_store.get_account(account.id)
+    assert found is not None
+    records = dns_views.dns_records(tenant, found, corp)
+    for answer, model in (
+        (scanned, ScanOut),
+        (cached, ScanOut),
+        (refreshed, RefreshOut),
+        (records, DnsRecordsOut),
+    ):
+        assert set(answer) == set(model.model_fields), model
+    for answer in (scanned, cached):
+        assert set(answer["dmarc"]) == set(DmarcSummaryOut.model_fields)
+        assert set(answer["spf"]) == set(SpfSummaryOut.model_fields)
+    assert set(records["dmarc"]) == set(DmarcRecordOut.model_fields)
 
 
 def test_results_records_history_and_detail_after_a_scan(
@@ -91,7 +125,13 @@ def test_list_filters_by_dmarc_status(client: TestClient, account: ApiAccount, c
 def test_refresh_is_accepted(client: TestClient, account: ApiAccount, corp: str) -> None:
     response = client.post(f"/v1/domains/{corp}/refresh_dns", headers=account.headers())
     assert response.status_code == 202
-    assert response.json()["data"]["domain_id"] == corp
+    # No scan queue in these tests: the schedule scans the domain at once.
+    assert response.json()["data"] == {
+        "domain_id": corp,
+        "queued": False,
+        "reason": "scheduled",
+        "retry_after": None,
+    }
 
 
 def test_dns_endpoints_are_tenant_scoped(
@@ -118,10 +158,12 @@ def test_subdomains_show_and_filter_by_the_policy_that_applies(
     names = ("sub.corp-a.test", "ghost.np.test", "www.np.test", "mail.eu.walk.test")
     client.post("/v1/domains", headers=account.headers(), json={"domains": list(names)})
     results = {}
+    summaries = {}
     for name in names:
         response = client.post(f"/v1/domains/{name}/scan", headers=account.headers())
         assert response.status_code == 200, response.text
         results[name] = response.json()["data"]["result"]
+        summaries[name] = response.json()["data"]["dmarc"]
     shown = {
         name: (
             r["dmarc_policy_p"],
@@ -142,6 +184,12 @@ def test_subdomains_show_and_filter_by_the_policy_that_applies(
         listed = client.get(f"/v1/domains?dmarc_status={status}", headers=account.headers()).json()["data"]
         return sorted(d["domain"] for d in listed)
 
+    # The scan's summary says the same as the result.
+    assert {
+        name: (d["policy"], d["policy_applied"], d["policy_source"], d["policy_domain"])
+        for name, d in summaries.items()
+    } == shown
+
     assert names_with("reject") == ["ghost.np.test", "mail.eu.walk.test", "sub.corp-a.test"]
     assert names_with("quarantine") == ["www.np.test"]
     assert names_with("none") == []
@@ -149,6 +197,14 @@ def test_subdomains_show_and_filter_by_the_policy_that_applies(
     records = client.get("/v1/domains/sub.corp-a.test/dns-records", headers=account.headers()).json()["data"]
     rua = client.get("/v1/account", headers=account.headers()).json()["data"]["inbound_address"]
     assert records["dmarc"]["name"] == "_dmarc.sub.corp-a.test"
+    # The record that applies is the parent's: found there, its p beside the sp that applies.
+    dmarc = records["dmarc"]
+    assert (dmarc["found_at"], dmarc["policy"], dmarc["policy_applied"], dmarc["policy_source"]) == (
+        "_dmarc.corp-a.test",
+        "quarantine",
+        "reject",
+        "sp",
+    )
     # Publishing the recommendation at the subdomain keeps what applies today (reject, not quarantine).
     assert records["dmarc"]["recommended"] == f"v=DMARC1; p=reject; rua=mailto:{rua}"
     ghost = client.get("/v1/domains/ghost.np.test/dns-records", headers=account.headers()).json()["data"]
@@ -208,14 +264,16 @@ def test_a_second_scan_within_the_cooldown_answers_the_stored_result(
     first = client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
     second = client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
     assert (first.status_code, second.status_code) == (200, 200)
-    assert second.json()["data"]["result"] == first.json()["data"]["result"]
+    fresh, cached = first.json()["data"], second.json()["data"]
+    assert cached["result"] == fresh["result"]
+    assert (fresh["cached"], cached["cached"]) == (False, True)
+    # The cooldown runs from the first scan: both answers name the same time.
+    assert cached["next_scan_allowed_at"] == fresh["next_scan_allowed_at"] > cached["result"]["scanned_at"]
+    assert cached["changes"] == []
     tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
     latest = scans.latest(tenant, corp)
     assert latest is not None
     assert latest.scan_count == 1  # nothing was scanned the second time
-    cached = dns_views.scan_now(tenant, corp)
-    assert cached["cached"] is True
-    assert cached["next_scan_allowed_at"] > cached["result"]["scanned_at"]
 
 
 def test_a_refresh_within_the_cooldown_queues_nothing(
@@ -224,9 +282,7 @@ def test_a_refresh_within_the_cooldown_queues_nothing(
     client.post(f"/v1/domains/{corp}/scan", headers=account.headers())
     response = client.post(f"/v1/domains/{corp}/refresh_dns", headers=account.headers())
     assert response.status_code == 202
-    assert response.json()["data"]["queued"] is False
-    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
-    refreshed = dns_views.refresh(tenant, corp)
+    refreshed = response.json()["data"]
     assert (refreshed["queued"], refreshed["reason"]) == (False, "cooldown")
     assert 0 < refreshed["retry_after"] <= on_demand.ON_DEMAND_COOLDOWN.total_seconds()
 

@@ -12,6 +12,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from dmarcwatch.dns.result import BimiInfo, DkimSelector, ScanResult
+from dmarcwatch.scanning.on_demand import ON_DEMAND_COOLDOWN, NotQueued
+
+_COOLDOWN_MINUTES = int(ON_DEMAND_COOLDOWN.total_seconds() // 60)
 
 
 class DmarcSummaryOut(BaseModel):
@@ -46,6 +49,13 @@ class ScanOut(BaseModel):
     spf: SpfSummaryOut
     changes: list[FieldChangeOut] = Field(description="What changed since the previous scan")
     result: ScanResult
+    cached: bool = Field(
+        description="true within the on-demand cooldown: nothing was scanned, this is the latest stored "
+        "result (changes is then empty)"
+    )
+    next_scan_allowed_at: str = Field(
+        description="When the next on-demand scan (scan or refresh_dns) of the domain is allowed"
+    )
 
     @classmethod
     def of(cls, scan: dict[str, Any]) -> ScanOut:
@@ -71,7 +81,16 @@ class ScanResultsOut(BaseModel):
 
 class RefreshOut(BaseModel):
     domain_id: str
-    queued: bool = Field(description="false when the scan queue did not take the request")
+    queued: bool = Field(
+        description=f"Whether a scan was queued; false within the {_COOLDOWN_MINUTES}-minute cooldown after "
+        "an on-demand scan or refresh, while a request for the domain is queued already, or without a scan "
+        "queue"
+    )
+    reason: NotQueued | None = Field(
+        description="Why nothing was queued: cooldown, already_queued, or scheduled (no scan queue: the "
+        "schedule scans the domain at once); null when queued"
+    )
+    retry_after: int | None = Field(description="With reason cooldown: seconds until a refresh is allowed")
 
     @classmethod
     def of(cls, refresh: dict[str, Any]) -> RefreshOut:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import Domain, Tenant, iso
@@ -38,12 +39,20 @@ class Cooldown:
         return max(1, int((self.until - now).total_seconds() + 0.999))
 
 
+class NotQueued(StrEnum):
+    """Why a refresh queued nothing."""
+
+    COOLDOWN = "cooldown"
+    ALREADY_QUEUED = "already_queued"
+    # No scan queue (a bare local run): the schedule scans the domain at once.
+    SCHEDULED = "scheduled"
+
+
 @dataclass(frozen=True)
 class Refresh:
     queued: bool
-    # Why nothing was queued: "cooldown", "already_queued", or "scheduled" (no scan queue: the schedule
-    # scans the domain at once).
-    reason: str | None = None
+    reason: NotQueued | None = None
+    # Seconds until the cooldown ends (with reason COOLDOWN).
     retry_after: int | None = None
 
 
@@ -84,12 +93,12 @@ def refresh(tenant: Tenant, domain: Domain, now: datetime) -> Refresh:
     """Queue a scan; ApiError 429 when the hourly budget is spent (the schedule then scans it next hour)."""
     cooldown = _claim(tenant, domain, now)
     if cooldown is not None:
-        return Refresh(False, "cooldown", cooldown.retry_after(now))
+        return Refresh(False, NotQueued.COOLDOWN, cooldown.retry_after(now))
     outcome = queue_scans(tenant, [domain], now)
     if outcome.budget_spent:
         raise _quota_exceeded(now)
     if outcome.already_queued:
-        return Refresh(False, "already_queued")
+        return Refresh(False, NotQueued.ALREADY_QUEUED)
     if outcome.deferred:
-        return Refresh(False, "scheduled")
+        return Refresh(False, NotQueued.SCHEDULED)
     return Refresh(True)
