@@ -12,7 +12,6 @@ from dmarcwatch.models import Environment, Tenant, utcnow
 from dmarcwatch.scanning.service import scan_and_record
 from dmarcwatch.services import domains
 from dmarcwatch.store import domains as domain_store
-from dmarcwatch.store import ownership as ownership_store
 from dmarcwatch.store.db import key, table, ts
 from dmarcwatch.store.events import recent_events
 from tests.dns.conftest import dns_server  # noqa: F401 - the fixture, shared with the DNS tests
@@ -141,5 +140,5 @@ def test_a_verification_made_meanwhile_is_not_withdrawn(client: TestClient, acco
     checked = utcnow() - timedelta(days=3)
     mark_verified(account, "gone.verify.test", utcnow())  # verified again after the check began
     tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
-    assert ownership_store.drop_verification(tenant, "gone.verify.test", checked) is False
+    assert domain_store.drop_verification(tenant, "gone.verify.test", checked) is False
     assert "verified_at" in domain_item(account, "gone.verify.test")

@@ -54,10 +54,10 @@ def check_and_count(account_id: str, plan: Plan, now: float | None = None) -> Ra
     now = clock() if now is None else now
     minute_sk, minute_reset, day_sk, day_reset = _windows(now)
     subject = f"account:{account_id}"
-    minute_hits = counters.increment(
+    minute = counters.increment(
         subject, minute_sk, expires_at_epoch=minute_reset + 120, limit=plan.requests_per_minute
     )
-    if minute_hits is None:
+    if minute is None:
         status = RateStatus(
             plan.requests_per_minute, 0, minute_reset, plan.requests_per_day, counters.read(subject, day_sk)
         )
@@ -66,14 +66,14 @@ def check_and_count(account_id: str, plan: Plan, now: float | None = None) -> Ra
             f"rate limit of {plan.requests_per_minute} requests per minute exceeded",
             headers={**status.headers(), "Retry-After": str(max(1, minute_reset - int(now)))},
         )
-    day_hits = counters.increment(
+    day = counters.increment(
         subject, day_sk, expires_at_epoch=day_reset + 86_400 * 2, limit=plan.requests_per_day
     )
-    if day_hits is None:
+    if day is None:
         assert plan.requests_per_day is not None
         status = RateStatus(
             plan.requests_per_minute,
-            plan.requests_per_minute - minute_hits,
+            plan.requests_per_minute - minute.hits,
             minute_reset,
             plan.requests_per_day,
             plan.requests_per_day,
@@ -85,10 +85,10 @@ def check_and_count(account_id: str, plan: Plan, now: float | None = None) -> Ra
         )
     return RateStatus(
         plan.requests_per_minute,
-        plan.requests_per_minute - minute_hits,
+        plan.requests_per_minute - minute.hits,
         minute_reset,
         plan.requests_per_day,
-        day_hits,
+        day.hits,
     )
 
 
@@ -101,8 +101,10 @@ def count_failed_auth(source_ip: str, limit: int, now: float | None = None) -> b
     """Count a failed authentication from `source_ip`; False once the IP is over its limit."""
     now = clock() if now is None else now
     minute_sk, minute_reset, _, _ = _windows(now)
-    hits = counters.increment(f"ip:{source_ip}", minute_sk, expires_at_epoch=minute_reset + 120, limit=limit)
-    return hits is not None
+    counted = counters.increment(
+        f"ip:{source_ip}", minute_sk, expires_at_epoch=minute_reset + 120, limit=limit
+    )
+    return counted is not None
 
 
 def retry_after_minute(now: float | None = None) -> int:

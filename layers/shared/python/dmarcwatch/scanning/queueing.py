@@ -54,15 +54,14 @@ def take_budget(tenant: Tenant, wanted: int, now: datetime, plan: Plan | None = 
         plan = get_plan(account.plan) if account else None
         if plan is None:
             return 0
-    reset = next_hour(now)
-    window = f"HOUR#{now.astimezone(UTC):%Y-%m-%dT%H}"
-    return request_store.take_budget(
-        request_store.budget_subject(tenant),
-        window,
-        wanted,
-        hourly_scan_budget(plan),
-        int(reset.timestamp()) + 3600,
+    counted = counters.increment(
+        counters.scan_budget_subject(tenant.account_id, tenant.environment.value),
+        counters.hour_window(now),
+        expires_at_epoch=int(next_hour(now).timestamp()) + 3600,
+        limit=hourly_scan_budget(plan),
+        amount=wanted,
     )
+    return counted.added if counted else 0
 
 
 @dataclass(frozen=True)
@@ -126,13 +125,13 @@ def admit_requested_scan(request: ScanRequest, now: datetime) -> bool:
     if request.origin is not ScanOrigin.REQUEST:
         return True
     minute = int(now.timestamp() // 60)
-    hits = counters.increment(
+    counted = counters.increment(
         f"scan-runs:{request.account_id}",
         f"MIN#{minute}",
         expires_at_epoch=(minute + 2) * 60,
         limit=REQUESTED_SCANS_PER_MINUTE,
     )
-    return hits is not None
+    return counted is not None
 
 
 def hand_back(request: ScanRequest, domain: Domain, now: datetime) -> None:

@@ -22,6 +22,7 @@ from dmarcwatch import table as t
 from dmarcwatch.models import SubscriptionStatus, utcnow
 from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.scanning.messages import ScanOrigin, ScanRequest, round_robin
+from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import queues
 from dmarcwatch.store import scan_requests as request_store
 from dmarcwatch.store import scans as scan_store
@@ -49,7 +50,7 @@ def _lease_page(
     """Lease the page's domains whose account may be scanned; the leased ones."""
     unknown = {d.tenant.account_id for d in due} - statuses.keys()
     if unknown:
-        found = request_store.subscription_statuses(unknown)
+        found = account_store.subscription_statuses(unknown)
         statuses.update({account: found.get(account) for account in unknown})
     blocked = [d for d in due if statuses[d.tenant.account_id] in (SubscriptionStatus.CANCELED, None)]
     if blocked:

@@ -33,7 +33,6 @@ from dmarcwatch.scanning.queueing import admit_requested_scan, end_lease, hand_b
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import events as event_store
-from dmarcwatch.store import ownership as ownership_store
 from dmarcwatch.store import scans as scan_store
 from dmarcwatch.store.db import ts
 
@@ -124,7 +123,7 @@ def _recheck_ownership(tenant: Tenant, domain: Domain) -> Ownership | None:
         return None
     check = asyncio.run(check_ownership(domain.name, domain.verification_token))
     if check.status is Ownership.ABSENT:
-        ownership_store.drop_verification(tenant, domain.name, domain.verified_at)
+        domain_store.drop_verification(tenant, domain.name, domain.verified_at)
     return check.status
 
 

@@ -22,7 +22,6 @@ from dmarcwatch.models import Domain, Tenant, utcnow
 from dmarcwatch.services import domains
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import events as event_store
-from dmarcwatch.store import ownership as ownership_store
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ def _recheck(tenant: Tenant, domain: Domain) -> Verification:
     if check.status is not Ownership.ABSENT:
         detail = f"could not look again: {'; '.join(check.errors)}" if check.errors else ""
         return Verification(domain, True, "already_verified", detail, name, value)
-    ownership_store.drop_verification(tenant, domain.name, domain.verified_at)
+    domain_store.drop_verification(tenant, domain.name, domain.verified_at)
     detail = (
         f'the token is no longer published, so the verification was withdrawn: publish TXT {name} "{value}"'
     )

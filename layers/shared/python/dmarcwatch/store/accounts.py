@@ -14,6 +14,7 @@ slot cannot both commit) and serialises a revocation's cascade with creations by
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,10 +22,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
-from dmarcwatch.models import Account, ApiKey, Environment, Tenant
+from dmarcwatch.models import Account, ApiKey, Environment, SubscriptionStatus, Tenant
 from dmarcwatch.store.db import (
+    from_wire,
     is_conditional_failure,
     key,
+    low_level,
     parse_ts,
     table,
     to_wire,
@@ -336,6 +339,27 @@ def touch_key(api_key: ApiKey, now: datetime, every: timedelta = timedelta(minut
     except ClientError as error:
         if not is_conditional_failure(error):
             raise
+
+
+def subscription_statuses(account_ids: Iterable[str]) -> dict[str, SubscriptionStatus]:
+    """The subscription status of each account that exists, read in batches of 100 (BatchGetItem)."""
+    wanted = list(dict.fromkeys(account_ids))
+    found: dict[str, SubscriptionStatus] = {}
+    name = table().name
+    for start in range(0, len(wanted), 100):
+        request: dict[str, Any] = {
+            name: {
+                "Keys": [to_wire(key(t.account_pk(a), t.ACCOUNT_SK)) for a in wanted[start : start + 100]],
+                "ProjectionExpression": "id, subscription_status",
+            }
+        }
+        while request:
+            response = low_level().batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(name, []):
+                plain = from_wire(item)
+                found[str(plain["id"])] = SubscriptionStatus(plain.get("subscription_status", "active"))
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def set_subscription_status(account_id: str, status: str) -> bool:

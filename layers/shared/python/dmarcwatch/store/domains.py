@@ -5,6 +5,11 @@ Item layout:
 - id alias: pk=TENANT#<acct>#<env> sk=DOMAINID#<dom_id>    -> name (lookups by id)
 - counter:  pk=TENANT#<acct>#<env> sk=META                 domain_count, kept in the same transactions
             so the plan's allowance is enforced without counting items.
+
+Proof of ownership (review L1: a verification must not last for ever), on the domain item:
+`verified_at` (set by `mark_verified`) and `verification_checked_at`, when a scan of the verified domain
+last saw the token (written with the scan's summary fields). When the DNS says authoritatively that the
+token is gone, `drop_verification` removes both.
 """
 
 from __future__ import annotations
@@ -258,6 +263,23 @@ def mark_verified(tenant: Tenant, domain: Domain, at: datetime) -> bool:
             UpdateExpression="SET verified_at = :at",
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(verified_at)",
             ExpressionAttributeValues={":at": ts(at)},
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
+def drop_verification(tenant: Tenant, name: str, verified_at: datetime) -> bool:
+    """Withdraw the proof of ownership granted at `verified_at` (its token is gone, `dns.ownership`);
+    False if it is not that one any more, so a verification made meanwhile is never undone."""
+    try:
+        table().update_item(
+            Key=key(_pk(tenant), t.domain_sk(name)),
+            UpdateExpression="REMOVE verified_at, verification_checked_at",
+            ConditionExpression="verified_at = :at",
+            ExpressionAttributeValues={":at": ts(verified_at)},
         )
     except ClientError as error:
         if is_conditional_failure(error):

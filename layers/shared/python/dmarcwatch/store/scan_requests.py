@@ -1,15 +1,12 @@
-"""What keeps scan requests in check (review M2, L5): queue leases, the on-demand cooldown, the tenant's
-hourly scan budget, and the subscription state the dispatcher needs.
+"""What keeps scan requests in check (review M2, L5), on the domain item (pk=TENANT#…, sk=DOMAIN#<name>):
 
-On the domain item (pk=TENANT#…, sk=DOMAIN#<name>):
 - `queued_until`: a scan request for the domain is in the scan queue until then (the lease). Taken with
   a conditional write before a message is sent, so a domain is never queued twice; cleared when the
   scanner records the scan. While the domain is active, taking the lease also moves its schedule (gsi2)
   to the lease's end, so the dispatcher does not see it as due meanwhile.
 - `on_demand_at`: when the last on-demand scan (scan now or refresh) was granted; the cooldown's clock.
 
-The budget is a windowed counter (pk=RATE#scans:<acct>:<env>, sk=HOUR#<hour>, TTL), as in
-`store.counters`, but it can grant several scans in one write (a bulk add asks for hundreds).
+(The tenant's hourly scan budget is a windowed counter in `store.counters`.)
 
 Leases and deferrals are written in parallel (a thread pool over the thread-safe low-level client): the
 dispatcher leases up to thousands of domains per run and must not spend a round trip on each in turn.
@@ -17,7 +14,6 @@ dispatcher leases up to thousands of domains per run and must not spend a round 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,9 +22,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
-from dmarcwatch.models import SubscriptionStatus, Tenant
+from dmarcwatch.models import Tenant
 from dmarcwatch.store.db import (
-    from_wire,
     is_conditional_failure,
     key,
     low_level,
@@ -190,51 +185,3 @@ def claim_on_demand(tenant: Tenant, name: str, now: datetime, cooldown_start: da
         # No item: the domain was deleted meanwhile; the caller's next read says so.
         return parse_ts(item.get("on_demand_at")) if item else now
     return None
-
-
-def budget_subject(tenant: Tenant) -> str:
-    return f"scans:{tenant.account_id}:{tenant.environment.value}"
-
-
-def take_budget(subject: str, window: str, wanted: int, limit: int, expires_at_epoch: int) -> int:
-    """Grant up to `wanted` of the `limit` the window allows; how many were granted (0 when spent)."""
-    granted = min(wanted, limit)
-    for _ in range(3):  # a concurrent taker can change the room between the read and the write
-        if granted <= 0:
-            return 0
-        try:
-            table().update_item(
-                Key=key(t.rate_pk(subject), window),
-                UpdateExpression="ADD hits :n SET #ttl = if_not_exists(#ttl, :exp)",
-                ConditionExpression="attribute_not_exists(hits) OR hits <= :room",
-                ExpressionAttributeNames={"#ttl": t.TABLE.ttl_attribute},
-                ExpressionAttributeValues={":n": granted, ":room": limit - granted, ":exp": expires_at_epoch},
-            )
-            return granted
-        except ClientError as error:
-            if not is_conditional_failure(error):
-                raise
-        item = table().get_item(Key=key(t.rate_pk(subject), window), ConsistentRead=True).get("Item")
-        granted = min(wanted, limit - int(item["hits"] if item else 0))
-    return 0
-
-
-def subscription_statuses(account_ids: Iterable[str]) -> dict[str, SubscriptionStatus]:
-    """The subscription status of each account that exists, read in batches of 100 (BatchGetItem)."""
-    wanted = list(dict.fromkeys(account_ids))
-    found: dict[str, SubscriptionStatus] = {}
-    name = table().name
-    for start in range(0, len(wanted), 100):
-        request: dict[str, Any] = {
-            name: {
-                "Keys": [to_wire(key(t.account_pk(a), t.ACCOUNT_SK)) for a in wanted[start : start + 100]],
-                "ProjectionExpression": "id, subscription_status",
-            }
-        }
-        while request:
-            response = low_level().batch_get_item(RequestItems=request)
-            for item in response["Responses"].get(name, []):
-                plain = from_wire(item)
-                found[str(plain["id"])] = SubscriptionStatus(plain.get("subscription_status", "active"))
-            request = response.get("UnprocessedKeys") or {}
-    return found
