@@ -112,6 +112,7 @@ def test_daily_quota_gives_quota_exceeded_and_refused_calls_are_not_counted(aws:
         requests_per_day=3,
         domains_allowed=1,
         scan_interval_hours=24,
+        requested_scans_per_hour=20,
     )
     now = 1_800_000_000.0
     for used in range(1, 4):
@@ -133,6 +134,7 @@ def test_unlimited_daily_quota_is_reported_as_unlimited(aws: None) -> None:
         requests_per_day=None,
         domains_allowed=1,
         scan_interval_hours=1,
+        requested_scans_per_hour=20,
     )
     status = ratelimit.check_and_count("acct_ent", enterprise, 1_800_000_000.0)
     assert status.headers()["X-API-Quota-Limit"] == "unlimited"

@@ -17,7 +17,8 @@ from dmarcwatch.api.dns_schemas import (
 )
 from dmarcwatch.dns.limits import FULL, UNVERIFIED
 from dmarcwatch.models import Environment, Tenant, utcnow
-from dmarcwatch.scanning import on_demand, queueing
+from dmarcwatch.plans import PLANS, PlanName
+from dmarcwatch.scanning import on_demand
 from dmarcwatch.scanning.service import scan_and_record
 from dmarcwatch.services import dns_views, domains
 from dmarcwatch.store import accounts as account_store
@@ -313,7 +314,8 @@ def test_on_demand_scans_beyond_the_hourly_budget_are_429(
     client: TestClient, account: ApiAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client.post("/v1/domains", headers=account.headers(), json={"domains": ["corp-a.test", "corp-b.test"]})
-    monkeypatch.setattr(queueing, "hourly_scan_budget", lambda plan: 1)
+    pro = PLANS[PlanName.PRO]
+    monkeypatch.setitem(PLANS, PlanName.PRO, pro.model_copy(update={"requested_scans_per_hour": 1}))
     assert client.post("/v1/domains/corp-a.test/scan", headers=account.headers()).status_code == 200
     refused = client.post("/v1/domains/corp-b.test/scan", headers=account.headers())
     assert refused.status_code == 429

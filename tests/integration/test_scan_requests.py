@@ -14,7 +14,7 @@ import pytest
 from dmarcwatch import table as t
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import Environment, Tenant, utcnow
-from dmarcwatch.plans import PlanName, get_plan
+from dmarcwatch.plans import PLANS, PlanName, get_plan
 from dmarcwatch.scanning import on_demand, queueing, rescans, service
 from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.scanning.messages import ScanOrigin, ScanRequest, round_robin
@@ -25,6 +25,12 @@ from dmarcwatch.store import db, scans
 from tests.integration.scanning_support import V1, drain, run_scanner
 from tests.integration.scanning_support import scan_queue_fixture as scan_queue_fixture
 from tests.integration.scanning_support import serve_fixture as serve_fixture
+
+
+def set_budget(monkeypatch: pytest.MonkeyPatch, scans_per_hour: int, plan: PlanName = PlanName.PRO) -> None:
+    """Give the plan another hourly scan budget for this test."""
+    changed = PLANS[plan].model_copy(update={"requested_scans_per_hour": scans_per_hour})
+    monkeypatch.setitem(PLANS, plan, changed)
 
 
 def new_tenant(plan: PlanName = PlanName.PRO) -> Tenant:
@@ -102,7 +108,7 @@ def test_recording_the_scan_ends_the_lease(
 def test_a_bulk_add_beyond_the_hourly_budget_is_left_to_the_next_hours_schedule(
     scan_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queueing, "hourly_scan_budget", lambda plan: 3)
+    set_budget(monkeypatch, 3)
     tenant = new_tenant()
     names = [f"d{i}.change.test" for i in range(5)]
     domains.add_domains(tenant, get_plan(PlanName.PRO), names)
@@ -143,7 +149,7 @@ def test_a_large_bulk_add_queues_a_minutes_worth_and_schedules_the_rest_due_at_o
 
 
 def test_the_budget_is_per_tenant(scan_queue: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(queueing, "hourly_scan_budget", lambda plan: 1)
+    set_budget(monkeypatch, 1)
     first, second = new_tenant(), new_tenant()
     domains.add_domains(first, get_plan(PlanName.PRO), ["a.change.test", "b.change.test"])
     domains.add_domains(second, get_plan(PlanName.PRO), ["a.change.test"])
@@ -153,9 +159,11 @@ def test_the_budget_is_per_tenant(scan_queue: str, monkeypatch: pytest.MonkeyPat
     ]
 
 
-def test_the_default_budget_grows_with_the_plan() -> None:
-    budgets = {name: queueing.hourly_scan_budget(get_plan(name)) for name in PlanName}
-    assert budgets == {PlanName.FREE: 20, PlanName.PRO: 500, PlanName.ENTERPRISE: 1_000}
+def test_the_budget_grows_with_the_plan_and_covers_a_bulk_add_of_the_allowance() -> None:
+    budgets = [get_plan(name).requested_scans_per_hour for name in PlanName]
+    assert budgets == sorted(budgets)
+    for name in (PlanName.FREE, PlanName.PRO):
+        assert get_plan(name).requested_scans_per_hour >= 2 * get_plan(name).domains_allowed
 
 
 # --- the scanner's per-account rate and fairness (M2 d) ---------------------------------------------------

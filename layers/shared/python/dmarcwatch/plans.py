@@ -22,6 +22,11 @@ class Plan(BaseModel):
     requests_per_day: int | None
     domains_allowed: int
     scan_interval_hours: int
+    # Scans the tenant may ask for in an hour (adding or activating domains, refresh, scan now; not the
+    # scheduled rescans): twice the domain allowance (a bulk add of every domain, and as much again), at
+    # least 20 and at most 1,000. Beyond it a bulk add waits for the next hour's schedule and an
+    # on-demand scan is 429 quota_exceeded (`scanning.queueing`).
+    requested_scans_per_hour: int
     api_keys_per_environment: int = 3
 
 
@@ -32,6 +37,7 @@ PLANS: dict[PlanName, Plan] = {
         requests_per_day=1_000,
         domains_allowed=5,
         scan_interval_hours=24,
+        requested_scans_per_hour=20,
     ),
     PlanName.PRO: Plan(
         name=PlanName.PRO,
@@ -39,6 +45,7 @@ PLANS: dict[PlanName, Plan] = {
         requests_per_day=10_000,
         domains_allowed=250,
         scan_interval_hours=6,
+        requested_scans_per_hour=500,
     ),
     PlanName.ENTERPRISE: Plan(
         name=PlanName.ENTERPRISE,
@@ -46,6 +53,7 @@ PLANS: dict[PlanName, Plan] = {
         requests_per_day=None,
         domains_allowed=10_000,
         scan_interval_hours=1,
+        requested_scans_per_hour=1_000,
     ),
 }
 

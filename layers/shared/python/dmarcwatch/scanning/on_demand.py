@@ -8,8 +8,9 @@
   the freshest data there is, and nothing it could do sooner would give it fresher. Only when nothing is
   stored yet (the first on-demand scan failed, or a queued refresh has not run) does the scan endpoint
   answer 429 `rate_limit_exceeded` with Retry-After.
-- Budget: each on-demand scan spends one of the tenant's hourly scans (`queueing.hourly_scan_budget`);
-  when it is spent the answer is 429 `quota_exceeded` with Retry-After (the next hour).
+- Budget: each on-demand scan spends one of the tenant's hourly scans
+  (`Plan.requested_scans_per_hour`); when it is spent the answer is 429 `quota_exceeded` with
+  Retry-After (the next hour).
 - A refresh queues nothing while a request for the domain is in the queue (`reason: "already_queued"`).
 """
 

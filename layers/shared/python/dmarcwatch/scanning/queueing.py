@@ -5,9 +5,9 @@ The queue feeds one shared scanner of a few concurrent slots, so every way in is
 - Lease: a domain is queued only while no request for it is in the queue (`store.scan_requests`); a
   second refresh, a re-activation or the dispatcher then queue nothing new.
 - Budget: a tenant's own requests (adding or activating domains, refresh, scan now) spend an hourly
-  budget of scans that grows with the plan (`hourly_scan_budget`). Requests beyond it are not refused
-  outright when they come in bulk: those domains are handed to the schedule for the next hour, where
-  the dispatcher interleaves tenants.
+  budget of scans set by the plan (`Plan.requested_scans_per_hour`). Requests beyond it are not
+  refused outright when they come in bulk: those domains are handed to the schedule for the next hour,
+  where the dispatcher interleaves tenants.
 - Scanner: the scanner runs at most `REQUESTED_SCANS_PER_MINUTE` of one account's own requests a
   minute and hands the rest back to the schedule (`admit_requested_scan`), so a burst that got into
   the queue cannot hold every slot. Scheduled scans are not limited there: their number is the
@@ -35,12 +35,6 @@ REQUESTED_SCANS_PER_MINUTE = 20
 SCANS_QUEUED_PER_CALL = REQUESTED_SCANS_PER_MINUTE
 
 
-def hourly_scan_budget(plan: Plan) -> int:
-    """Scans a tenant may ask for in an hour: twice the plan's domain allowance (a bulk add of every
-    domain, and as much again), at least 20 and at most 1,000."""
-    return min(1_000, max(20, 2 * plan.domains_allowed))
-
-
 def next_hour(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
@@ -58,7 +52,7 @@ def take_budget(tenant: Tenant, wanted: int, now: datetime, plan: Plan | None = 
         counters.scan_budget_subject(tenant.account_id, tenant.environment.value),
         counters.hour_window(now),
         expires_at_epoch=int(next_hour(now).timestamp()) + 3600,
-        limit=hourly_scan_budget(plan),
+        limit=plan.requested_scans_per_hour,
         amount=wanted,
     )
     return counted.added if counted else 0
