@@ -1,4 +1,5 @@
-"""Lambda: report ingestion from the inbound SQS queue (S3 ObjectCreated events of inbound/raw/)."""
+"""Lambda: report ingestion from the ingest queue (SES receipt notifications, upload and reprocess jobs,
+domain purges)."""
 
 from dmarcwatch.ingest.worker import handler
 

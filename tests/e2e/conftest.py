@@ -72,7 +72,7 @@ def local_stack() -> Iterator[LocalStack]:
     yield stack
     process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=45)
     except subprocess.TimeoutExpired:
         process.kill()
         raise

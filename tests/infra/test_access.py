@@ -643,13 +643,6 @@ def test_the_evaluator_denies_what_the_roles_do_not_grant(synth: Synth) -> None:
     assert not _like("UNROUTED", "UNROUTED#QUARANTINE")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dmarcwatch.store.blobs.get_snapshot treats only NoSuchKey/404 as a miss; in AWS a role without "
-    "s3:ListBucket (deliberately not granted: it would list every tenant's keys) gets 403 AccessDenied for "
-    "a missing snapshot, so GET /v1/domains/{id}/sources answers 500 on every cache miss. Fix: treat "
-    "AccessDenied as a miss there, then delete this marker.",
-)
 def test_source_snapshots_work_without_listing_the_bucket(synth: Synth, recorder: Recorder) -> None:
     from dmarcwatch.plans import PlanName
     from dmarcwatch.services import admin

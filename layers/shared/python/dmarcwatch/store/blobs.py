@@ -61,7 +61,9 @@ def get_snapshot(key: str) -> Any | None:
     try:
         response: dict[str, Any] = aws.client("s3").get_object(Bucket=get_settings().raw_bucket, Key=key)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        # Without s3:ListBucket (deliberately not granted: it would show every tenant's keys), S3 answers
+        # a missing key with AccessDenied rather than NoSuchKey.
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "AccessDenied", "403"):
             return None
         raise
     return json.loads(gzip.decompress(response["Body"].read()))

@@ -1,0 +1,169 @@
+"""The local stack (`dmarcwatch local`, what `make dev` runs) under the loads of issue 14, over HTTP.
+
+Prints, in one run on this machine:
+- a forged report covering 1970-2100: time from upload to its quarantine (the issue asks for ≤ 1 s of
+  pipeline work; the figure includes the queue hop);
+- a 500-domain bulk add in one call (≤ 5 s);
+- a gzipped 100,000-record report (about 40 MB of XML): the time to the 202, the time until it is stored,
+  `GET /v1/domains` latency while it ingests (p50/p95/max, asked every 0.25 s), and the time to page
+  through every record.
+No pass/fail: these machines are shared; compare figures within one run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.reports import Row, aggregate_xml, large_aggregate_xml  # noqa: E402
+
+RECORDS = int(os.environ.get("BENCH_RECORDS", "100000"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start() -> tuple[subprocess.Popen[str], dict[str, str]]:
+    env = {
+        **os.environ,
+        "DMARCWATCH_API_PORT": str(free_port()),
+        "DMARCWATCH_AWS_PORT": str(free_port()),
+        "DMARCWATCH_SMTP_PORT": str(free_port()),
+        "DMARCWATCH_DNS_NAMESERVERS": "127.0.0.1",
+        "DMARCWATCH_DNS_PORT": "9",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dmarcwatch.cli", "local"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("DMARCWATCH_READY "):
+            return process, dict(part.split("=", 1) for part in line.split()[1:])
+    raise SystemExit("the local stack did not start")
+
+
+def enterprise_key(aws: str) -> str:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dmarcwatch.cli",
+            "admin",
+            "create-account",
+            "--email",
+            "bench@example.com",
+            "--plan",
+            "enterprise",
+        ],
+        env={
+            **os.environ,
+            "DMARCWATCH_AWS_ENDPOINT_URL": aws,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return str(json.loads(result.stdout)["live_key"])
+
+
+def wait_job(
+    api: httpx.Client, status_url: str, *, probe: bool = False
+) -> tuple[dict[str, Any], list[float]]:
+    latencies: list[float] = []
+    while True:
+        job: dict[str, Any] = api.get(status_url).json()["data"]
+        if job["status"] != "pending":
+            return job, latencies
+        if probe:
+            started = time.perf_counter()
+            api.get("/domains?limit=25").raise_for_status()
+            latencies.append(time.perf_counter() - started)
+        time.sleep(0.25)
+
+
+def main() -> None:
+    process, ready = start()
+    try:
+        key = enterprise_key(ready["aws"])
+        with httpx.Client(
+            base_url=ready["api"], headers={"Authorization": f"Bearer {key}"}, timeout=120
+        ) as api:
+            api.post("/domains", json={"domains": ["big.example", "forged.example"]}).raise_for_status()
+
+            forged = aggregate_xml("forged.example", [Row("192.0.2.1", 5)], begin=0, end=4_102_444_800)
+            started = time.perf_counter()
+            queued = api.post("/reports", content=forged).json()["data"]
+            job, _ = wait_job(api, queued["status_url"].removeprefix("/v1"))
+            print(
+                f"forged 1970-2100 report: {job['status']} ({job['quarantined'][0]['reason']}) "
+                f"{time.perf_counter() - started:.2f} s after upload"
+            )
+
+            names = [f"bulk{i:03}.example" for i in range(500)]
+            started = time.perf_counter()
+            api.post("/domains", json={"domains": names}).raise_for_status()
+            print(f"bulk add of 500 domains: {time.perf_counter() - started:.2f} s")
+
+            xml = large_aggregate_xml("big.example", RECORDS)
+            body = gzip.compress(xml, compresslevel=6)
+            print(
+                f"{RECORDS}-record report: {len(xml) / 1e6:.1f} MB of XML, {len(body) / 1e6:.1f} MB gzipped"
+            )
+            started = time.perf_counter()
+            queued = api.post("/reports", content=body).json()["data"]
+            accepted = time.perf_counter() - started
+            job, latencies = wait_job(api, queued["status_url"].removeprefix("/v1"), probe=True)
+            stored = time.perf_counter() - started
+            print(f"  202 after {accepted:.2f} s; {job['status']} after {stored:.1f} s")
+            if latencies:
+                ordered = sorted(latencies)
+                p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
+                print(
+                    f"  GET /v1/domains while ingesting: {len(latencies)} calls, "
+                    f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+                    f"max {ordered[-1] * 1000:.0f} ms"
+                )
+            started = time.perf_counter()
+            seen, cursor = 0, None
+            while True:
+                params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+                page = api.get(f"/reports/{job['report_ids'][0]}", params=params).json()["data"]
+                seen += len(page["records"])
+                cursor = page["records_next_cursor"]
+                if not cursor:
+                    break
+            print(f"  listed {seen} records in {time.perf_counter() - started:.1f} s")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()
