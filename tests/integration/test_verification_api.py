@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dmarcwatch import table as t
+from dmarcwatch.ingest import routing
 from dmarcwatch.models import Environment, Tenant, utcnow
 from dmarcwatch.scanning.service import scan_and_record
 from dmarcwatch.services import domains
@@ -72,11 +73,15 @@ def test_verify_is_tenant_scoped(client: TestClient, account: ApiAccount, other_
 # --- verification does not last for ever (review L1) --------------------------------------------------------
 
 
-def mark_verified(account: ApiAccount, name: str, at: datetime) -> None:
+def mark_verified(account: ApiAccount, name: str, at: datetime, checked: datetime | None = None) -> None:
+    """Verified at `at`, and with `checked` the token last seen again then."""
+    update, values = "SET verified_at = :at", {":at": ts(at)}
+    if checked is not None:
+        update, values[":checked"] = f"{update}, verification_checked_at = :checked", ts(checked)
     table().update_item(
         Key=key(t.tenant_pk(account.id, "live"), t.domain_sk(name)),
-        UpdateExpression="SET verified_at = :at",
-        ExpressionAttributeValues={":at": ts(at)},
+        UpdateExpression=update,
+        ExpressionAttributeValues=values,
     )
 
 
@@ -85,7 +90,7 @@ def domain_item(account: ApiAccount, name: str) -> dict[str, object]:
 
 
 def shared_owners(name: str) -> list[str]:
-    return [tenant.account_id for tenant in domain_store.tenants_monitoring(name, verified_only=True)]
+    return [tenant.account_id for tenant in routing.shared_tenants(name)]
 
 
 def test_verifying_again_withdraws_a_verification_whose_token_is_gone(
@@ -93,7 +98,7 @@ def test_verifying_again_withdraws_a_verification_whose_token_is_gone(
 ) -> None:
     """The domain changed hands: neither gone.verify.test nor _dmarcwatch.gone.verify.test exists now."""
     domain_id = add_with_token(client, account, "gone.verify.test", "OldTokenOldTokenOldToken")
-    mark_verified(account, "gone.verify.test", utcnow() - timedelta(days=400))
+    mark_verified(account, "gone.verify.test", utcnow() - timedelta(days=400), utcnow() - timedelta(days=1))
     assert shared_owners("gone.verify.test") == [account.id]
     result = client.post(f"/v1/domains/{domain_id}/verify", headers=account.headers()).json()["data"]
     assert (result["verified"], result["status"]) == (False, "token_not_found")
@@ -111,6 +116,22 @@ def test_verifying_again_keeps_the_verification_when_the_dns_fails(
     assert (result["verified"], result["status"]) == (True, "already_verified")
     assert "SERVFAIL" in result["detail"]
     assert "verified_at" in domain_item(account, "www.servfail.test")
+    # Kept, but not seen for 400 days: the shared address no longer trusts it.
+    assert shared_owners("www.servfail.test") == []
+
+
+def test_verifying_again_where_the_token_is_seen_makes_the_verification_fresh(
+    client: TestClient, account: ApiAccount
+) -> None:
+    domain_id = add_with_token(client, account, "sub.verify.test", "SubTokenSubTokenSubToken")
+    mark_verified(account, "sub.verify.test", utcnow() - timedelta(days=400), utcnow() - timedelta(days=40))
+    assert shared_owners("sub.verify.test") == []
+    result = client.post(f"/v1/domains/{domain_id}/verify", headers=account.headers()).json()["data"]
+    assert (result["verified"], result["status"]) == (True, "already_verified")
+    assert str(domain_item(account, "sub.verify.test")["verification_checked_at"]) > ts(
+        utcnow() - timedelta(minutes=1)
+    )
+    assert shared_owners("sub.verify.test") == [account.id]
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,15 @@
-"""Small DMARC aggregate reports and the mails that carry them, for the ingestion tests."""
+"""Small DMARC aggregate reports and the mails that carry them, for the ingestion tests, and their
+delivery as the SMTP stand-in stores them."""
 
 from __future__ import annotations
 
 import gzip
+import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+
+from dmarcwatch.store import blobs
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,16 @@ def report_mail(to: str, xml: bytes, *, subject: str = "Report domain: example.c
         gzip.compress(xml), maintype="application", subtype="gzip", filename="report.xml.gz"
     )
     return message.as_bytes()
+
+
+def deliver(raw: bytes, recipients: str | None = None) -> str:
+    """Store a mail as the SMTP stand-in does, with the envelope recipients (by default the To address,
+    as a reporter's SMTP client would send RCPT TO); the raw object's key."""
+    if recipients is None:
+        recipients = BytesHeaderParser().parsebytes(raw)["To"]
+    key = f"inbound/raw/test/{uuid.uuid4().hex}"
+    blobs.put_raw(key, raw, {"recipients": recipients})
+    return key
 
 
 def large_aggregate_xml(domain: str, records: int, *, report_id: str = "large-1") -> bytes:

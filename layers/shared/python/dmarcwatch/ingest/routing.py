@@ -7,16 +7,26 @@ environment. Any other local part at the reports domain is the shared address: t
 live tenants that monitor its policy domain and have verified owning it (otherwise anyone could add a
 domain and read its reports). A report is stored only under a monitored, active domain
 (the policy domain itself or its nearest monitored parent); anything else is quarantined with a reason.
+
+A verification counts for the shared address only while it is fresh (review L1): granted, or confirmed
+by a scan that saw the token, within `VERIFICATION_TRUSTED_FOR`. Scans of an active domain look for the
+token at least daily and withdraw the verification when it is gone, but a lookup that keeps failing
+never withdraws one, and a domain nobody scans is never looked at: without the bound, either would let a
+former owner read a domain's reports for ever.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from dmarcwatch.config import get_settings
-from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant
+from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant, utcnow
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import domains as domain_store
+
+# How long a verification counts for the shared address after it was granted or last confirmed.
+VERIFICATION_TRUSTED_FOR = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -61,10 +71,12 @@ def monitored_domain(tenant: Tenant, policy_domain: str) -> Domain | None:
     return None
 
 
-def shared_tenants(policy_domain: str) -> list[Tenant]:
+def shared_tenants(policy_domain: str, now: datetime | None = None) -> list[Tenant]:
+    """The live tenants that monitor the policy domain or a parent and hold a fresh verification of it."""
+    trusted_since = (now or utcnow()) - VERIFICATION_TRUSTED_FOR
     found: list[Tenant] = []
     for name in candidate_names(policy_domain):
-        for tenant in domain_store.tenants_monitoring(name, verified_only=True):
+        for tenant in domain_store.tenants_monitoring(name, verified_since=trusted_since):
             if tenant.environment == Environment.LIVE and tenant not in found:
                 found.append(tenant)
     return found

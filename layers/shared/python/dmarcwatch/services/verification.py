@@ -5,9 +5,10 @@ The account publishes `dmarcwatch-verification=<token>` as TXT at the domain its
 answered without the token.
 
 A verification does not last for ever (review L1): a domain can change hands. Verifying a domain that is
-verified already looks again, and so does every scan of it (`scanning.service`); when the token is
-authoritatively gone the verification is withdrawn. A failed lookup (SERVFAIL, timeout) never withdraws
-one.
+verified already looks again, and so does every scan of it (`scanning.service`): when the token is seen,
+the time is recorded (`verification_checked_at`); when it is authoritatively gone, the verification is
+withdrawn. A failed lookup (SERVFAIL, timeout) never withdraws one, but shared-address routing trusts
+only a verification granted or seen within the last 30 days (`ingest.routing`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def _recheck(tenant: Tenant, domain: Domain) -> Verification:
     assert domain.verified_at is not None
     name, value = expected_record(domain)
     check = asyncio.run(check_ownership(domain.name, domain.verification_token))
+    if check.status is Ownership.FOUND:
+        # Seen again: the verification is fresh for shared-address routing (`ingest.routing`).
+        domain_store.confirm_verification(tenant, domain.name, domain.verified_at, utcnow())
     if check.status is not Ownership.ABSENT:
         detail = f"could not look again: {'; '.join(check.errors)}" if check.errors else ""
         return Verification(domain, True, "already_verified", detail, name, value)

@@ -7,9 +7,10 @@ Item layout:
             so the plan's allowance is enforced without counting items.
 
 Proof of ownership (review L1: a verification must not last for ever), on the domain item:
-`verified_at` (set by `mark_verified`) and `verification_checked_at`, when a scan of the verified domain
-last saw the token (written with the scan's summary fields). When the DNS says authoritatively that the
-token is gone, `drop_verification` removes both.
+`verified_at` (set by `mark_verified`) and `verification_checked_at`, when the token was last seen again
+(written with a scan's summary fields, or by `confirm_verification` when the account verifies again).
+When the DNS says authoritatively that the token is gone, `drop_verification` removes both. Shared-address
+routing trusts only a verification granted or confirmed recently (`tenants_monitoring`).
 """
 
 from __future__ import annotations
@@ -271,6 +272,23 @@ def mark_verified(tenant: Tenant, domain: Domain, at: datetime) -> bool:
     return True
 
 
+def confirm_verification(tenant: Tenant, name: str, verified_at: datetime, at: datetime) -> bool:
+    """Record that the token of the verification granted at `verified_at` was seen at `at`; False if the
+    domain holds no such verification any more."""
+    try:
+        table().update_item(
+            Key=key(_pk(tenant), t.domain_sk(name)),
+            UpdateExpression="SET verification_checked_at = :checked",
+            ConditionExpression="verified_at = :at",
+            ExpressionAttributeValues={":at": ts(verified_at), ":checked": ts(at)},
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
 def drop_verification(tenant: Tenant, name: str, verified_at: datetime) -> bool:
     """Withdraw the proof of ownership granted at `verified_at` (its token is gone, `dns.ownership`);
     False if it is not that one any more, so a verification made meanwhile is never undone."""
@@ -304,9 +322,11 @@ def delete(tenant: Tenant, domain: Domain) -> bool:
     return transact(items)
 
 
-def tenants_monitoring(name: str, *, verified_only: bool) -> list[Tenant]:
-    """Every tenant with a domain item for `name` (gsi1; used for reports sent to the shared address),
-    or only those that proved they own it. Pages through the index (review L6)."""
+def tenants_monitoring(name: str, *, verified_since: datetime | None) -> list[Tenant]:
+    """Every tenant with a domain item for `name` (gsi1; used for reports sent to the shared address).
+
+    With `verified_since`, only those whose proof of ownership was granted or last confirmed at or after
+    it: the later of `verified_at` and `verification_checked_at`. Pages through the index (review L6)."""
     query: dict[str, Any] = {
         "IndexName": "gsi1",
         "KeyConditionExpression": "gsi1pk = :pk",
@@ -316,10 +336,18 @@ def tenants_monitoring(name: str, *, verified_only: bool) -> list[Tenant]:
     while True:
         response = table().query(**query)
         for item in response["Items"]:
-            if verified_only and not item.get("verified_at"):
+            if verified_since is not None and not _verified_since(item, verified_since):
                 continue
             account_id, _, environment = str(item["gsi1sk"]).partition("#")
             tenants.append(Tenant(account_id=account_id, environment=Environment(environment)))
         if "LastEvaluatedKey" not in response:
             return tenants
         query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _verified_since(item: dict[str, Any], since: datetime) -> bool:
+    verified_at = parse_ts(item.get("verified_at"))
+    if verified_at is None:
+        return False
+    checked_at = parse_ts(item.get("verification_checked_at"))
+    return max(verified_at, checked_at or verified_at) >= since
