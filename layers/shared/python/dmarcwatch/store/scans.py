@@ -79,6 +79,44 @@ def latest(tenant: Tenant, domain_id: str) -> LatestScan | None:
     )
 
 
+# A scan result comes from a zone its tenant controls (TXT records, an SPF tree): bounded before it is
+# written, so no zone can make the scan item outgrow DynamoDB's 400 KB (review H1).
+RESULT_BUDGET = 250_000
+PREVIOUS_BUDGET = 80_000
+CHANGE_VALUE_BUDGET = 4_000
+
+
+def _shrunk(value: Any, text: int, items: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= text else value[:text] + "…"
+    if isinstance(value, list):
+        return [_shrunk(v, text, items) for v in value[:items]]
+    if isinstance(value, dict):
+        return {k: _shrunk(v, text, items) for k, v in value.items()}
+    return value
+
+
+def bounded_json(document: str, budget: int, *, keep: tuple[str, ...] = ()) -> str:
+    """`document` (a JSON object) as is when within `budget` characters, else with long texts and lists
+    cut (and `"truncated": true` when `keep` names fields, which are all a last-resort stub keeps)."""
+    if len(document) <= budget:
+        return document
+    parsed = json.loads(document)
+    for text, items in ((1_000, 100), (200, 20)):
+        shrunk = _shrunk(parsed, text, items)
+        if keep:
+            shrunk["truncated"] = True
+        encoded = json.dumps(shrunk)
+        if len(encoded) <= budget:
+            return encoded
+    stub = {name: parsed[name] for name in keep if name in parsed}
+    return json.dumps({**stub, "truncated": True} if keep else stub)
+
+
+def _bounded_value(value: str | None) -> str | None:
+    return value if value is None or len(value) <= CHANGE_VALUE_BUDGET else value[:CHANGE_VALUE_BUDGET] + "…"
+
+
 def record_scan(
     tenant: Tenant,
     domain: Domain,
@@ -107,8 +145,8 @@ def record_scan(
                         **key(_tpk(tenant), t.scan_sk(domain.id)),
                         "type": "scan",
                         "domain_id": domain.id,
-                        "result": result_json,
-                        "previous": json.dumps(previous),
+                        "result": bounded_json(result_json, RESULT_BUDGET, keep=("domain", "scanned_at")),
+                        "previous": bounded_json(json.dumps(previous), PREVIOUS_BUDGET),
                         "scan_count": expected_count + 1,
                         "scanned_at": ts(scanned_at),
                     }
@@ -140,8 +178,8 @@ def record_scan(
             "type": "change",
             "id": change.id,
             "field": change.field,
-            "old": change.old,
-            "new": change.new,
+            "old": _bounded_value(change.old),
+            "new": _bounded_value(change.new),
             "detected_at": change.detected_at,
         }
         items.append({"Put": {"TableName": name, "Item": to_wire(item)}})
