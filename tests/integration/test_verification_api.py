@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from dmarcwatch import table as t
+from dmarcwatch.events import DomainUnverified, EventType
 from dmarcwatch.ingest import routing
 from dmarcwatch.models import Environment, Tenant, utcnow
-from dmarcwatch.scanning.service import scan_and_record
-from dmarcwatch.services import domains
-from dmarcwatch.store import domains as domain_store
+from dmarcwatch.scanning.service import scan_and_record, withdraw_verification
+from dmarcwatch.services import domains, verification
 from dmarcwatch.store.db import key, table, ts
 from dmarcwatch.store.events import recent_events
 from tests.dns.conftest import dns_server  # noqa: F401 - the fixture, shared with the DNS tests
@@ -105,6 +106,8 @@ def test_verifying_again_withdraws_a_verification_whose_token_is_gone(
     assert "withdrawn" in result["detail"]
     assert "verified_at" not in domain_item(account, "gone.verify.test")
     assert shared_owners("gone.verify.test") == []
+    [withdrawn] = recent_events(account.id, "live")
+    assert withdrawn.payload == DomainUnverified(domain_id=domain_id, domain="gone.verify.test")
 
 
 def test_verifying_again_keeps_the_verification_when_the_dns_fails(
@@ -154,6 +157,8 @@ def test_every_scan_of_a_verified_domain_looks_for_its_token_again(
     item = domain_item(account, name)
     assert ("verified_at" in item, "verification_checked_at" in item) == (still_verified, checked)
     assert shared_owners(name) == ([account.id] if still_verified else [])
+    kinds = [event.payload.type for event in recent_events(account.id, "live")]
+    assert kinds.count(EventType.DOMAIN_UNVERIFIED) == (0 if still_verified else 1)
 
 
 def test_a_verification_made_meanwhile_is_not_withdrawn(client: TestClient, account: ApiAccount) -> None:
@@ -161,5 +166,39 @@ def test_a_verification_made_meanwhile_is_not_withdrawn(client: TestClient, acco
     checked = utcnow() - timedelta(days=3)
     mark_verified(account, "gone.verify.test", utcnow())  # verified again after the check began
     tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
-    assert domain_store.drop_verification(tenant, "gone.verify.test", checked) is False
+    as_checked = domains.resolve(tenant, "gone.verify.test").model_copy(update={"verified_at": checked})
+    assert withdraw_verification(tenant, as_checked) is False
     assert "verified_at" in domain_item(account, "gone.verify.test")
+    assert recent_events(account.id, "live") == []
+
+
+def verify(client: TestClient, account: ApiAccount, domain_id: str) -> dict[str, Any]:
+    response = client.post(f"/v1/domains/{domain_id}/verify", headers=account.headers())
+    return dict(response.json()["data"])
+
+
+def test_a_withdrawal_and_a_new_verification_are_events_of_their_own(
+    client: TestClient, account: ApiAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verification after a withdrawal is a new domain.verified event, not a duplicate of the first."""
+    domain_id = add_with_token(client, account, "sub.verify.test", "SubTokenSubTokenSubToken")
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    first = utcnow() - timedelta(days=2)
+    monkeypatch.setattr(verification, "utcnow", lambda: first)
+    assert verify(client, account, domain_id)["status"] == "verified"
+    # A scan found the token gone (the owner moved it, say) ...
+    verified = domains.resolve(tenant, domain_id)
+    assert withdraw_verification(tenant, verified, first + timedelta(hours=12)) is True
+    # ... and withdrawing that verification again changes nothing and writes no second event.
+    assert withdraw_verification(tenant, verified, first + timedelta(hours=13)) is False
+    # The token is back: verified again.
+    monkeypatch.setattr(verification, "utcnow", lambda: first + timedelta(days=1))
+    assert verify(client, account, domain_id)["status"] == "verified"
+    events = list(reversed(recent_events(account.id, "live")))
+    assert [event.payload.type for event in events] == [
+        EventType.DOMAIN_VERIFIED,
+        EventType.DOMAIN_UNVERIFIED,
+        EventType.DOMAIN_VERIFIED,
+    ]
+    assert len({event.id for event in events}) == 3
+    assert {event.payload.model_dump()["domain_id"] for event in events} == {domain_id}

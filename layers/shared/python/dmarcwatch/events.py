@@ -15,6 +15,7 @@ class EventType(StrEnum):
     DOMAIN_SCAN_COMPLETED = "domain.scan.completed"
     DNS_CHANGED = "dns.changed"
     DOMAIN_VERIFIED = "domain.verified"
+    DOMAIN_UNVERIFIED = "domain.unverified"
 
 
 class ReportReceived(BaseModel):
@@ -61,8 +62,16 @@ class DomainVerified(BaseModel):
     domain: str
 
 
+class DomainUnverified(BaseModel):
+    """The domain's verification was withdrawn: its token is no longer published."""
+
+    type: Literal[EventType.DOMAIN_UNVERIFIED] = EventType.DOMAIN_UNVERIFIED
+    domain_id: str
+    domain: str
+
+
 EventPayload = Annotated[
-    ReportReceived | ReportQuarantined | DomainScanCompleted | DnsChanged | DomainVerified,
+    ReportReceived | ReportQuarantined | DomainScanCompleted | DnsChanged | DomainVerified | DomainUnverified,
     Field(discriminator="type"),
 ]
 

@@ -7,8 +7,9 @@ fields are written in one transaction guarded by the scan counter: of two concur
 
 Every scan of a verified domain also looks for its ownership token again (review L1): seen, the time is
 recorded with the summary (`verification_checked_at`); authoritatively gone (both names answered without
-it), the verification is withdrawn, so a domain that changed hands stops routing shared-address reports
-to its former owner. A failed lookup changes nothing.
+it), the verification is withdrawn with a `domain.unverified` event (`withdraw_verification`, which the
+verify endpoint uses too), so a domain that changed hands stops routing shared-address reports to its
+former owner. A failed lookup changes nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dmarcwatch.dns.limits import FULL, UNVERIFIED
 from dmarcwatch.dns.ownership import Ownership, check_ownership
 from dmarcwatch.dns.result import ScanResult
 from dmarcwatch.dns.scan import scan
-from dmarcwatch.events import DnsChanged, DomainScanCompleted, Event
+from dmarcwatch.events import DnsChanged, DomainScanCompleted, DomainUnverified, Event, EventType
 from dmarcwatch.ids import IdPrefix, derived_id
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import get_plan
@@ -123,8 +124,29 @@ def _recheck_ownership(tenant: Tenant, domain: Domain) -> Ownership | None:
         return None
     check = asyncio.run(check_ownership(domain.name, domain.verification_token))
     if check.status is Ownership.ABSENT:
-        domain_store.drop_verification(tenant, domain.name, domain.verified_at)
+        withdraw_verification(tenant, domain)
     return check.status
+
+
+def withdraw_verification(tenant: Tenant, domain: Domain, now: datetime | None = None) -> bool:
+    """Withdraw the domain's verification (granted at `domain.verified_at`), whose token is authoritatively
+    gone, with a `domain.unverified` event; False when the domain holds another verification by now."""
+    assert domain.verified_at is not None
+    event = Event(
+        # Named by the verification it withdraws: the withdrawal of a later verification is another event.
+        id=derived_id(
+            IdPrefix.EVENT,
+            tenant.account_id,
+            domain.id,
+            EventType.DOMAIN_UNVERIFIED,
+            domain.verified_at.isoformat(),
+        ),
+        account_id=tenant.account_id,
+        environment=tenant.environment.value,
+        created_at=now or utcnow(),
+        payload=DomainUnverified(domain_id=domain.id, domain=domain.name),
+    )
+    return domain_store.drop_verification(tenant, domain.name, domain.verified_at, event)
 
 
 def _record(

@@ -17,12 +17,12 @@ import asyncio
 from dataclasses import dataclass
 
 from dmarcwatch.dns.ownership import Ownership, check_ownership, token_record
-from dmarcwatch.events import DomainVerified, Event
+from dmarcwatch.events import DomainVerified, Event, EventType
 from dmarcwatch.ids import IdPrefix, derived_id
 from dmarcwatch.models import Domain, Tenant, utcnow
+from dmarcwatch.scanning.service import withdraw_verification
 from dmarcwatch.services import domains
 from dmarcwatch.store import domains as domain_store
-from dmarcwatch.store import events as event_store
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _recheck(tenant: Tenant, domain: Domain) -> Verification:
     if check.status is not Ownership.ABSENT:
         detail = f"could not look again: {'; '.join(check.errors)}" if check.errors else ""
         return Verification(domain, True, "already_verified", detail, name, value)
-    domain_store.drop_verification(tenant, domain.name, domain.verified_at)
+    withdraw_verification(tenant, domain)
     detail = (
         f'the token is no longer published, so the verification was withdrawn: publish TXT {name} "{value}"'
     )
@@ -71,14 +71,15 @@ def verify(tenant: Tenant, id_or_name: str) -> Verification:
     if check.status is Ownership.ABSENT:
         return Verification(domain, False, "token_not_found", f'publish TXT {name} "{value}"', name, value)
     now = utcnow()
-    if domain_store.mark_verified(tenant, domain, now):
-        event_store.put_event(
-            Event(
-                id=derived_id(IdPrefix.EVENT, tenant.account_id, domain.id, "domain.verified"),
-                account_id=tenant.account_id,
-                environment=tenant.environment.value,
-                created_at=now,
-                payload=DomainVerified(domain_id=domain.id, domain=domain.name),
-            )
-        )
+    event = Event(
+        # Named by the verification's time: a domain verified again after a withdrawal gets another event.
+        id=derived_id(
+            IdPrefix.EVENT, tenant.account_id, domain.id, EventType.DOMAIN_VERIFIED, now.isoformat()
+        ),
+        account_id=tenant.account_id,
+        environment=tenant.environment.value,
+        created_at=now,
+        payload=DomainVerified(domain_id=domain.id, domain=domain.name),
+    )
+    domain_store.mark_verified(tenant, domain, now, event)
     return Verification(domain.model_copy(update={"verified_at": now}), True, "verified", "", name, value)

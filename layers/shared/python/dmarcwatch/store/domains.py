@@ -23,7 +23,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
+from dmarcwatch.events import Event
 from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant
+from dmarcwatch.store import events as event_store
 from dmarcwatch.store.db import (
     is_conditional_failure,
     key,
@@ -256,20 +258,27 @@ def set_status(tenant: Tenant, domain: Domain, status: DomainStatus, now: Any) -
     )
 
 
-def mark_verified(tenant: Tenant, domain: Domain, at: datetime) -> bool:
-    """Record the verification once; False if it was already verified (or the domain is gone)."""
-    try:
-        table().update_item(
-            Key=key(_pk(tenant), t.domain_sk(domain.name)),
-            UpdateExpression="SET verified_at = :at",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(verified_at)",
-            ExpressionAttributeValues={":at": ts(at)},
-        )
-    except ClientError as error:
-        if is_conditional_failure(error):
-            return False
-        raise
-    return True
+def mark_verified(tenant: Tenant, domain: Domain, at: datetime, event: Event | None = None) -> bool:
+    """Record the verification once, with its `domain.verified` event in the same transaction; False if
+    it was already verified (or the domain is gone), and then no event is written either."""
+    items: list[dict[str, Any]] = [
+        {
+            "Update": {
+                "TableName": table().name,
+                "Key": to_wire(key(_pk(tenant), t.domain_sk(domain.name))),
+                "UpdateExpression": "SET verified_at = :at",
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(verified_at)",
+                "ExpressionAttributeValues": to_wire({":at": ts(at)}),
+            }
+        }
+    ]
+    if event is not None:
+        items.append(_event_put(event))
+    return transact(items)
+
+
+def _event_put(event: Event) -> dict[str, Any]:
+    return {"Put": {"TableName": table().name, "Item": to_wire(event_store.event_item(event))}}
 
 
 def confirm_verification(tenant: Tenant, name: str, verified_at: datetime, at: datetime) -> bool:
@@ -289,21 +298,24 @@ def confirm_verification(tenant: Tenant, name: str, verified_at: datetime, at: d
     return True
 
 
-def drop_verification(tenant: Tenant, name: str, verified_at: datetime) -> bool:
-    """Withdraw the proof of ownership granted at `verified_at` (its token is gone, `dns.ownership`);
-    False if it is not that one any more, so a verification made meanwhile is never undone."""
-    try:
-        table().update_item(
-            Key=key(_pk(tenant), t.domain_sk(name)),
-            UpdateExpression="REMOVE verified_at, verification_checked_at",
-            ConditionExpression="verified_at = :at",
-            ExpressionAttributeValues={":at": ts(verified_at)},
-        )
-    except ClientError as error:
-        if is_conditional_failure(error):
-            return False
-        raise
-    return True
+def drop_verification(tenant: Tenant, name: str, verified_at: datetime, event: Event) -> bool:
+    """Withdraw the proof of ownership granted at `verified_at` (its token is gone, `dns.ownership`), with
+    its `domain.unverified` event in the same transaction; False (and no event) if it is not that one any
+    more, so a verification made meanwhile is never undone."""
+    return transact(
+        [
+            {
+                "Update": {
+                    "TableName": table().name,
+                    "Key": to_wire(key(_pk(tenant), t.domain_sk(name))),
+                    "UpdateExpression": "REMOVE verified_at, verification_checked_at",
+                    "ConditionExpression": "verified_at = :at",
+                    "ExpressionAttributeValues": to_wire({":at": ts(verified_at)}),
+                }
+            },
+            _event_put(event),
+        ]
+    )
 
 
 def delete(tenant: Tenant, domain: Domain) -> bool:
