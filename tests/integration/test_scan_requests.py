@@ -82,7 +82,8 @@ def test_a_domain_is_queued_once_while_its_request_waits(
     assert domain_item(tenant, "change.test")["queued_until"] > db.ts(utcnow())
     # A refresh, a second request and a re-activation while the first request waits queue nothing.
     assert service.request_scans(tenant, [domain]) == 0
-    assert on_demand.refresh(tenant, domain, utcnow()) == on_demand.Refresh(False, "already_queued")
+    refreshed = on_demand.refresh(tenant, domain, utcnow())
+    assert refreshed == on_demand.Refresh(False, on_demand.NotQueued.ALREADY_QUEUED)
     domains.set_status(tenant, "change.test", domains.DomainStatus.INACTIVE)
     assert "gsi2pk" not in domain_item(tenant, "change.test")
     domains.set_status(tenant, "change.test", domains.DomainStatus.ACTIVE)
