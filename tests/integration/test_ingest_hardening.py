@@ -408,7 +408,8 @@ def test_deleting_a_domain_purges_its_statistics_sources_reports_and_scans(
             KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"{pk}#{suffix}"}
         )["Items"]
 
-    assert partition(f"STATS#{domain.id}") and partition(f"RECORDS#{report.id}")
+    assert partition(f"STATS#{domain.id}")
+    assert partition(f"RECORDS#{report.id}")
     domains.delete_domain(live, "example.com")
     assert drain_ingest_queue() == 1
     assert partition(f"STATS#{domain.id}") == []

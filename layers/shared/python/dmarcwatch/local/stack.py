@@ -1,30 +1,25 @@
-"""`dmarcwatch local` (what `make dev` runs): embedded AWS, the API, and room for more services.
+"""`dmarcwatch local` (what `make dev` runs): embedded AWS, the API with the SMTP stand-in, the workers.
 
-Everything listens on 127.0.0.1. Later services (SMTP inbound, queue workers, the scheduler) implement
-`LocalService` and are added to `services()`.
+Everything listens on 127.0.0.1. Three processes (`local.processes` says why): this one (API and SMTP),
+the embedded AWS, and the workers (queue workers and the scheduler).
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import uvicorn
-from moto.server import ThreadedMotoServer
 
-from dmarcwatch.api.registry import SCHEDULED_FUNCTIONS, WORKER_FUNCTIONS, Resource
+from dmarcwatch.api.registry import SCHEDULED_FUNCTIONS, WORKER_FUNCTIONS
 from dmarcwatch.config import get_settings
-from dmarcwatch.local import moto_transactions
-from dmarcwatch.local.scheduler import Scheduler
+from dmarcwatch.local.processes import Child, port_open
 from dmarcwatch.local.smtp import SmtpInbound
-from dmarcwatch.local.worker import QueueWorker
 from dmarcwatch.store import aws
 
 _FAKE_CREDENTIALS = {
@@ -41,23 +36,6 @@ class LocalService(Protocol):
         """Start in the background; return where to reach it."""
 
     def stop(self) -> None: ...
-
-
-class EmbeddedAws:
-    name = "embedded AWS (moto)"
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-
-    def start(self) -> str:
-        moto_transactions.apply()
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the banner
-        self._server.start()
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self._server.stop()
 
 
 class ApiServer:
@@ -93,20 +71,6 @@ def _point_at_embedded_aws(endpoint: str) -> None:
     aws.reset()
 
 
-def _queue_url(trigger: Resource) -> str:
-    settings = get_settings()
-    urls = {Resource.INGEST_QUEUE: settings.ingest_queue_url, Resource.SCAN_QUEUE: settings.scan_queue_url}
-    url = urls.get(trigger)
-    if url is None:
-        raise RuntimeError(f"no local queue for {trigger}")
-    return url
-
-
-def _load(reference: str) -> Any:
-    module, _, attribute = reference.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
 def _banner(lines: list[str]) -> None:
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
@@ -119,37 +83,35 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
     from dmarcwatch.services import accounts, admin
 
     settings = get_settings()
-    embedded = EmbeddedAws(settings.aws_port)
-    endpoint = embedded.start()
-    _point_at_embedded_aws(endpoint)
-    bootstrap()
-    settings = get_settings()
-    os.environ["DMARCWATCH_INGEST_QUEUE_URL"] = bootstrap_inbound()
-    os.environ["DMARCWATCH_SCAN_QUEUE_URL"] = bootstrap_scanning()
-    aws.reset()
-    settings = get_settings()
-    created = admin.create_account(f"dev-{int(time.time())}@localhost", PlanName.PRO, "Local developer", 365)
-    api = ApiServer(settings.api_host, settings.api_port)
-    smtp = SmtpInbound(settings.api_host, settings.smtp_port)
-    workers = [
-        QueueWorker(fn.name, _queue_url(fn.trigger), _load(fn.handler), fn.batch_size)
-        for fn in WORKER_FUNCTIONS
-    ]
-    scheduler = Scheduler(
-        [(fn.name, _load(fn.handler)) for fn in SCHEDULED_FUNCTIONS], settings.scheduler_interval_seconds
-    )
-    started: list[LocalService] = [embedded]
+    embedded = Child("embedded AWS (moto)", "aws", dict(os.environ), lambda: port_open(settings.aws_port))
+    started: list[LocalService] = []
     try:
+        embedded.start()
+        started.append(embedded)
+        endpoint = f"http://127.0.0.1:{settings.aws_port}"
+        _point_at_embedded_aws(endpoint)
+        bootstrap()
+        os.environ["DMARCWATCH_INGEST_QUEUE_URL"] = bootstrap_inbound()
+        os.environ["DMARCWATCH_SCAN_QUEUE_URL"] = bootstrap_scanning()
+        aws.reset()
+        settings = get_settings()
+        created = admin.create_account(
+            f"dev-{int(time.time())}@localhost", PlanName.PRO, "Local developer", 365
+        )
+        api = ApiServer(settings.api_host, settings.api_port)
+        smtp = SmtpInbound(settings.api_host, settings.smtp_port)
+        workers = Child("workers", "workers", dict(os.environ), lambda: True)
         api_url = api.start()
         started.append(api)
         smtp_url = smtp.start()
         started.append(smtp)
-        for worker in workers:
-            worker.start()
-            started.append(worker)
-        scheduler.start()
-        started.append(scheduler)
+        workers.start()
+        started.append(workers)
         live_address = accounts.inbound_address(created.account, Environment.LIVE)
+        worker_names = ", ".join(fn.name for fn in WORKER_FUNCTIONS)
+        schedule = ", ".join(
+            f"{fn.name} every {settings.scheduler_interval_seconds:g} s" for fn in SCHEDULED_FUNCTIONS
+        )
         _banner(
             [
                 "",
@@ -158,8 +120,8 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
                 f"  embedded AWS:  {endpoint}",
                 f"  SMTP inbound:  {smtp_url}  (SES stand-in, mail for @{settings.reports_domain})",
                 f"  rua address:   {live_address}",
-                f"  workers:       {', '.join(w.name for w in workers)}",
-                f"  scheduler:     {scheduler.describe()}",
+                f"  workers:       {worker_names} (own process)",
+                f"  scheduler:     {schedule}",
                 f"  account:       {created.account.id} (plan pro)",
                 f"  live key:      {created.live_key.secret}",
                 f"  test key:      {created.test_key.secret}",
