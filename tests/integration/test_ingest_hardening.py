@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from email.parser import BytesHeaderParser
 from typing import Any
 
 import pytest
@@ -34,7 +33,7 @@ from dmarcwatch.store import aws as aws_clients
 from dmarcwatch.store import blobs, counters, db
 from dmarcwatch.store import reports as store
 from dmarcwatch.store import scans as scan_store
-from tests.support.reports import Row, aggregate_xml, report_mail
+from tests.support.reports import Row, aggregate_xml, deliver, report_mail
 
 ROWS = [Row("192.0.2.1", 10), Row("192.0.2.2", 5, dkim="fail")]
 # 20,000 in bench/fill_day.py: moto spends ~24 ms on each transaction, 8 minutes for the lot.
@@ -47,14 +46,6 @@ def tenant(aws: None) -> tuple[Tenant, str]:
     live = Tenant(account_id=created.account.id, environment=Environment.LIVE)
     domains.add_domains(live, get_plan(PlanName.PRO), ["example.com"])
     return live, accounts.inbound_address(created.account, Environment.LIVE)
-
-
-def deliver(raw: bytes, recipients: str | None = None) -> str:
-    if recipients is None:
-        recipients = BytesHeaderParser().parsebytes(raw)["To"]
-    key = f"inbound/raw/test/{uuid.uuid4().hex}"
-    blobs.put_raw(key, raw, {"recipients": recipients})
-    return key
 
 
 def all_stats(tenant: Tenant) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from email.parser import BytesHeaderParser
 from typing import Any
 
 import pytest
@@ -17,10 +16,10 @@ from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.reports.extract import extract_reports
 from dmarcwatch.reports.models import AggregateReport
 from dmarcwatch.services import accounts, admin, domains
-from dmarcwatch.store import blobs, counters, db, events
+from dmarcwatch.store import counters, db, events
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import reports as store
-from tests.support.reports import Row, aggregate_xml, report_mail
+from tests.support.reports import Row, aggregate_xml, deliver, report_mail
 
 
 @pytest.fixture
@@ -29,16 +28,6 @@ def tenant(aws: None) -> tuple[Tenant, str]:
     live = Tenant(account_id=created.account.id, environment=Environment.LIVE)
     domains.add_domains(live, get_plan(PlanName.PRO), ["example.com"])
     return live, accounts.inbound_address(created.account, Environment.LIVE)
-
-
-def deliver(raw: bytes, recipients: str | None = None) -> str:
-    """Store a mail as the SMTP stand-in does, with the envelope recipients (by default the To address,
-    as a reporter's SMTP client would send RCPT TO)."""
-    if recipients is None:
-        recipients = BytesHeaderParser().parsebytes(raw)["To"]
-    key = f"inbound/raw/test/{uuid.uuid4().hex}"
-    blobs.put_raw(key, raw, {"recipients": recipients})
-    return key
 
 
 def stats(tenant: Tenant, day: str = "2026-01-01") -> dict[str, Any]:
