@@ -111,9 +111,11 @@ def test_a_crash_half_way_through_is_finished_exactly_once_by_the_retry(tenant: 
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store, "transact_reasons", die_on_the_second_batch)
-        patch.setattr(store, "_PARALLEL_TRANSACTIONS", 1)
+        patch.setenv("DMARCWATCH_AGGREGATE_PARALLELISM", "1")
+        get_settings.cache_clear()
         with pytest.raises(RuntimeError):
             pipeline.ingest_object(key)
+    get_settings.cache_clear()
     assert sum(row["messages"] for row in sources(live).values()) < 150
     retry = pipeline.ingest_object(key)
     assert [r.message_count for r in retry.stored] == [150]

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     scan_queue_url: str | None = None
     # The local scheduler's period for scheduled functions (AWS uses each function's EventBridge rate).
     scheduler_interval_seconds: float = 60.0
+    # Transactions of one report's statistics in flight at once (DynamoDB takes many; the local stack's
+    # single emulator process is better served by one, so the API's calls are not queued behind them).
+    aggregate_parallelism: int = Field(default=8, ge=1, le=32)
 
     reports_domain: str = "reports.dmarcwatch.local"
     # HMAC key for pagination cursors. The local default is fine for a laptop; the CDK stack injects a

@@ -92,6 +92,9 @@ def run_embedded_aws() -> None:
     from dmarcwatch.local import moto_transactions
 
     moto_transactions.apply()
+    # Switch threads more often than every 5 ms: a short API call should not wait behind a long
+    # transaction of the workers for its share of the interpreter.
+    sys.setswitchinterval(0.001)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the banner
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=get_settings().aws_port, verbose=False)
     server.start()
@@ -114,7 +117,9 @@ def _load(reference: str) -> Any:
 
 
 def run_workers() -> None:
-    """A queue worker per WORKER_FUNCTIONS entry and the scheduler, against the embedded AWS."""
+    """A queue worker per WORKER_FUNCTIONS entry and the scheduler, against the embedded AWS, at a lower
+    CPU priority than the API (background work yields to interactive calls, as separate Lambdas would)."""
+    os.nice(10)
     settings = get_settings()
     services: list[QueueWorker | Scheduler] = [
         QueueWorker(fn.name, _queue_url(fn.trigger), _load(fn.handler), fn.batch_size)

@@ -100,7 +100,9 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
         )
         api = ApiServer(settings.api_host, settings.api_port)
         smtp = SmtpInbound(settings.api_host, settings.smtp_port)
-        workers = Child("workers", "workers", dict(os.environ), lambda: True)
+        # One statistics transaction at a time against the one emulator process (config.Settings).
+        workers_env = {"DMARCWATCH_AGGREGATE_PARALLELISM": "1", **os.environ}
+        workers = Child("workers", "workers", workers_env, lambda: True)
         api_url = api.start()
         started.append(api)
         smtp_url = smtp.start()

@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
+from dmarcwatch.config import get_settings
 from dmarcwatch.models import COUNTERS, Environment, QuarantineEntry, ReportStatus, StoredReport, Tenant
 from dmarcwatch.store.db import (
     ItemTooLarge,
@@ -38,7 +39,6 @@ RECORDS_PER_CHUNK = 200
 CHUNK_BUDGET_BYTES = 300 * 1024
 _PARALLEL_UPDATES = 16
 MAX_PAGES_PER_LIST = 5
-_PARALLEL_TRANSACTIONS = 8
 # A transaction holds 100 items: the batch's marker and 99 updates.
 _UPDATES_PER_BATCH = 99
 # Markers only matter while a report is being applied; the report's flag answers for it afterwards.
@@ -211,9 +211,10 @@ def apply_aggregates(report: StoredReport, updates: list[dict[str, Any]], now: d
             return False  # this batch was applied before
         raise RuntimeError(f"aggregate batch {number} of {report.id} cancelled: {reasons}")
 
-    if len(batches) == 1 or _PARALLEL_TRANSACTIONS == 1:
+    parallelism = get_settings().aggregate_parallelism
+    if len(batches) == 1 or parallelism == 1:
         return sum(map(apply, enumerate(batches)))
-    with ThreadPoolExecutor(max_workers=_PARALLEL_TRANSACTIONS) as pool:
+    with ThreadPoolExecutor(max_workers=parallelism) as pool:
         return sum(pool.map(apply, enumerate(batches)))
 
 
