@@ -215,7 +215,14 @@ def ses() -> Iterator[Any]:
     import boto3
     from moto import mock_aws
 
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
     with mock_aws():
+        # Inside the session's moto (another test of this process started it) state would carry over
+        # from test to test: every test starts from an account with no rule sets.
+        for backend in ses_backends[DEFAULT_ACCOUNT_ID].values():
+            backend.reset()
         yield boto3.client("ses", region_name="eu-west-1")
 
 
