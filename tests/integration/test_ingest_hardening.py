@@ -417,3 +417,18 @@ def test_deleting_a_domain_purges_its_statistics_sources_reports_and_scans(
     from dmarcwatch.store.purge import purge_domain
 
     assert purge_domain(live, domain.id) == 2  # only the two fixed keys are asked again
+
+
+def test_past_the_daily_cap_quarantine_entries_go_to_the_operator(
+    tenant: tuple[Tenant, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live, address = tenant
+    monkeypatch.setattr(pipeline, "QUARANTINE_PER_TENANT_PER_DAY", 2)
+    outcomes = [
+        pipeline.ingest_object(deliver(report_mail(address, aggregate_xml(f"spam{i}.example", ROWS))))
+        for i in range(4)
+    ]
+    owners = [o.quarantined[0].account_id for o in outcomes]
+    assert owners == [live.account_id, live.account_id, None, None]
+    assert "daily quarantine cap" in outcomes[3].quarantined[0].message
+    assert len(store.list_quarantine(live, limit=10, after=None)[0]) == 2

@@ -301,6 +301,20 @@ def _shorten_retention(raw_key: str) -> None:
         logger.warning("could not tag the raw object for short retention", extra={"raw_key": raw_key})
 
 
+QUARANTINE_PER_TENANT_PER_DAY = 1_000
+
+
+def _quarantine_room(tenant: Tenant, now: datetime) -> bool:
+    day = now.strftime("%Y-%m-%d")
+    counted = counters.increment(
+        f"quarantine:{tenant.account_id}:{tenant.environment.value}",
+        f"DAY#{day}",
+        expires_at_epoch=int(now.timestamp()) + 2 * 86_400,
+        limit=QUARANTINE_PER_TENANT_PER_DAY,
+    )
+    return counted is not None
+
+
 def _quarantine(
     context: _Context,
     tenant: Tenant | None,
@@ -313,6 +327,12 @@ def _quarantine(
     external_id: str | None = None,
 ) -> None:
     outcome, now = context.outcome, context.now
+    if tenant is not None and not _quarantine_room(tenant, now):
+        # A stranger who knows the rua address could fill the tenant's quarantine; past the daily cap the
+        # entry goes to the operator's (unrouted) quarantine instead, raw mail and reason kept (review M1).
+        capped = f"{tenant.account_id}/{tenant.environment.value}"
+        message = f"over the daily quarantine cap of {capped}: {message}"
+        tenant = None
     owner = f"{tenant.account_id}#{tenant.environment.value}" if tenant else "unrouted"
     entry = QuarantineEntry(
         id=derived_id(
