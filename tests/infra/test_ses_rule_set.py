@@ -214,7 +214,6 @@ def test_context_chooses_the_mode() -> None:
 def ses() -> Iterator[Any]:
     import boto3
     from moto import mock_aws
-
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
