@@ -49,6 +49,11 @@ AUTHORIZER_TIMEOUT_SECONDS = 10
 # Never shipped to Lambda: bytecode of the build machine's Python, packaging metadata of the editable
 # install.
 ASSET_EXCLUDES = ["__pycache__", "**/__pycache__", "*.pyc", "**/*.pyc", "*.egg-info", "**/*.egg-info"]
+# Dev-only parts of the shared package: the local stack (moto, uvicorn, aiosmtpd) and the operator's CLI
+# never run in Lambda, and the layer contract (import-linter) guarantees no other module imports them.
+DEV_ONLY_PACKAGE_PATHS = ["python/dmarcwatch/local", "python/dmarcwatch/cli.py"]
+# Third-party packages that must never reach a Lambda artifact.
+DEV_ONLY_DISTRIBUTIONS = ("moto", "uvicorn", "aiosmtpd", "pytest", "httpx", "aws_cdk", "cdk_nag")
 
 # Table and raw bucket access per function: infra/constructs/access.py (item reads and writes limited to
 # the partitions each function's code touches by dynamodb:LeadingKeys, bucket objects by prefix). No Scan
@@ -142,7 +147,9 @@ class Functions(Construct):
         self.shared_layer = lambda_.LayerVersion(
             self,
             "SharedLayer",
-            code=lambda_.Code.from_asset(str(shared_layer_dir), exclude=ASSET_EXCLUDES),
+            code=lambda_.Code.from_asset(
+                str(shared_layer_dir), exclude=[*ASSET_EXCLUDES, *DEV_ONLY_PACKAGE_PATHS]
+            ),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="dmarcwatch shared package (python/dmarcwatch)",
