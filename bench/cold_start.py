@@ -2,7 +2,9 @@
 
 Prints, per function: median and min import time over N runs, the number of modules loaded, and
 whether a web framework was imported (the authorizer must not import one). Figures are wall-clock on
-this machine: compare functions with each other in one run, not across machines.
+this machine: compare functions with each other in one run, not across machines. Then the unzipped size
+of each deployed artifact: every function's code, the shared layer (without the dev-only paths the stack
+leaves out) and the dependency layer (`make layer`).
 """
 
 from __future__ import annotations
@@ -60,5 +62,40 @@ def main() -> None:
         sys.stdout.write(f"{name:<16} {median:>10.0f} {fastest:>8.0f} {modules:>8}  {web}\n")
 
 
+def shipped_bytes(folder: Path, leave_out: tuple[str, ...] = ()) -> int:
+    """Bytes of the files an asset of `folder` holds (no caches, no egg-info, none under `leave_out`)."""
+    total = 0
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder).as_posix()
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        if any(part.endswith(".egg-info") for part in path.parts):
+            continue
+        if any(relative == p or relative.startswith(p + "/") for p in leave_out):
+            continue
+        total += path.stat().st_size
+    return total
+
+
+def artifact_sizes() -> None:
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    sys.path.insert(0, str(ROOT))
+    from infra.build_deps_layer import LAYER_DIR
+    from infra.constructs.functions import DEV_ONLY_PACKAGE_PATHS
+
+    sys.stdout.write(f"\n{'artifact (unzipped)':<28} {'size':>12}\n")
+    for handler in sorted((ROOT / "functions").glob("*/handler.py")):
+        size = shipped_bytes(handler.parent)
+        sys.stdout.write(f"{'function ' + handler.parent.name:<28} {size / 1024:>9.1f} KB\n")
+    shared = shipped_bytes(ROOT / "layers" / "shared", tuple(DEV_ONLY_PACKAGE_PATHS))
+    sys.stdout.write(f"{'shared layer':<28} {shared / 1e6:>9.2f} MB\n")
+    if LAYER_DIR.is_dir():
+        sys.stdout.write(f"{'dependency layer':<28} {shipped_bytes(LAYER_DIR) / 1e6:>9.2f} MB\n")
+    else:
+        sys.stdout.write(f"{'dependency layer':<28} {'not built (make layer)':>12}\n")
+
+
 if __name__ == "__main__":
     main()
+    artifact_sizes()
