@@ -14,11 +14,9 @@ No pass/fail: these machines are shared; compare figures within one run.
 from __future__ import annotations
 
 import gzip
-import json
 import math
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,68 +29,20 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.local_stack import create_account, start_local_stack  # noqa: E402
 from tests.support.reports import Row, aggregate_xml, large_aggregate_xml  # noqa: E402
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "100000"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    env = {
-        **os.environ,
-        "DMARCWATCH_API_PORT": str(free_port()),
-        "DMARCWATCH_AWS_PORT": str(free_port()),
-        "DMARCWATCH_SMTP_PORT": str(free_port()),
-        "DMARCWATCH_DNS_NAMESERVERS": "127.0.0.1",
-        "DMARCWATCH_DNS_PORT": "9",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "PYTHONUNBUFFERED": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dmarcwatch.cli", "local"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    return start_local_stack(
+        {
+            "DMARCWATCH_DNS_NAMESERVERS": "127.0.0.1",
+            "DMARCWATCH_DNS_PORT": "9",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        }
     )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("DMARCWATCH_READY "):
-            return process, dict(part.split("=", 1) for part in line.split()[1:])
-    raise SystemExit("the local stack did not start")
-
-
-def enterprise_key(aws: str) -> str:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dmarcwatch.cli",
-            "admin",
-            "create-account",
-            "--email",
-            "bench@example.com",
-            "--plan",
-            "enterprise",
-        ],
-        env={
-            **os.environ,
-            "DMARCWATCH_AWS_ENDPOINT_URL": aws,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return str(json.loads(result.stdout)["live_key"])
 
 
 def wait_job(
@@ -154,7 +104,7 @@ def readers(api_url: str, key: str, clients: int = 20, seconds: float = 10.0) ->
 def main() -> None:
     process, ready = start()
     try:
-        key = enterprise_key(ready["aws"])
+        key = create_account(ready["aws"], "bench@example.com", "enterprise")["live_key"]
         with httpx.Client(
             base_url=ready["api"], headers={"Authorization": f"Bearer {key}"}, timeout=120
         ) as api:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import LocalStack
+from tests.support.local_stack import create_account as support_create_account
 from tests.support.reports import Row, aggregate_xml, report_mail
 
 pytestmark = pytest.mark.e2e
@@ -33,16 +34,7 @@ def test_quick_start_account_call(local_stack: LocalStack) -> None:
 
 
 def create_account(stack: LocalStack, email: str, plan: str) -> dict[str, str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "dmarcwatch.cli", "admin", "create-account", "--email", email, "--plan", plan],
-        env=stack.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    created: dict[str, str] = json.loads(result.stdout)
-    return created
+    return support_create_account(stack.aws, email, plan)
 
 
 def test_admin_cli_creates_accounts_with_gateway_keys_that_work(local_stack: LocalStack) -> None:
