@@ -30,7 +30,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from dmarcwatch.api.registry import Resource, WorkerFunction
-from dmarcwatch.store.blobs import SHORT_RETENTION_TAG
+from dmarcwatch.store.blobs import SHORT_RETENTION_DAYS, SHORT_RETENTION_TAG
 from infra.constructs.access import CACHE_PREFIX, INBOUND_PREFIX
 from infra.constructs.queues import work_queue
 from infra.constructs.ses_receiving import RuleSetChoice, add_receiving
@@ -43,7 +43,7 @@ SERVER_ACCESS_LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucke
 INFREQUENT_ACCESS_AFTER = Duration.days(30)
 GLACIER_IR_AFTER = Duration.days(90)
 NONCURRENT_VERSIONS_EXPIRE_AFTER = Duration.days(90)
-SHORT_RETENTION = Duration.days(30)
+SHORT_RETENTION = Duration.days(SHORT_RETENTION_DAYS)
 SHORT_RETENTION_NONCURRENT_AFTER = Duration.days(1)
 # Computed snapshots the API keeps for minutes (`dmarcwatch.store.blobs.put_snapshot`): gone the next day.
 CACHE_EXPIRES_AFTER = Duration.days(1)

@@ -365,6 +365,14 @@ def test_quarantine_entries_expire(tenant: tuple[Tenant, str]) -> None:
     assert int(item["expires_at_epoch"]) == int((entry.created_at + store.QUARANTINE_TTL).timestamp())
 
 
+def test_entries_for_short_retention_mail_expire_with_it(aws: None) -> None:
+    key = deliver(report_mail(f"nobody@{get_settings().reports_domain}", aggregate_xml("x.example", ROWS)))
+    [entry] = pipeline.ingest_object(key).quarantined
+    item = db.table().get_item(Key=db.key("UNROUTED", f"QUARANTINE#{entry.id}"))["Item"]
+    short = timedelta(days=blobs.SHORT_RETENTION_DAYS)
+    assert int(item["expires_at_epoch"]) == int((entry.created_at + short).timestamp())
+
+
 def test_selectors_of_lookalike_domains_are_not_taken(tenant: tuple[Tenant, str]) -> None:
     live, address = tenant
     xml = aggregate_xml("example.com", ROWS).replace(

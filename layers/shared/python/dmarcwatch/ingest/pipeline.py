@@ -10,7 +10,7 @@ report that fails in a pure step (parsing, caps, aggregation) is quarantined, ne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -60,7 +60,8 @@ class IngestOutcome:
 class _Context:
     outcome: IngestOutcome
     envelope: Envelope
-    raw: bytes
+    # The DKIM signers the receiving server verified (None: the delivery path verifies nothing).
+    signers: list[str] | None
     now: datetime
 
 
@@ -78,8 +79,9 @@ def ingest_object(
     and reprocessing a tenant's quarantine).
     """
     raw, metadata = blobs.get_raw(raw_key)
+    envelope = envelope or Envelope.from_metadata(metadata)
     context = _Context(
-        IngestOutcome(raw_key), envelope or Envelope.from_metadata(metadata), raw, now or utcnow()
+        IngestOutcome(raw_key), envelope, reporter.verified_signers(envelope, raw), now or utcnow()
     )
     recipients = routing.resolve_recipients(context.envelope.recipients)
     if only is not None:
@@ -214,7 +216,7 @@ def _candidate(context: _Context, tenant: Tenant, domain: Domain, form: ReportFo
         domain.name,
         form.content_hash,
     )
-    check = reporter.check(context.envelope, context.raw, form.fields.get("org_email"), form.org)
+    check = reporter.check(context.signers, form.fields.get("org_email"), form.org)
     return StoredReport(
         id=report_id,
         account_id=tenant.account_id,
@@ -350,7 +352,11 @@ def _quarantine(
         external_report_id=external_id,
         recipients=context.envelope.recipients,
     )
-    if report_store.put_quarantine(entry):
+    # Mail no account took, spam and viruses keep their raw object only for the short retention: their
+    # entries go with it, so no entry points at mail that is gone.
+    short = tenant is None or reason in (Reason.SPAM, Reason.VIRUS)
+    keep_for = timedelta(days=blobs.SHORT_RETENTION_DAYS) if short else report_store.QUARANTINE_TTL
+    if report_store.put_quarantine(entry, keep_for):
         logger.warning("quarantined", extra={"reason": reason, "raw_key": outcome.raw_key, "owner": owner})
         if tenant is not None:
             event_store.put_event(

@@ -40,13 +40,21 @@ def _related(a: str, b: str) -> bool:
     return a == b or a.endswith("." + b) or b.endswith("." + a)
 
 
-def check(envelope: Envelope, raw: bytes, org_email: str | None, org_name: str) -> ReporterCheck:
+def verified_signers(envelope: Envelope, raw: bytes) -> list[str] | None:
+    """The DKIM signing domains SES verified for this mail (read once per mail); None when the path that
+    delivered it verifies nothing (the local stand-in, uploads)."""
     if envelope.receiver != "ses":
+        return None
+    return _ses_dkim_domains(raw) if envelope.dkim == Verdict.PASS else []
+
+
+def check(signers: list[str] | None, org_email: str | None, org_name: str) -> ReporterCheck:
+    """Whether a report's claimed reporter is among the mail's verified signers."""
+    if signers is None:
         return ReporterCheck(dkim_domain=None, authenticated=None)
-    domains = _ses_dkim_domains(raw) if envelope.dkim == Verdict.PASS else []
     claimed = (org_email or "").rpartition("@")[2].lower().rstrip(".") or org_name.lower().strip()
-    aligned = [d for d in domains if claimed and _related(d, claimed)]
+    aligned = [d for d in signers if claimed and _related(d, claimed)]
     return ReporterCheck(
-        dkim_domain=next(iter(aligned or domains), None),
+        dkim_domain=next(iter(aligned or signers), None),
         authenticated=bool(aligned),
     )

@@ -25,6 +25,7 @@ def get_raw(key: str) -> tuple[bytes, dict[str, str]]:
 # The raw bucket's lifecycle expires objects carrying this tag after 30 days (the stack's rule): mail
 # that no account took, spam and viruses are not kept for ever (review L2).
 SHORT_RETENTION_TAG = {"Key": "dmarcwatch-retention", "Value": "short"}
+SHORT_RETENTION_DAYS = 30
 
 
 def mark_short_retention(key: str) -> None:

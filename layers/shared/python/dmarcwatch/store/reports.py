@@ -372,8 +372,9 @@ def _quarantine_owner(entry: QuarantineEntry) -> str:
     return t.UNROUTED_PK
 
 
-def put_quarantine(entry: QuarantineEntry) -> bool:
-    """Store the entry unless the same one (same derived id) exists; True if it was new."""
+def put_quarantine(entry: QuarantineEntry, keep_for: timedelta = QUARANTINE_TTL) -> bool:
+    """Store the entry, listed for `keep_for`, unless the same one (same derived id) exists; True if it
+    was new."""
     owner = _quarantine_owner(entry)
     item = {
         **key(owner, t.quarantine_sk(entry.id)),
@@ -381,7 +382,7 @@ def put_quarantine(entry: QuarantineEntry) -> bool:
         "gsi1sk": f"{ts(entry.created_at)}#{entry.id}",
         "type": "quarantine",
         **entry.model_dump(mode="json"),
-        t.TABLE.ttl_attribute: int((entry.created_at + QUARANTINE_TTL).timestamp()),
+        t.TABLE.ttl_attribute: int((entry.created_at + keep_for).timestamp()),
     }
     try:
         table().put_item(
