@@ -97,28 +97,16 @@ class RecordReader:
         row, row_parts = self._row(texts, parts, index)
         source_ip, number = self._source(row, index)
         evaluated, verdicts, reasons = self._policy_evaluated(row_parts, parts, index)
-        # Canonical values take one lookup; anything else goes through the alias table, with a note.
-        text = verdicts.get("disposition")
-        disposition = _DISPOSITIONS.get(text) if text is not None else None
-        disposition_raw = None
-        if disposition is None:
-            disposition, disposition_raw = self._odd(
-                text, "disposition", norm.DISPOSITIONS, Disposition.UNKNOWN, index, evaluated
-            )
-        text = verdicts.get("dkim")
-        policy_dkim = _VERDICTS.get(text) if text is not None else None
-        policy_dkim_raw = None
-        if policy_dkim is None:
-            policy_dkim, policy_dkim_raw = self._odd(
-                text, "dkim", norm.VERDICTS, DmarcVerdict.UNKNOWN, index, evaluated
-            )
-        text = verdicts.get("spf")
-        policy_spf = _VERDICTS.get(text) if text is not None else None
-        policy_spf_raw = None
-        if policy_spf is None:
-            policy_spf, policy_spf_raw = self._odd(
-                text, "spf", norm.VERDICTS, DmarcVerdict.UNKNOWN, index, evaluated
-            )
+
+        disposition, disposition_raw = self._verdict(
+            verdicts, "disposition", _DISPOSITIONS, norm.DISPOSITIONS, Disposition.UNKNOWN, index, evaluated
+        )
+        policy_dkim, policy_dkim_raw = self._verdict(
+            verdicts, "dkim", _VERDICTS, norm.VERDICTS, DmarcVerdict.UNKNOWN, index, evaluated
+        )
+        policy_spf, policy_spf_raw = self._verdict(
+            verdicts, "spf", _VERDICTS, norm.VERDICTS, DmarcVerdict.UNKNOWN, index, evaluated
+        )
 
         identifiers = self._part(index, "identifiers", parts, at, row_parts, "row")
         names = fields.texts(identifiers, (index, ".identifiers"))[0] if identifiers is not None else {}
@@ -221,6 +209,24 @@ class RecordReader:
         if len(found) > 1:
             raise invalid(path(where, None, name), "appears twice")
         return found[0]
+
+    def _verdict(
+        self,
+        verdicts: dict[str, str],
+        name: str,
+        canonical: dict[str, E],
+        aliases: dict[str, E],
+        unknown: E,
+        index: int,
+        evaluated: Element | None,
+    ) -> tuple[E, str | None]:
+        """A policy_evaluated value: canonical values take one lookup; anything else goes through the
+        alias table, with a note (and its raw text)."""
+        text = verdicts.get(name)
+        value = canonical.get(text) if text is not None else None
+        if value is not None:
+            return value, None
+        return self._odd(text, name, aliases, unknown, index, evaluated)
 
     def _odd(
         self,
