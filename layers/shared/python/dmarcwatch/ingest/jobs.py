@@ -16,17 +16,27 @@ from dmarcwatch.store import reports as report_store
 def run(request: IngestRequest) -> IngestOutcome:
     tenant = Tenant(account_id=request.account_id, environment=Environment(request.environment))
     entry = report_store.get_quarantine(tenant, request.quarantine_id) if request.quarantine_id else None
-    envelope = (
-        Envelope(recipients=entry.recipients, receiver="smtp") if entry else Envelope(receiver="upload")
-    )
-    now = utcnow()
-    outcome = ingest_object(request.raw_key, only=tenant, envelope=envelope, now=now)
     if entry is not None:
-        _settle_quarantine(entry, outcome)
+        outcome = reprocess(entry, only=tenant)[1]
+    else:
+        outcome = ingest_object(request.raw_key, only=tenant, envelope=Envelope(receiver="upload"))
     job = ingest_jobs.get_job(tenant, request.job_id)
     if job is not None and job.status == IngestJobStatus.PENDING:
         ingest_jobs.finish_job(finished(job, outcome))
     return outcome
+
+
+def reprocess(entry: QuarantineEntry, *, only: Tenant | None) -> tuple[QuarantineEntry, IngestOutcome]:
+    """Run a quarantined input again with the envelope it came with (for `only` that tenant, or through
+    the normal routing), and mark the entry resolved when a report was stored; the updated entry."""
+    now = utcnow()
+    envelope = Envelope(recipients=entry.recipients, receiver="smtp")
+    outcome = ingest_object(entry.raw_key, only=only, envelope=envelope, now=now)
+    if outcome.stored or outcome.duplicates:
+        report_store.mark_quarantine_resolved(entry, now)
+        return entry.model_copy(update={"resolved": True, "reprocessed_at": now}), outcome
+    report_store.note_reprocess_attempt(entry, now)
+    return entry.model_copy(update={"reprocessed_at": now}), outcome
 
 
 def finished(job: IngestJob, outcome: IngestOutcome) -> IngestJob:
@@ -47,11 +57,3 @@ def finished(job: IngestJob, outcome: IngestOutcome) -> IngestJob:
             ],
         }
     )
-
-
-def _settle_quarantine(entry: QuarantineEntry, outcome: IngestOutcome) -> None:
-    now = utcnow()
-    if outcome.stored or outcome.duplicates:
-        report_store.mark_quarantine_resolved(entry, now)
-    else:
-        report_store.note_reprocess_attempt(entry, now)

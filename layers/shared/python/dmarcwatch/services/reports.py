@@ -10,8 +10,8 @@ from typing import Any
 from dmarcwatch.enrich import ipinfo
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.ids import IdPrefix, has_prefix, new_id
-from dmarcwatch.ingest import pipeline
-from dmarcwatch.ingest.messages import Envelope, IngestRequest
+from dmarcwatch.ingest import jobs, pipeline
+from dmarcwatch.ingest.messages import IngestRequest
 from dmarcwatch.ingest.pipeline import Reason
 from dmarcwatch.models import (
     COUNTERS,
@@ -340,13 +340,4 @@ def reprocess_unrouted(quarantine_id: str) -> tuple[QuarantineEntry, pipeline.In
     entry = store.get_quarantine(None, quarantine_id)
     if entry is None:
         raise not_found("quarantine entry")
-    now = utcnow()
-    envelope = Envelope(recipients=entry.recipients, receiver="smtp")
-    outcome = pipeline.ingest_object(entry.raw_key, envelope=envelope, now=now)
-    if outcome.stored or outcome.duplicates:
-        store.mark_quarantine_resolved(entry, now)
-        entry = entry.model_copy(update={"resolved": True, "reprocessed_at": now})
-    else:
-        store.note_reprocess_attempt(entry, now)
-        entry = entry.model_copy(update={"reprocessed_at": now})
-    return entry, outcome
+    return jobs.reprocess(entry, only=None)
