@@ -20,7 +20,6 @@ from dmarcwatch.ingest.aggregates import day_weights
 from dmarcwatch.ingest.messages import Envelope
 from dmarcwatch.models import (
     COUNTERS,
-    Environment,
     ReportKind,
     ReportStatus,
     StoredReport,
@@ -28,24 +27,17 @@ from dmarcwatch.models import (
     utcnow,
 )
 from dmarcwatch.plans import PlanName, get_plan
-from dmarcwatch.services import accounts, admin, domains
+from dmarcwatch.services import domains
 from dmarcwatch.store import aws as aws_clients
 from dmarcwatch.store import blobs, counters, db
 from dmarcwatch.store import reports as store
 from dmarcwatch.store import scans as scan_store
+from tests.integration.ingest_support import tenant_fixture as tenant_fixture
 from tests.support.reports import Row, aggregate_xml, deliver, report_mail
 
 ROWS = [Row("192.0.2.1", 10), Row("192.0.2.2", 5, dkim="fail")]
 # The figure: one domain-day filled with 20,000 reports (about a minute over patched moto).
 FILL = 20_000
-
-
-@pytest.fixture
-def tenant(aws: None) -> tuple[Tenant, str]:
-    created = admin.create_account(f"{uuid.uuid4().hex}@example.com", PlanName.PRO, None, 365)
-    live = Tenant(account_id=created.account.id, environment=Environment.LIVE)
-    domains.add_domains(live, get_plan(PlanName.PRO), ["example.com"])
-    return live, accounts.inbound_address(created.account, Environment.LIVE)
 
 
 def all_stats(tenant: Tenant) -> list[dict[str, Any]]:

@@ -15,19 +15,12 @@ from dmarcwatch.models import DomainStatus, Environment, Tenant, utcnow
 from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.reports.extract import extract_reports
 from dmarcwatch.reports.models import AggregateReport
-from dmarcwatch.services import accounts, admin, domains
+from dmarcwatch.services import admin, domains
 from dmarcwatch.store import counters, db, events
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import reports as store
+from tests.integration.ingest_support import tenant_fixture as tenant_fixture
 from tests.support.reports import Row, aggregate_xml, deliver, report_mail
-
-
-@pytest.fixture
-def tenant(aws: None) -> tuple[Tenant, str]:
-    created = admin.create_account(f"{uuid.uuid4().hex}@example.com", PlanName.PRO, None, 365)
-    live = Tenant(account_id=created.account.id, environment=Environment.LIVE)
-    domains.add_domains(live, get_plan(PlanName.PRO), ["example.com"])
-    return live, accounts.inbound_address(created.account, Environment.LIVE)
 
 
 def stats(tenant: Tenant, day: str = "2026-01-01") -> dict[str, Any]:
