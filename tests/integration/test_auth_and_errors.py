@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -80,6 +81,18 @@ def test_authenticated_responses_carry_rate_headers(client: TestClient, account:
     assert "X-RateLimit-Remaining" in missing.headers
 
 
+def limits(per_minute: int, per_day: int | None, name: PlanName = PlanName.FREE) -> Plan:
+    """A plan with these request limits (the rest does not matter to the limiter)."""
+    return Plan(
+        name=name,
+        requests_per_minute=per_minute,
+        requests_per_day=per_day,
+        domains_allowed=1,
+        scan_interval_hours=24,
+        requested_scans_per_hour=20,
+    )
+
+
 @pytest.fixture
 def frozen_minute(monkeypatch: pytest.MonkeyPatch) -> float:
     """Pin the limiter's clock 20 s into a minute, so a test's requests cannot straddle two windows."""
@@ -106,14 +119,7 @@ def test_the_free_plans_per_minute_limit_gives_429_with_retry_after(
 
 
 def test_daily_quota_gives_quota_exceeded_and_refused_calls_are_not_counted(aws: None) -> None:
-    tiny = Plan(
-        name=PlanName.FREE,
-        requests_per_minute=100,
-        requests_per_day=3,
-        domains_allowed=1,
-        scan_interval_hours=24,
-        requested_scans_per_hour=20,
-    )
+    tiny = limits(100, 3)
     now = 1_800_000_000.0
     for used in range(1, 4):
         assert ratelimit.check_and_count("acct_quota", tiny, now).quota_used == used
@@ -127,15 +133,52 @@ def test_daily_quota_gives_quota_exceeded_and_refused_calls_are_not_counted(aws:
     assert ratelimit.check_and_count("acct_quota", tiny, now + 86_400).quota_used == 1
 
 
+def test_a_new_minute_starts_its_count_afresh_and_the_day_keeps_counting(aws: None) -> None:
+    plan = limits(2, 5)
+    minute = (1_800_000_000 // 60) * 60.0
+    used = [ratelimit.check_and_count("acct_roll", plan, minute + 1).quota_used for _ in range(2)]
+    with pytest.raises(ApiError) as refused:
+        ratelimit.check_and_count("acct_roll", plan, minute + 2)
+    assert refused.value.code == ErrorCode.RATE_LIMIT_EXCEEDED
+    assert refused.value.headers["X-API-Quota-Used"] == "2"
+    used += [ratelimit.check_and_count("acct_roll", plan, minute + 61).quota_used for _ in range(2)]
+    used.append(ratelimit.check_and_count("acct_roll", plan, minute + 125).quota_used)
+    assert used == [1, 2, 3, 4, 5]
+    with pytest.raises(ApiError) as over_quota:
+        ratelimit.check_and_count("acct_roll", plan, minute + 190)
+    assert over_quota.value.code == ErrorCode.QUOTA_EXCEEDED
+    assert ratelimit.calls_today("acct_roll", datetime.fromtimestamp(minute, UTC)) == 5
+
+
+def test_a_call_costs_one_write_whether_it_is_counted_or_refused(aws: None) -> None:
+    from dmarcwatch.store import aws as aws_clients
+
+    plan = limits(3, None)
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    events = aws_clients.resource("dynamodb").meta.client.meta.events
+    events.register("before-call.dynamodb", record)
+    try:
+        now = (1_800_000_000 // 60) * 60.0 + 5
+        ratelimit.check_and_count("acct_cost", plan, now)  # the minute's first call starts its window
+        for _ in range(2):
+            calls.clear()
+            ratelimit.check_and_count("acct_cost", plan, now)
+            assert calls == ["UpdateItem"]
+        for _ in range(3):
+            calls.clear()
+            with pytest.raises(ApiError):
+                ratelimit.check_and_count("acct_cost", plan, now)
+            assert calls == ["UpdateItem"]
+    finally:
+        events.unregister("before-call.dynamodb", record)
+
+
 def test_unlimited_daily_quota_is_reported_as_unlimited(aws: None) -> None:
-    enterprise = Plan(
-        name=PlanName.ENTERPRISE,
-        requests_per_minute=5,
-        requests_per_day=None,
-        domains_allowed=1,
-        scan_interval_hours=1,
-        requested_scans_per_hour=20,
-    )
+    enterprise = limits(5, None, PlanName.ENTERPRISE)
     status = ratelimit.check_and_count("acct_ent", enterprise, 1_800_000_000.0)
     assert status.headers()["X-API-Quota-Limit"] == "unlimited"
 

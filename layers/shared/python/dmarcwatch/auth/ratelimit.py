@@ -50,46 +50,43 @@ def day_window(day: datetime) -> str:
 
 
 def check_and_count(account_id: str, plan: Plan, now: float | None = None) -> RateStatus:
-    """Count one call; raise 429 (rate_limit_exceeded or quota_exceeded, with Retry-After) if over."""
+    """Count one call; raise 429 (rate_limit_exceeded or quota_exceeded, with Retry-After) if over.
+
+    One conditional write per call, refused or not (`counters.count_request`), so a client hammering
+    past its limit costs no more than one within it.
+    """
     now = clock() if now is None else now
-    minute_sk, minute_reset, day_sk, day_reset = _windows(now)
-    subject = f"account:{account_id}"
-    minute = counters.increment(
-        subject, minute_sk, expires_at_epoch=minute_reset + 120, limit=plan.requests_per_minute
+    minute = int(now // 60)
+    minute_reset = (minute + 1) * 60
+    _, _, day_sk, day_reset = _windows(now)
+    tally = counters.count_request(
+        f"account:{account_id}",
+        day_sk,
+        minute,
+        per_minute=plan.requests_per_minute,
+        per_day=plan.requests_per_day,
+        expires_at_epoch=day_reset + 86_400 * 2,
     )
-    if minute is None:
-        status = RateStatus(
-            plan.requests_per_minute, 0, minute_reset, plan.requests_per_day, counters.read(subject, day_sk)
-        )
+    status = RateStatus(
+        plan.requests_per_minute,
+        plan.requests_per_minute - tally.minute_hits,
+        minute_reset,
+        plan.requests_per_day,
+        tally.day_hits,
+    )
+    if tally.refused_by == "minute":
         raise ApiError(
             ErrorCode.RATE_LIMIT_EXCEEDED,
             f"rate limit of {plan.requests_per_minute} requests per minute exceeded",
             headers={**status.headers(), "Retry-After": str(max(1, minute_reset - int(now)))},
         )
-    day = counters.increment(
-        subject, day_sk, expires_at_epoch=day_reset + 86_400 * 2, limit=plan.requests_per_day
-    )
-    if day is None:
-        assert plan.requests_per_day is not None
-        status = RateStatus(
-            plan.requests_per_minute,
-            plan.requests_per_minute - minute.hits,
-            minute_reset,
-            plan.requests_per_day,
-            plan.requests_per_day,
-        )
+    if tally.refused_by == "day":
         raise ApiError(
             ErrorCode.QUOTA_EXCEEDED,
             f"daily quota of {plan.requests_per_day} requests exceeded",
             headers={**status.headers(), "Retry-After": str(max(1, day_reset - int(now)))},
         )
-    return RateStatus(
-        plan.requests_per_minute,
-        plan.requests_per_minute - minute.hits,
-        minute_reset,
-        plan.requests_per_day,
-        day.hits,
-    )
+    return status
 
 
 def calls_today(account_id: str, now: datetime | None = None) -> int:

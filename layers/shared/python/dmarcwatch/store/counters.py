@@ -80,6 +80,83 @@ def increment(
     return None
 
 
+@dataclass(frozen=True)
+class RequestTally:
+    """One API call counted against a per-minute limit and a per-day quota, or refused by one of them."""
+
+    # "minute" or "day" when the call was refused (and not counted), else None.
+    refused_by: str | None
+    minute_hits: int
+    day_hits: int
+
+
+def _number(item: dict[str, dict[str, str]], name: str, default: int) -> int:
+    """A number attribute of an item in DynamoDB's wire form (as a failed condition returns it)."""
+    return int(item.get(name, {}).get("N", default))
+
+
+def count_request(
+    subject: str,
+    day_window: str,
+    minute: int,
+    *,
+    per_minute: int,
+    per_day: int | None,
+    expires_at_epoch: int,
+) -> RequestTally:
+    """Count a call in the day's item, which also holds the current minute's window and hits: one
+    conditional write per call (two at a minute's first call), and a refused call costs one write too.
+
+    The condition keeps refused calls out of both counts. When it fails, DynamoDB returns the item as it
+    was (ReturnValuesOnConditionCheckFailure), which says whether the minute, the day or a new minute
+    was the reason, without another read.
+    """
+    names = {"#ttl": t.TABLE.ttl_attribute, "#minute": "minute_window"}
+    values: dict[str, Any] = {":one": 1, ":minute": minute, ":exp": expires_at_epoch}
+    under_quota = ""
+    if per_day is not None:
+        values[":per_day"] = per_day
+        under_quota = " AND (attribute_not_exists(hits) OR hits < :per_day)"
+    same_minute = {
+        "UpdateExpression": "ADD hits :one, minute_hits :one SET #ttl = if_not_exists(#ttl, :exp)",
+        "ConditionExpression": "#minute = :minute AND minute_hits < :per_minute" + under_quota,
+        "ExpressionAttributeValues": {**values, ":per_minute": per_minute},
+    }
+    new_minute = {
+        "UpdateExpression": "SET #minute = :minute, minute_hits = :one, #ttl = if_not_exists(#ttl, :exp) "
+        "ADD hits :one",
+        "ConditionExpression": "(attribute_not_exists(#minute) OR #minute < :minute)" + under_quota,
+        "ExpressionAttributeValues": values,
+    }
+    attempt = same_minute
+    for _ in range(3):
+        try:
+            response = table().update_item(
+                Key=key(t.rate_pk(subject), day_window),
+                ExpressionAttributeNames=names,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **attempt,
+            )
+        except ClientError as error:
+            if not is_conditional_failure(error):
+                raise
+            old: dict[str, dict[str, str]] = error.response.get("Item") or {}  # type: ignore[assignment]
+            this_minute = _number(old, "minute_window", -1) == minute
+            minute_hits = _number(old, "minute_hits", 0) if this_minute else 0
+            day_hits = _number(old, "hits", 0)
+            if this_minute and minute_hits >= per_minute:
+                return RequestTally("minute", minute_hits, day_hits)
+            if per_day is not None and day_hits >= per_day:
+                return RequestTally("day", minute_hits, day_hits)
+            # A new minute, or another call started this one first: try the other form.
+            attempt = same_minute if this_minute else new_minute
+            continue
+        item = response["Attributes"]
+        return RequestTally(None, int(item["minute_hits"]), int(item["hits"]))
+    raise RuntimeError(f"could not count a call for {subject}: the counter kept changing")
+
+
 def read(subject: str, window: str, *, consistent: bool = False) -> int:
     item = table().get_item(Key=key(t.rate_pk(subject), window), ConsistentRead=consistent).get("Item")
     return int(item["hits"]) if item else 0
