@@ -34,11 +34,12 @@ def _moto_session() -> Iterator[None]:
     """One in-process moto per test process, with the buckets and usage plans of the local bootstrap."""
     from moto import mock_aws
 
-    from dmarcwatch.local import moto_transactions
+    from dmarcwatch.local import moto_responses, moto_transactions
     from dmarcwatch.local.bootstrap import bootstrap
     from dmarcwatch.store import aws as aws_clients
 
     moto_transactions.apply()
+    moto_responses.apply()
 
     with mock_aws():
         aws_clients.reset()

@@ -1,9 +1,15 @@
-"""The local stack's moto patches keep DynamoDB's meaning (local/moto_transactions.py)."""
+"""The local stack's moto patches keep DynamoDB's meaning (local/moto_transactions.py,
+local/moto_responses.py)."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
+from moto.dynamodb.responses import DynamoResult
 
 from dmarcwatch.store import db
 
@@ -73,3 +79,65 @@ def test_queries_read_their_partition_only_and_in_order(aws: None) -> None:
         KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "Q"}, ScanIndexForward=False
     )
     assert [(i["pk"], i["sk"]) for i in backwards["Items"]] == [("Q", "3"), ("Q", "2"), ("Q", "1")]
+
+
+def test_the_fast_item_responses_match_motos_serializer_for_every_attribute_type(aws: None) -> None:
+    """local/moto_responses.py answers item operations with its own JSON dump: the same body as moto's
+    shape-driven serializer, for strings, numbers, binary, sets, lists, maps, booleans and null."""
+    from moto.core.responses import ActionResult
+
+    from dmarcwatch.local import moto_responses
+
+    item = {
+        **db.key("TYPES", "1"),
+        "s": "ünïcode",
+        "n": Decimal("12.5"),
+        "b": b"\x00\xffbytes",
+        "ss": {"a", "b"},
+        "ns": {Decimal(1), Decimal(2)},
+        "bs": {b"x", b"y"},
+        "l": [1, "two", {"three": [b"3"]}],
+        "m": {"nested": {"deeper": True}, "none": None},
+        "t": True,
+        "nul": None,
+    }
+    client = db.table().meta.client
+    bodies: list[tuple[str, str, str]] = []
+    fast = DynamoResult.execute_result
+    assert fast is not ActionResult.execute_result, "the tests run with local/moto_responses.py applied"
+
+    def both(self: DynamoResult, context: Any) -> Any:
+        answer = fast(self, context)
+        if context.operation_model.name in moto_responses.ITEM_OPERATIONS:
+            slow = ActionResult.execute_result(self, context)
+            bodies.append((context.operation_model.name, answer[2], slow[2]))
+        return answer
+
+    DynamoResult.execute_result = both  # type: ignore[method-assign]
+    try:
+        db.table().put_item(Item=item, ReturnValues="NONE")
+        db.table().get_item(Key=db.key("TYPES", "1"), ReturnConsumedCapacity="TOTAL")
+        db.table().query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "TYPES"}, Limit=1
+        )
+        client.batch_get_item(RequestItems={db.table().name: {"Keys": [db.key("TYPES", "1")]}})
+        db.table().update_item(
+            Key=db.key("TYPES", "1"),
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="ALL_OLD",
+        )
+        db.table().delete_item(Key=db.key("TYPES", "1"), ReturnValues="ALL_OLD")
+    finally:
+        DynamoResult.execute_result = fast  # type: ignore[method-assign]
+    assert [name for name, _, _ in bodies] == [
+        "PutItem",
+        "GetItem",
+        "Query",
+        "BatchGetItem",
+        "UpdateItem",
+        "DeleteItem",
+    ]
+    for name, answer, expected in bodies:
+        assert json.loads(answer) == json.loads(expected), name
+    assert '"B":"AP9ieXRlcw=="' in bodies[1][1]

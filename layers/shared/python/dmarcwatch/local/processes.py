@@ -89,9 +89,10 @@ def run_embedded_aws() -> None:
 
     from moto.server import ThreadedMotoServer
 
-    from dmarcwatch.local import moto_transactions
+    from dmarcwatch.local import moto_responses, moto_transactions
 
     moto_transactions.apply()
+    moto_responses.apply()
     # Switch threads more often than every 5 ms: a short API call should not wait behind a long
     # transaction of the workers for its share of the interpreter.
     sys.setswitchinterval(0.001)

@@ -1,0 +1,82 @@
+"""A faster response path for moto's DynamoDB item operations (the local stack and the tests only).
+
+moto 5.2 turns every result into JSON by walking the botocore output shape member by member: for a
+`Query` of 25 items that is most of the emulator's CPU, and the local API makes four or five such calls
+per request. An item operation's result is already DynamoDB's wire form (`DynamoResult` expands moto's
+types into `{"S": …}` dicts), so for those operations it is dumped as JSON directly: bytes as base64,
+times as epoch seconds, `None` members left out, as the shape-driven serializer does. Every other
+operation, and every error, still goes through moto's serializer. `tests/unit/test_moto_patches.py`
+compares both paths on items of every attribute type.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from moto.core.responses import ActionContext
+from moto.dynamodb.responses import DynamoResult
+
+# Operations whose output is items, keys and consumed capacity: the calls the app makes on every request.
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+_applied = False
+
+
+def _wire(value: object) -> object:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def dump(result: dict[str, Any], members: Collection[str]) -> str:
+    """The JSON body DynamoDB would send for an item operation's `result` (its output shape's `members`;
+    moto adds a few legacy ones, e.g. `ConsumedCapacityUnits`, that the shape leaves out)."""
+    kept = {name: value for name, value in result.items() if name in members}
+    return json.dumps(_without_none(kept), default=_wire, separators=(",", ":"))
+
+
+def apply() -> None:
+    """Answer DynamoDB's item operations without the shape-driven serializer (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    shape_driven = DynamoResult.execute_result
+
+    def execute_result(self: DynamoResult, context: ActionContext) -> Any:
+        operation = context.operation_model
+        shape = operation.output_shape
+        if operation.name not in ITEM_OPERATIONS or shape is None or not isinstance(self.result, dict):
+            return shape_driven(self, context)
+        version = operation.service_model.metadata.get("jsonVersion", "1.0")
+        headers = {"Content-Type": f"application/x-amz-json-{version}"}
+        return 200, headers, dump(self.result, shape.members)
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign,assignment]
+    _applied = True
