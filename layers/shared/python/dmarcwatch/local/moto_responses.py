@@ -19,6 +19,7 @@ from typing import Any
 
 from moto.core.responses import ActionContext
 from moto.dynamodb.responses import DynamoResult
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 # Operations whose output is items, keys and consumed capacity: the calls the app makes on every request.
 ITEM_OPERATIONS = frozenset(
@@ -79,4 +80,15 @@ def apply() -> None:
         return 200, headers, dump(self.result, shape.members)
 
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign,assignment]
+
+    dispatch = DomainDispatcherApplication.get_application
+
+    def get_application(self: DomainDispatcherApplication, environ: dict[str, Any]) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            known = self.app_instances.get("dynamodb")
+            if known is not None:
+                return known
+        return dispatch(self, environ)
+
+    DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
     _applied = True
