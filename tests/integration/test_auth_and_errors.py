@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from dmarcwatch.api.registry import API_PREFIX, route_specs
 from dmarcwatch.auth import ratelimit
 from dmarcwatch.errors import ApiError, ErrorCode
+from dmarcwatch.models import SubscriptionStatus
 from dmarcwatch.plans import Plan, PlanName
 from tests.integration.conftest import ApiAccount
 
@@ -259,6 +260,34 @@ def test_canceled_subscription_gets_subscription_required(client: TestClient, ac
     response = client.get("/v1/domains", headers=account.headers())
     assert response.status_code == 403
     assert_envelope(response.json(), "subscription_required")
+    admin.set_subscription(account.id, SubscriptionStatus.ACTIVE)
+    assert client.get("/v1/domains", headers=account.headers()).status_code == 200
+
+
+def test_authentication_reads_the_account_once_per_few_seconds_and_sees_changes_made_elsewhere(
+    client: TestClient, account: ApiAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account behind a key is kept per process for RECENT_ACCOUNT_SECONDS; a change another process
+    made (written here straight to the table) shows once that has passed, one made here at once."""
+    from dmarcwatch import table as t
+    from dmarcwatch.services import admin
+    from dmarcwatch.store import accounts as account_store
+    from dmarcwatch.store import db
+
+    clock = [1_000.0]
+    monkeypatch.setattr(account_store, "clock", lambda: clock[0])
+    assert client.get("/v1/domains", headers=account.headers()).status_code == 200
+    db.table().update_item(
+        Key=db.key(t.account_pk(account.id), t.ACCOUNT_SK),
+        UpdateExpression="SET subscription_status = :s",
+        ExpressionAttributeValues={":s": "canceled"},
+    )
+    clock[0] += account_store.RECENT_ACCOUNT_SECONDS
+    assert client.get("/v1/domains", headers=account.headers()).status_code == 200
+    clock[0] += 0.5
+    assert client.get("/v1/domains", headers=account.headers()).json()["error"]["code"] == (
+        "subscription_required"
+    )
     admin.set_subscription(account.id, SubscriptionStatus.ACTIVE)
     assert client.get("/v1/domains", headers=account.headers()).status_code == 200
 

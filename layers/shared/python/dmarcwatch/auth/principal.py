@@ -42,7 +42,8 @@ def authenticate(token: str | None, *, check_subscription: bool = True) -> Princ
     """The principal for `token`, or ApiError invalid_api_key / key_expired / subscription_required.
 
     Revocation and expiry are checked against a strongly consistent read on every call, which is why
-    the API Gateway authorizer may cache its result: the app never trusts the cache for them.
+    the API Gateway authorizer may cache its result: the app never trusts the cache for them. The
+    account (plan, subscription) may be a copy a few seconds old (`accounts.recent_account`).
     """
     if not token or parse_key(token) is None:
         raise ApiError(
@@ -54,7 +55,7 @@ def authenticate(token: str | None, *, check_subscription: bool = True) -> Princ
     now = utcnow()
     if api_key.expires_at is not None and api_key.expires_at <= now:
         raise ApiError(ErrorCode.KEY_EXPIRED, "this API key has expired; create a new one")
-    account = account_store.get_account(api_key.account_id)
+    account = account_store.recent_account(api_key.account_id)
     if account is None:
         raise ApiError(ErrorCode.INVALID_API_KEY, "invalid or revoked API key")
     if check_subscription and account.subscription_status == SubscriptionStatus.CANCELED:

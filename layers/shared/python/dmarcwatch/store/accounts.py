@@ -7,6 +7,11 @@ Item layout (see docs/architecture.md):
 - key (auth):   pk=KEYHASH#<sha256>        sk=KEYHASH        (auth: one strongly consistent read)
 - key slots:    pk=TENANT#<acct>#<env>     sk=KEYSLOTS       (active key ids and expiry, and a version)
 
+Authentication reads the account through `recent_account`: a copy this process read at most
+RECENT_ACCOUNT_SECONDS ago (every write here drops it at once; other processes see a plan or subscription
+change within that time). The key itself is read strongly consistently on every call, so a revoked or
+expired key is refused on the very next request.
+
 Every key creation and revocation rewrites the tenant's key slots on the condition that their version
 is still the one it read. That makes the cap on active keys atomic (two creations racing for the last
 slot cannot both commit) and serialises a revocation's cascade with creations by the keys it revokes.
@@ -14,6 +19,7 @@ slot cannot both commit) and serialises a revocation's cascade with creations by
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from dmarcwatch import table as t
 from dmarcwatch.models import Account, ApiKey, Environment, SubscriptionStatus, Tenant
+from dmarcwatch.store import aws
 from dmarcwatch.store.db import (
     from_wire,
     is_conditional_failure,
@@ -150,7 +157,43 @@ def create_account(account: Account, first_keys: list[ApiKey]) -> None:
 
 def get_account(account_id: str) -> Account | None:
     item = table().get_item(Key=key(t.account_pk(account_id), t.ACCOUNT_SK), ConsistentRead=True).get("Item")
-    return _account_from(item) if item else None
+    account = _account_from(item) if item else None
+    if account is not None:
+        if len(_recent) > 10_000:
+            _recent.clear()
+        _recent[account_id] = (clock(), account)
+    return account
+
+
+RECENT_ACCOUNT_SECONDS = 5.0
+# The time `recent_account` measures ages with (a name of its own, so a test can move it).
+clock = time.monotonic
+# account id -> (when this process read it, the account): authentication's copies (`recent_account`).
+_recent: dict[str, tuple[float, Account]] = {}
+aws.on_reset(_recent.clear)
+
+
+def recent_account(account_id: str, max_age: float = RECENT_ACCOUNT_SECONDS) -> Account | None:
+    """The account as this process read it at most `max_age` seconds ago, else as it is now.
+
+    Every authenticated call needs the account's plan and subscription; reading it once per few seconds
+    per process instead of once per call takes a read off every request."""
+    seen = _recent.get(account_id)
+    if seen is not None and clock() - seen[0] <= max_age:
+        return seen[1]
+    return get_account(account_id)
+
+
+def _update_account(account_id: str, **update: Any) -> None:
+    """Update the account item if it exists (else ConditionalCheckFailed), and forget this process's copy."""
+    try:
+        table().update_item(
+            Key=key(t.account_pk(account_id), t.ACCOUNT_SK),
+            ConditionExpression="attribute_exists(pk)",
+            **update,
+        )
+    finally:
+        _recent.pop(account_id, None)
 
 
 def find_account_by_inbound_token(token: str) -> Account | None:
@@ -164,11 +207,10 @@ def find_account_by_email(email: str) -> Account | None:
 
 
 def set_gateway_key(account_id: str, gateway_key_id: str, gateway_key_value: str) -> None:
-    table().update_item(
-        Key=key(t.account_pk(account_id), t.ACCOUNT_SK),
+    _update_account(
+        account_id,
         UpdateExpression="SET gateway_key_id = :i, gateway_key_value = :v",
         ExpressionAttributeValues={":i": gateway_key_id, ":v": gateway_key_value},
-        ConditionExpression="attribute_exists(pk)",
     )
 
 
@@ -365,11 +407,10 @@ def subscription_statuses(account_ids: Iterable[str]) -> dict[str, SubscriptionS
 def set_subscription_status(account_id: str, status: str) -> bool:
     """False when there is no such account."""
     try:
-        table().update_item(
-            Key=key(t.account_pk(account_id), t.ACCOUNT_SK),
+        _update_account(
+            account_id,
             UpdateExpression="SET subscription_status = :s",
             ExpressionAttributeValues={":s": status},
-            ConditionExpression="attribute_exists(pk)",
         )
     except ClientError as error:
         if is_conditional_failure(error):
@@ -381,12 +422,11 @@ def set_subscription_status(account_id: str, status: str) -> bool:
 def set_plan(account_id: str, plan: str) -> bool:
     """False when there is no such account."""
     try:
-        table().update_item(
-            Key=key(t.account_pk(account_id), t.ACCOUNT_SK),
+        _update_account(
+            account_id,
             UpdateExpression="SET #p = :p",
             ExpressionAttributeNames={"#p": "plan"},
             ExpressionAttributeValues={":p": plan},
-            ConditionExpression="attribute_exists(pk)",
         )
     except ClientError as error:
         if is_conditional_failure(error):
