@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from xml.etree.ElementTree import Element
 
 from dmarcwatch.reports import normalize as norm
@@ -56,6 +57,12 @@ _NONE: frozenset[str] = frozenset()
 Where = str | tuple[int, str]
 
 
+@lru_cache(maxsize=16)
+def _known_tags(namespaces: frozenset[str]) -> dict[str, str]:
+    """Tag -> element name, for every name in each of `namespaces` (built once, copied per report)."""
+    return {f"{{{uri}}}{name}" if uri else name: name for uri in namespaces for name in NAMES}
+
+
 def split_tag(tag: str) -> tuple[str, str]:
     """(namespace, local name) of an ElementTree tag."""
     if tag[:1] == "{":
@@ -81,13 +88,10 @@ class FieldReader:
     """Reads the children of `<feedback>` for one report (names, caps, notes and string cache included)."""
 
     def __init__(self, namespace: str, limits: Limits, notes: Deviations) -> None:
-        self.namespaces = {"", namespace} | DMARC_NAMESPACES
-        known = {name: name for name in NAMES}
-        for uri in self.namespaces - {""}:
-            known.update({f"{{{uri}}}{name}": name for name in NAMES})
-        self.known = known
+        self.namespaces = frozenset({"", namespace} | DMARC_NAMESPACES)
+        self.known = dict(_known_tags(self.namespaces))  # grows by the names folded in this report
         self.foreign: set[str] = set()
-        self.cache_size = len(known) + _MAX_FOLDED
+        self.cache_size = len(self.known) + _MAX_FOLDED
         self.max_text = limits.max_text_length
         self.limits = limits
         self.notes = notes

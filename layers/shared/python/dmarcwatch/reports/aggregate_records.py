@@ -52,18 +52,6 @@ _NONE: frozenset[str] = frozenset()
 _PASS = DmarcVerdict.PASS
 
 
-def _exact(table: dict[str, E]) -> dict[str, E]:
-    """Canonical text -> member: the one-lookup path for the values almost every report uses."""
-    return {key: member for key, member in table.items() if key == member.value}
-
-
-_DISPOSITIONS = _exact(norm.DISPOSITIONS)
-_VERDICTS = _exact(norm.VERDICTS)
-_DKIM_RESULTS = _exact(norm.DKIM_RESULTS)
-_SPF_RESULTS = _exact(norm.SPF_RESULTS)
-_SPF_SCOPES = _exact(norm.SPF_SCOPES)
-
-
 class RecordReader:
     """Reads the records of one report, and remembers what only the whole report can settle."""
 
@@ -99,13 +87,19 @@ class RecordReader:
         evaluated, verdicts, reasons = self._policy_evaluated(row_parts, parts, index)
 
         disposition, disposition_raw = self._verdict(
-            verdicts, "disposition", _DISPOSITIONS, norm.DISPOSITIONS, Disposition.UNKNOWN, index, evaluated
+            verdicts,
+            "disposition",
+            norm.CANONICAL_DISPOSITIONS,
+            norm.DISPOSITIONS,
+            Disposition.UNKNOWN,
+            index,
+            evaluated,
         )
         policy_dkim, policy_dkim_raw = self._verdict(
-            verdicts, "dkim", _VERDICTS, norm.VERDICTS, DmarcVerdict.UNKNOWN, index, evaluated
+            verdicts, "dkim", norm.CANONICAL_VERDICTS, norm.VERDICTS, DmarcVerdict.UNKNOWN, index, evaluated
         )
         policy_spf, policy_spf_raw = self._verdict(
-            verdicts, "spf", _VERDICTS, norm.VERDICTS, DmarcVerdict.UNKNOWN, index, evaluated
+            verdicts, "spf", norm.CANONICAL_VERDICTS, norm.VERDICTS, DmarcVerdict.UNKNOWN, index, evaluated
         )
 
         identifiers = self._part(index, "identifiers", parts, at, row_parts, "row")
@@ -305,7 +299,7 @@ class RecordReader:
         for position, element in enumerate(dkim_elements):
             texts, _ = fields.texts(element, on_dkim, _NONE, position)
             text = texts.get("result")
-            result = _DKIM_RESULTS.get(text) if text is not None else None
+            result = norm.CANONICAL_DKIM_RESULTS.get(text) if text is not None else None
             raw = None
             if result is None:
                 if not any(texts.values()):
@@ -328,7 +322,7 @@ class RecordReader:
         for position, element in enumerate(spf_elements):
             texts, _ = fields.texts(element, on_spf, _NONE, position)
             text = texts.get("result")
-            spf_result = _SPF_RESULTS.get(text) if text is not None else None
+            spf_result = norm.CANONICAL_SPF_RESULTS.get(text) if text is not None else None
             raw = None
             if spf_result is None:
                 if not any(texts.values()):
@@ -339,7 +333,7 @@ class RecordReader:
             scope: SpfScope | None = None
             scope_raw = None
             if scope_text:
-                scope = _SPF_SCOPES.get(scope_text)
+                scope = norm.CANONICAL_SPF_SCOPES.get(scope_text)
                 if scope is None:
                     scope, scope_raw = self._result(
                         scope_text, "SPF scope", norm.SPF_SCOPES, SpfScope.UNKNOWN, index

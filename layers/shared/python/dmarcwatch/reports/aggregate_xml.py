@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from xml.etree.ElementTree import Element
 from xml.parsers.expat import errors as expat_errors
 
+from dmarcwatch.reports.aggregate_canonical import CanonicalRecords
 from dmarcwatch.reports.aggregate_fields import FEEDBACK_PARTS, FieldReader, canonical_name, split_tag
 from dmarcwatch.reports.aggregate_records import RecordReader
 from dmarcwatch.reports.deviations import Deviations
@@ -97,7 +98,9 @@ class _AggregateParser:
         self.wrapped = False  # <feedback> is a child of some other root (seen from IKEA)
         self.wrapper_children = 0  # children of that root passed over so far
         self.notes = Deviations(limits.max_report_errors, limits.max_error_length)
-        self.reader: RecordReader | None = None  # set with the container, once its namespace is known
+        # Set with the container, once its namespace is known: the general reader and its fast path.
+        self.reader: RecordReader | None = None
+        self.canonical: CanonicalRecords | None = None
         self.elements = 0
         self.head = b""  # the first bytes, to tell a broken report from a document that is none
         self.tail = b""  # the last bytes, to recognise a document that ends with </feedback>
@@ -224,7 +227,9 @@ class _AggregateParser:
         # Elements count when in no namespace, in the namespace of <feedback> (DMARCbis, or any other a
         # reporter used) or in a DMARC namespace; a vendor extension in its own namespace is ignored even
         # where its local name is one of ours.
-        self.reader = RecordReader(FieldReader(split_tag(feedback.tag)[0], self.limits, self.notes))
+        fields = FieldReader(split_tag(feedback.tag)[0], self.limits, self.notes)
+        self.reader = RecordReader(fields)
+        self.canonical = CanonicalRecords(fields)
 
     def _check_depth(self) -> None:
         depth = 0
@@ -256,14 +261,16 @@ class _AggregateParser:
         if done <= 0:
             return
         assert self.reader is not None  # set with the container
+        assert self.canonical is not None
         records = self.reader
+        canonical = self.canonical.read
         reader = records.fields
         known = reader.known
         found = self.records
         for child in feedback[:done]:
             name = known.get(child.tag) or reader.name(child.tag)
             if name == "record":
-                found.append(records.record(child, len(found)))
+                found.append(canonical(child) or records.record(child, len(found)))
             elif name == "report_metadata":
                 self._metadata(reader.metadata(child))
             elif name == "policy_published":

@@ -71,6 +71,19 @@ SPF_RESULTS = _table(SpfResult, hardfail=SpfResult.FAIL, **{k: SpfResult(v) for 
 SPF_SCOPES = _table(SpfScope, mail_from=SpfScope.MFROM, envelope_from=SpfScope.MFROM, ehlo=SpfScope.HELO)
 OVERRIDE_REASONS = _table(OverrideReason)
 DISCOVERY_METHODS = _table(DiscoveryMethod)
+
+
+def _canonical(table: dict[str, E]) -> dict[str, E]:
+    return {key: member for key, member in table.items() if key == member.value}
+
+
+# The canonical values alone: what a reader can take in one lookup, with neither a note nor a raw copy.
+CANONICAL_DISPOSITIONS = _canonical(DISPOSITIONS)
+CANONICAL_VERDICTS = _canonical(VERDICTS)
+CANONICAL_DKIM_RESULTS = _canonical(DKIM_RESULTS)
+CANONICAL_SPF_RESULTS = _canonical(SPF_RESULTS)
+CANONICAL_SPF_SCOPES = _canonical(SPF_SCOPES)
+CANONICAL_OVERRIDE_REASONS = _canonical(OVERRIDE_REASONS)
 _YES = frozenset({"y", "yes", "true", "1"})
 _NO = frozenset({"n", "no", "false", "0"})
 
