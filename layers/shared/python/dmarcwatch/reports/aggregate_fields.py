@@ -52,6 +52,7 @@ DMARC_NAMESPACES = frozenset({"urn:ietf:params:xml:ns:dmarc-2.0", "http://dmarc.
 _MAX_FOLDED = 1024
 
 _NONE: frozenset[str] = frozenset()
+_METADATA_GROUPS = frozenset({"date_range", "error"})
 
 # Where an element is, for error messages: a path (`report_metadata`) or (record index, path in the record).
 Where = str | tuple[int, str]
@@ -183,7 +184,7 @@ class FieldReader:
 
     def metadata(self, element: Element) -> ReportMetadata:
         where = "report_metadata"
-        texts, grouped = self.texts(element, where, frozenset({"date_range", "error"}))
+        texts, grouped = self.texts(element, where, _METADATA_GROUPS)
         if "date_range" not in grouped and "begin" in texts and "end" in texts:
             self.notes.note("<begin> and <end> directly in <report_metadata>, without <date_range>")
             dates = texts
@@ -253,6 +254,9 @@ class FieldReader:
             text = texts.get(name)
             if not text:
                 return None
+            member = table.get(text)
+            if member is not None and member == text:
+                return member  # the canonical value: nothing to note or keep
             member, raw = norm.enum_value(text, table, unknown)
             if raw is not None:
                 raw_values[name] = raw

@@ -150,7 +150,13 @@ class _AggregateParser:
         """Parse one piece and take in what it completed; False once the document has ended."""
         # Start tags, counted before they are parsed: every "<" that opens neither an end tag, a comment, a
         # declaration nor a processing instruction (a "<" inside a comment counts too: an upper bound).
-        self.elements += piece.count(b"<") - piece.count(b"</") - piece.count(b"<!") - piece.count(b"<?")
+        elements = piece.count(b"<") - piece.count(b"</")
+        # Comments, CDATA and processing instructions are rare: a one-byte search (memchr) rules them out.
+        if b"!" in piece:
+            elements -= piece.count(b"<!")
+        if b"?" in piece:
+            elements -= piece.count(b"<?")
+        self.elements += elements
         if self.elements > self.limits.max_xml_elements:
             raise ReportError(
                 ReasonCode.ELEMENT_COUNT_EXCEEDED, f"more than {self.limits.max_xml_elements} elements"

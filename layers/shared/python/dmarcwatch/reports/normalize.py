@@ -237,6 +237,8 @@ def failure_options(raw: str) -> tuple[str | None, bool]:
 
     Other separators (`1,d`, `1 : d`), case and repeats are read; options that do not exist are dropped.
     """
+    if raw in _FO_OPTIONS:
+        return raw, True  # one option, as almost every report writes it
     tokens = [token for token in _FO_SEPARATORS.split(raw.lower()) if token]
     options = [token for token in dict.fromkeys(tokens) if token in _FO_OPTIONS]
     return (":".join(options) or None), bool(tokens) and len(options) == len(set(tokens))

@@ -49,8 +49,9 @@ def _declared(head: bytes) -> str | None:
     return declared.group(1).decode("ascii") if declared else None
 
 
-def _detect(head: bytes) -> tuple[str, int]:
-    """The encoding of a document from its first bytes (XML 1.0 appendix F) and the length of its BOM."""
+def _detect(head: bytes) -> tuple[str | None, int]:
+    """The encoding of a document from its first bytes (XML 1.0 appendix F) and the length of its BOM;
+    None when they do not tell (the declaration does, or it is UTF-8)."""
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8", 3
     if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
@@ -67,7 +68,7 @@ def _detect(head: bytes) -> tuple[str, int]:
         return "utf-16-le", 0
     if head.startswith(b"\x00<"):
         return "utf-16-be", 0
-    return _declared(head) or "utf-8", 0
+    return None, 0
 
 
 def as_utf8(chunks: Iterator[bytes], notes: Deviations) -> Iterator[bytes]:
@@ -76,7 +77,9 @@ def as_utf8(chunks: Iterator[bytes], notes: Deviations) -> Iterator[bytes]:
     UTF-8 input is only validated (decoded and thrown away, which is cheap) and passed on unchanged.
     """
     head, chunks = peek(chunks, 1024)
-    name, bom = _detect(head)
+    detected, bom = _detect(head)
+    declared = _declared(head[bom:])
+    name = detected or declared or "utf-8"
     try:
         # Decoding refuses codecs that are not text encodings (zlib, base64, ...): a document must not
         # be able to pick a decompressor for itself by declaring encoding="zlib".
@@ -84,7 +87,6 @@ def as_utf8(chunks: Iterator[bytes], notes: Deviations) -> Iterator[bytes]:
         codec = codecs.lookup(name)
     except (LookupError, UnicodeError):
         raise ReportError(ReasonCode.XML_UNSUPPORTED_ENCODING, f"unknown encoding {name!r}") from None
-    declared = _declared(head[bom:])
     overruled = False  # the declaration names another encoding than the one read: rewritten to UTF-8
     if codec.name in _WIDE and declared is not None:
         # The declaration was read as ASCII, so the document is not in the wide encoding it names.
