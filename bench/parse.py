@@ -1,34 +1,48 @@
-"""Report parsing throughput and memory.
+"""Report parsing throughput and memory, beside the parser of a baseline commit measured in the same run.
 
 1. The whole shared corpus (../shared/corpus/dmarc), several iterations: reports/s, records/s, MB/s.
 2. Generated reports of 10,000 and 100,000 records, gzipped in a mail as providers send them: parse time,
    and memory (tracemalloc) split into what the result keeps (the records) and the transient peak above
    it. Streaming shows as a transient peak that stays flat however many records there are.
-3. The same mails parsed in a fresh interpreter: growth of its peak resident memory (VmHWM / ru_maxrss).
+3. The corpus and the 100,000-record mail parsed by this tree and by the baseline's `dmarcwatch.reports`
+   (taken from git into a temporary folder), each in a fresh interpreter, in turns, best of all turns: the
+   ratio is what to compare, since the machine is shared. The baseline is the commit before the parser's
+   fast path for canonical records (`reports/aggregate_canonical.py`); `--baseline REV` picks another.
+4. The same mails parsed in a fresh interpreter: growth of its peak resident memory (VmHWM / ru_maxrss).
 
 Figures are wall-clock on this machine; compare runs with each other, not across machines.
-Usage: .venv/bin/python bench/parse.py [iterations]
+Usage: .venv/bin/python bench/parse.py [iterations] [--baseline REV]
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
+import io
 import json
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "layers" / "shared" / "python"
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
+sys.path.insert(0, str(PACKAGE))
 
 from dmarcwatch.reports import AggregateReport, extract_reports  # noqa: E402
 from tests.unit.reports import factory  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "dmarc"
+BASELINE = "4a028d1"
 MB = 1_000_000
+# Targets: a 100,000-record report parsed within this many seconds, and the corpus this many times as fast
+# as the baseline.
+LARGE_SECONDS = 2.5
+CORPUS_SPEEDUP = 1.2
 
 
 def corpus(iterations: int) -> None:
@@ -84,6 +98,84 @@ def large(records: int) -> None:
     del result
 
 
+# Run in a fresh interpreter with one tree's package first on the path: the corpus (argv[2] iterations)
+# and the mail on stdin (3 times), best times.
+TIMED = """
+import json, sys, time
+from pathlib import Path
+sys.path[:0] = [sys.argv[1]]
+import dmarcwatch
+from dmarcwatch.reports import extract_reports
+files = [path.read_bytes() for path in sorted(Path(sys.argv[3]).rglob("*")) if path.is_file()]
+mail = sys.stdin.buffer.read()
+
+
+def best(runs, work):
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+corpus = best(int(sys.argv[2]), lambda: [extract_reports(data) for data in files])
+large = best(3, lambda: extract_reports(mail))
+print(json.dumps({"corpus": corpus, "large": large, "package": dmarcwatch.__file__}))
+"""
+
+
+def baseline_tree(revision: str, into: Path) -> Path | None:
+    """The baseline's `dmarcwatch` package (its `__init__` and `reports`), extracted into `into`."""
+    paths = ["layers/shared/python/dmarcwatch/__init__.py", "layers/shared/python/dmarcwatch/reports"]
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, *paths], capture_output=True
+    )
+    if archive.returncode:
+        print(f"baseline {revision}: {archive.stderr.decode().strip()}")
+        return None
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "layers" / "shared" / "python"
+
+
+def compare(revision: str, iterations: int, records: int, turns: int = 2) -> None:
+    """This tree against the baseline, each in fresh interpreters, in turns; best of all turns."""
+    raw, _ = generated_mail(records)
+    with tempfile.TemporaryDirectory(prefix="parse-baseline-") as folder:
+        baseline = baseline_tree(revision, Path(folder))
+        if baseline is None:
+            return
+        trees = {"baseline": baseline, "now": PACKAGE}
+        best = {name: {"corpus": float("inf"), "large": float("inf")} for name in trees}
+        for _ in range(turns):
+            for name, tree in trees.items():
+                out = subprocess.run(
+                    [sys.executable, "-c", TIMED, str(tree), str(iterations), str(CORPUS)],
+                    input=raw,
+                    capture_output=True,
+                    check=True,
+                ).stdout
+                figures = json.loads(out)
+                if not Path(figures["package"]).is_relative_to(tree):
+                    raise RuntimeError(f"{name}: imported {figures['package']}, not the tree in {tree}")
+                for key in ("corpus", "large"):
+                    best[name][key] = min(best[name][key], figures[key])
+    sha = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", revision], capture_output=True, text=True
+    ).stdout.strip()
+    then, now = best["baseline"], best["now"]
+    speedup = then["corpus"] / now["corpus"]
+    print(
+        f"same run, baseline {sha or revision} vs this tree, fresh interpreters in turns (best of {turns} "
+        f"turns): corpus {then['corpus']:.3f} s vs {now['corpus']:.3f} s = {speedup:.2f}x the throughput "
+        f"(target >= {CORPUS_SPEEDUP}x: {'met' if speedup >= CORPUS_SPEEDUP else 'NOT met'}); "
+        f"{records:,} records {then['large']:.2f} s vs {now['large']:.2f} s = "
+        f"{then['large'] / now['large']:.2f}x (target <= {LARGE_SECONDS} s: "
+        f"{'met' if now['large'] <= LARGE_SECONDS else 'NOT met'})"
+    )
+
+
 CHILD = """
 import json, resource, sys
 sys.path[:0] = sys.argv[1:3]
@@ -110,7 +202,7 @@ print(json.dumps({"before_kb": before, "after_kb": after, "records": len(result.
 def max_rss(records: int) -> None:
     """Peak resident memory (high-water mark) of a fresh interpreter that reads the mail and parses it."""
     raw, xml_size = generated_mail(records)
-    paths = [str(ROOT), str(ROOT / "layers" / "shared" / "python")]
+    paths = [str(ROOT), str(PACKAGE)]
     out = subprocess.run(
         [sys.executable, "-c", CHILD, *paths], input=raw, capture_output=True, check=True
     ).stdout
@@ -124,11 +216,15 @@ def max_rss(records: int) -> None:
 
 
 def main() -> None:
-    iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    arguments.add_argument("iterations", type=int, nargs="?", default=5)
+    arguments.add_argument("--baseline", default=BASELINE, help="git revision to compare with")
+    options = arguments.parse_args()
     print(f"python {sys.version.split()[0]}")
-    corpus(iterations)
+    corpus(options.iterations)
     for records in (10_000, 100_000):
         large(records)
+    compare(options.baseline, options.iterations, 100_000)
     for records in (10_000, 100_000):
         max_rss(records)
 
