@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
 
+import dns.asyncquery  # noqa: E402
 import dns.message  # noqa: E402
 import dns.nameserver  # noqa: E402
 import dns.query  # noqa: E402
@@ -64,7 +65,7 @@ PROXY = ROOT.parent / "shared" / "tools" / "dns-delay-proxy"
 TIMEOUT = 2.0
 
 
-# --- loopback only ---------------------------------------------------------------------------------------
+# --- loopback only, and every query counted where it leaves ------------------------------------------------
 
 
 def _loopback(address: object) -> bool:
@@ -76,9 +77,20 @@ def _loopback(address: object) -> bool:
     return ip.is_loopback or ip.is_unspecified  # the unspecified address is this host (binding, mostly)
 
 
-def hold_to_loopback() -> None:
-    """Refuse any connection, datagram or name lookup that would leave the machine."""
+class Counter:
+    """DNS queries sent by this process: UDP datagrams and queries written to a TCP connection."""
+
+    queries = 0
+
+
+def hold_to_loopback_and_count() -> None:
+    """Refuse any connection, datagram or name lookup that would leave the machine, and count every DNS
+    query where it leaves either tool, the same way for both: each UDP datagram sent (`sendto`, which
+    dnspython's query functions use, or `send` on a connected datagram socket, which dmarcwatch's stub
+    resolver uses; only DNS is sent over UDP here) and each query dnspython writes to a TCP connection
+    (`dns.query.send_tcp` for checkdmarc, `dns.asyncquery.send_tcp` for dmarcwatch). Retries count."""
     original_connect, original_sendto = socket.socket.connect, socket.socket.sendto
+    original_send = socket.socket.send
     original_getaddrinfo = socket.getaddrinfo
 
     def connect(self: socket.socket, address: Any) -> None:
@@ -89,7 +101,13 @@ def hold_to_loopback() -> None:
     def sendto(self: socket.socket, data: Any, *args: Any) -> int:
         if not _loopback(args[-1]):
             raise OSError(f"bench: non-loopback datagram to {args[-1]} refused")
+        Counter.queries += 1
         return int(original_sendto(self, data, *args))
+
+    def send(self: socket.socket, data: Any, *args: Any) -> int:
+        if self.type == socket.SOCK_DGRAM:
+            Counter.queries += 1
+        return int(original_send(self, data, *args))
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if host is not None and not _loopback(host):
@@ -98,31 +116,20 @@ def hold_to_loopback() -> None:
 
     socket.socket.connect = connect  # type: ignore[method-assign,assignment]
     socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
+    socket.socket.send = send  # type: ignore[method-assign]
     socket.getaddrinfo = getaddrinfo
+    sync_send_tcp, async_send_tcp = dns.query.send_tcp, dns.asyncquery.send_tcp
 
-
-# --- query counting --------------------------------------------------------------------------------------
-
-
-class Counter:
-    queries = 0
-
-
-def count_queries() -> None:
-    """Count every query dnspython sends to a plain-DNS server, sync (checkdmarc) or async (dmarcwatch)."""
-    do53 = dns.nameserver.Do53Nameserver
-    sync_query, async_query = do53.query, do53.async_query
-
-    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def send_tcp(*args: Any, **kwargs: Any) -> Any:
         Counter.queries += 1
-        return sync_query(self, *args, **kwargs)
+        return sync_send_tcp(*args, **kwargs)
 
-    async def aquery(self: Any, *args: Any, **kwargs: Any) -> Any:
+    async def asend_tcp(*args: Any, **kwargs: Any) -> Any:
         Counter.queries += 1
-        return await async_query(self, *args, **kwargs)
+        return await async_send_tcp(*args, **kwargs)
 
-    do53.query = query  # type: ignore[method-assign]
-    do53.async_query = aquery  # type: ignore[method-assign]
+    dns.query.send_tcp = send_tcp
+    dns.asyncquery.send_tcp = asend_tcp
 
 
 # --- zones -----------------------------------------------------------------------------------------------
@@ -434,8 +441,7 @@ def run_checkdmarc(check: Callable[[str, int], None], port: int, rtt_ms: int, na
 
 
 def main() -> None:
-    hold_to_loopback()
-    count_queries()
+    hold_to_loopback_and_count()
     check = _checkdmarc()
     rng = random.Random(7)  # reproducible zones
     workdir = Path(tempfile.mkdtemp(prefix="dmarcwatch-bench-scan-"))
