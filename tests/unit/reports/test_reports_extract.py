@@ -7,10 +7,20 @@ import io
 import json
 import zipfile
 from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
 
 import pytest
 
-from dmarcwatch.reports import AggregateReport, ReasonCode, TlsReport, extract_reports, parse_tls_report
+from dmarcwatch.reports import (
+    DEFAULT_LIMITS,
+    AggregateReport,
+    ReasonCode,
+    TlsReport,
+    extract_reports,
+    mime,
+    parse_tls_report,
+)
 from dmarcwatch.reports.errors import ReportError
 
 from . import factory
@@ -122,6 +132,17 @@ def test_failure_report_inside_a_forward_is_not_read() -> None:
     result = extract_reports(raw)
     assert result.quarantine is not None
     assert result.quarantine.code is ReasonCode.FAILURE_REPORT_NOT_SUPPORTED
+
+
+def test_each_header_parsed_once_walks_the_same() -> None:
+    """walk_mail parses each header once per mail; parsed anew on every look, the leaves are the same."""
+    mails = [path.read_bytes() for path in factory.CORPUS.rglob("*.eml")] + [
+        factory.mail(("rapport é.xml.gz", "application/gzip", factory.gz(factory.report(1)))),
+        factory.mail(("a.zip", "application/zip", factory.zipped(("a.xml", factory.report(1)))), text=None),
+    ]
+    for raw in mails:
+        plain = mime._walk(BytesParser(policy=policy.default).parsebytes(raw), DEFAULT_LIMITS)
+        assert mime.walk_mail(raw, DEFAULT_LIMITS) == plain
 
 
 # -- archives

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from email import policy
 from email.errors import MessageError
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser
 
@@ -42,10 +43,30 @@ class MailWalk:
     failure_report: bool
 
 
+class _HeadersOnce(HeaderRegistry):
+    """`policy.default`'s headers, each (name, value) parsed once per mail.
+
+    The parser and the walk ask for a part's Content-Type several times, and the stdlib parses the header
+    anew each time (most of a mail's parsing time); header objects are immutable, so one serves them all.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        key = (name, value)
+        header = self._parsed.get(key)
+        if header is None:
+            header = self._parsed[key] = super().__call__(name, value)
+        return header
+
+
 def walk_mail(raw: bytes, limits: Limits) -> MailWalk:
     _precheck(raw, limits)
     try:
-        return _walk(BytesParser(policy=policy.default).parsebytes(raw), limits)
+        parser = BytesParser(policy=policy.default.clone(header_factory=_HeadersOnce()))
+        return _walk(parser.parsebytes(raw), limits)
     except RecursionError:
         raise ReportError(ReasonCode.NESTING_TOO_DEEP, "MIME parts nested too deeply to parse") from None
     except (MessageError, ValueError, LookupError, TypeError, AttributeError) as error:
