@@ -85,9 +85,9 @@ def _quarantine_list(args: argparse.Namespace) -> int:
 
 
 def _quarantine_reprocess(args: argparse.Namespace) -> int:
-    from dmarcwatch.services import reports
+    from dmarcwatch.services import admin
 
-    entry, outcome = reports.reprocess_unrouted(args.id)
+    entry, outcome = admin.reprocess_unrouted(args.id)
     _emit(
         {
             "id": entry.id,

@@ -19,6 +19,7 @@ from dmarcwatch.ids import IdPrefix, derived_id
 from dmarcwatch.ingest import reporter, routing
 from dmarcwatch.ingest.forms import ReportForm, is_within, report_form
 from dmarcwatch.ingest.messages import Envelope, Verdict
+from dmarcwatch.ingest.reasons import Reason
 from dmarcwatch.ingest.sanity import Implausible
 from dmarcwatch.models import Domain, QuarantineEntry, ReportStatus, StoredReport, Tenant, utcnow
 from dmarcwatch.observability import logger
@@ -29,20 +30,6 @@ from dmarcwatch.store import events as event_store
 from dmarcwatch.store import reports as report_store
 from dmarcwatch.store import scans as scan_store
 from dmarcwatch.store.db import ItemTooLarge
-
-
-class Reason:
-    """Quarantine reasons of the pipeline (the parser's own are `dmarcwatch.reports.errors.ReasonCode`,
-    the plausibility caps' `dmarcwatch.ingest.sanity.Reason`)."""
-
-    NO_ACCOUNT = "no_account_for_address"
-    DOMAIN_NOT_MONITORED = "domain_not_monitored"
-    DOMAIN_INACTIVE = "domain_inactive"
-    SPAM = "spam"
-    VIRUS = "virus"
-    TOO_LARGE = "too_large"
-    PROCESSING_ERROR = "processing_error"
-
 
 # Errors of the AWS calls: the message is retried (and finally parked in the DLQ), never quarantined.
 _INFRASTRUCTURE_ERRORS = (ClientError, BotoCoreError)

@@ -1,13 +1,17 @@
-"""Operator actions behind `dmarcwatch admin`: accounts with their gateway keys, extra keys."""
+"""Operator actions behind `dmarcwatch admin`: accounts with their gateway keys, extra keys, reprocessing
+mail no account took."""
 
 from __future__ import annotations
 
-from dmarcwatch.errors import ApiError, ErrorCode
-from dmarcwatch.models import Account, Environment, KeyScope, SubscriptionStatus, Tenant
+from dmarcwatch.errors import ApiError, ErrorCode, not_found
+from dmarcwatch.ingest import jobs
+from dmarcwatch.ingest.pipeline import IngestOutcome
+from dmarcwatch.models import Account, Environment, KeyScope, QuarantineEntry, SubscriptionStatus, Tenant
 from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.services import accounts, keys
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import gateway
+from dmarcwatch.store import reports as report_store
 
 
 def create_account(
@@ -59,3 +63,11 @@ def set_plan(account_id: str, plan: PlanName) -> Account:
         gateway.move_account_key(account.gateway_key_id, plan_ids[account.plan.value], plan_ids[plan.value])
     account_store.set_plan(account_id, plan.value)
     return account.model_copy(update={"plan": plan})
+
+
+def reprocess_unrouted(quarantine_id: str) -> tuple[QuarantineEntry, IngestOutcome]:
+    """The operator's reprocessing of mail no account took (admin CLI): normal routing, run here."""
+    entry = report_store.get_quarantine(None, quarantine_id)
+    if entry is None:
+        raise not_found("quarantine entry")
+    return jobs.reprocess(entry, only=None)

@@ -10,7 +10,7 @@ from dmarcwatch.ids import IdPrefix, has_prefix, new_id, random_base62
 from dmarcwatch.ingest.messages import PurgeDomain
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import Plan
-from dmarcwatch.scanning.service import request_scans
+from dmarcwatch.scanning.queueing import queue_scans
 from dmarcwatch.store import domains as store
 from dmarcwatch.store import queues
 from dmarcwatch.store import scans as scan_store
@@ -74,7 +74,7 @@ def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
         result.added.extend(added)
         result.existing.extend(d.name for d in raced)
         if added:
-            request_scans(tenant, added, now)
+            queue_scans(tenant, added, now)
     return result
 
 
@@ -116,7 +116,7 @@ def set_status(tenant: Tenant, id_or_name: str, status: DomainStatus) -> Domain:
         store.set_status(tenant, domain, status, now)
         domain = domain.model_copy(update={"status": status, "updated_at": now})
         if status == DomainStatus.ACTIVE:
-            request_scans(tenant, [domain], now)
+            queue_scans(tenant, [domain], now)
         else:
             scan_store.unschedule(tenant, domain)
     return domain

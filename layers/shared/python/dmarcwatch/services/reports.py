@@ -10,9 +10,8 @@ from typing import Any
 from dmarcwatch.enrich import ipinfo
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.ids import IdPrefix, has_prefix, new_id
-from dmarcwatch.ingest import jobs, pipeline
 from dmarcwatch.ingest.messages import IngestRequest
-from dmarcwatch.ingest.pipeline import Reason
+from dmarcwatch.ingest.reasons import Reason
 from dmarcwatch.models import (
     COUNTERS,
     IngestJob,
@@ -333,11 +332,3 @@ def reprocess(tenant: Tenant, quarantine_id: str) -> tuple[QuarantineEntry, Inge
         raise ApiError(ErrorCode.CONFLICT, "a mail the receiving server found a virus in is never opened")
     job = _queue_job(tenant, "reprocess", entry.raw_key, utcnow(), quarantine_id=entry.id)
     return entry, job
-
-
-def reprocess_unrouted(quarantine_id: str) -> tuple[QuarantineEntry, pipeline.IngestOutcome]:
-    """The operator's reprocessing of mail no account took (admin CLI): normal routing, run here."""
-    entry = store.get_quarantine(None, quarantine_id)
-    if entry is None:
-        raise not_found("quarantine entry")
-    return jobs.reprocess(entry, only=None)

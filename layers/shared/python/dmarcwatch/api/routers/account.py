@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from dmarcwatch.api.account_schemas import AccountOut
 from dmarcwatch.api.contracts import DocumentedRoute
 from dmarcwatch.api.deps import CurrentPrincipal
 from dmarcwatch.api.listing import data_response
-from dmarcwatch.api.schemas import AccountOut, Envelope
+from dmarcwatch.api.schemas import Envelope
 from dmarcwatch.models import iso
 from dmarcwatch.services import accounts
 

@@ -10,9 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from dmarcwatch.api.contracts import DocumentedRoute
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, DomainRef, Limit
 from dmarcwatch.api.dns_schemas import DnsRecordsOut, RefreshOut, ScanOut, ScanResultsOut
+from dmarcwatch.api.domain_schemas import ChangeOut
 from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
-from dmarcwatch.api.schemas import ChangeOut, Envelope, ListEnvelope
+from dmarcwatch.api.schemas import Envelope, ListEnvelope
 from dmarcwatch.services import dns_views
 
 router = APIRouter(tags=["dns"], route_class=DocumentedRoute)

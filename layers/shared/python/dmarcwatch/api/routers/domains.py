@@ -11,20 +11,19 @@ from dmarcwatch.api.context import public_base_url, request_id_of
 from dmarcwatch.api.contracts import DocumentedRoute, error_responses
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, DomainRef, Limit
 from dmarcwatch.api.dns_schemas import ScanResultsOut
-from dmarcwatch.api.listing import data_response
-from dmarcwatch.api.pagination import decode_cursor, encode_cursor
-from dmarcwatch.api.schemas import (
+from dmarcwatch.api.domain_schemas import (
     BulkAddOut,
     ChangeOut,
     DomainCreate,
     DomainDeleted,
     DomainDetailOut,
     DomainOut,
-    Envelope,
     InvalidDomainOut,
-    ListEnvelope,
     VerifyOut,
 )
+from dmarcwatch.api.listing import data_response
+from dmarcwatch.api.pagination import decode_cursor, encode_cursor
+from dmarcwatch.api.schemas import Envelope, ListEnvelope
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.models import DomainStatus
 from dmarcwatch.services import dns_views, domains, verification

@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 
+from dmarcwatch.api.account_schemas import KeyCreate, KeyCreated, KeyOut, KeyRevokedOut
 from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.contracts import DocumentedRoute, error_responses
 from dmarcwatch.api.deps import AdminPrincipal, KeyId
 from dmarcwatch.api.listing import data_response
-from dmarcwatch.api.schemas import Envelope, KeyCreate, KeyCreated, KeyOut, KeyRevokedOut, ListEnvelope
+from dmarcwatch.api.schemas import Envelope, ListEnvelope
 from dmarcwatch.models import utcnow
 from dmarcwatch.services import keys
 

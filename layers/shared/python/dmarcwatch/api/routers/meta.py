@@ -10,7 +10,8 @@ from dmarcwatch import __version__
 from dmarcwatch.api.contracts import DocumentedRoute
 from dmarcwatch.api.deps import CurrentPrincipal
 from dmarcwatch.api.listing import data_response
-from dmarcwatch.api.schemas import Envelope, HealthOut, IndexOut
+from dmarcwatch.api.meta_schemas import HealthOut, IndexOut
+from dmarcwatch.api.schemas import Envelope
 
 router = APIRouter(tags=["meta"], route_class=DocumentedRoute)
 

@@ -10,7 +10,8 @@ from dmarcwatch.api.contracts import DocumentedRoute, error_responses
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Limit, QuarantineId
 from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
-from dmarcwatch.api.schemas import Envelope, ListEnvelope, QuarantineOut, ReprocessOut, UploadOut
+from dmarcwatch.api.report_schemas import QuarantineOut, ReprocessOut, UploadOut
+from dmarcwatch.api.schemas import Envelope, ListEnvelope
 from dmarcwatch.services import reports
 
 router = APIRouter(tags=["quarantine"], route_class=DocumentedRoute)

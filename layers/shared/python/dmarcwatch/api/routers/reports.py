@@ -11,14 +11,8 @@ from dmarcwatch.api.contracts import DocumentedRoute, error_responses
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, Limit, ReportId
 from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
-from dmarcwatch.api.schemas import (
-    Envelope,
-    ListEnvelope,
-    RawDownloadOut,
-    ReportDetailOut,
-    ReportOut,
-    UploadOut,
-)
+from dmarcwatch.api.report_schemas import RawDownloadOut, ReportDetailOut, ReportOut, UploadOut
+from dmarcwatch.api.schemas import Envelope, ListEnvelope
 from dmarcwatch.errors import ApiError, ErrorCode
 from dmarcwatch.services import reports
 

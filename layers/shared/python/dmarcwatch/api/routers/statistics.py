@@ -10,7 +10,8 @@ from dmarcwatch.api.contracts import DocumentedRoute
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, DomainRef, Limit
 from dmarcwatch.api.listing import data_response, list_response
 from dmarcwatch.api.pagination import decode_cursor
-from dmarcwatch.api.schemas import Envelope, ListEnvelope, SourceOut, StatsOut
+from dmarcwatch.api.report_schemas import SourceOut, StatsOut
+from dmarcwatch.api.schemas import Envelope, ListEnvelope
 from dmarcwatch.services import reports
 
 router = APIRouter(tags=["statistics"], route_class=DocumentedRoute)

@@ -1,0 +1,101 @@
+"""Request and response models of the account and key endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from dmarcwatch.models import ApiKey, KeyScope, iso
+from dmarcwatch.services.keys import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
+
+
+class PlanOut(BaseModel):
+    name: str
+    requests_per_minute: int
+    requests_per_day: int | None = Field(description="null: unlimited")
+    domains_allowed: int
+    scan_interval_hours: int
+    api_keys_per_environment: int
+
+
+class UsageOut(BaseModel):
+    domains: int
+    domains_allowed: int
+    api_calls_today: int
+    reports_this_month: int
+
+
+class AccountOut(BaseModel):
+    id: str
+    email: str
+    name: str | None
+    environment: str
+    created_at: str | None
+    subscription_status: str
+    inbound_address: str = Field(
+        description="Your rua address: publish v=DMARC1; p=none; rua=mailto:<this address> at _dmarc.<domain>"
+    )
+    plan: PlanOut
+    usage: UsageOut
+
+
+class KeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int = Field(
+        default=DEFAULT_EXPIRY_DAYS,
+        ge=1,
+        le=MAX_EXPIRY_DAYS,
+        description=f"Days until the key expires, 1 to {MAX_EXPIRY_DAYS}: every key expires (no null)",
+    )
+    scope: KeyScope = Field(
+        default=KeyScope.ADMIN,
+        description="read: GET requests only; write: everything except managing keys; admin: everything",
+    )
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    environment: str
+    prefix: str
+    scope: KeyScope
+    created_at: str | None
+    created_by_key_id: str | None = Field(
+        description="The key that created this one (null: issued by the operator). Revoking a key revokes "
+        "the keys it created."
+    )
+    last_used_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    is_active: bool
+    status: Literal["active", "expired", "revoked"]
+
+    @classmethod
+    def of(cls, key: ApiKey, now: datetime) -> KeyOut:
+        active = key.is_active(now)
+        return cls(
+            id=key.id,
+            name=key.name,
+            environment=key.environment.value,
+            prefix=key.prefix,
+            scope=key.scope,
+            created_at=iso(key.created_at),
+            created_by_key_id=key.created_by_key_id,
+            last_used_at=iso(key.last_used_at),
+            expires_at=iso(key.expires_at),
+            revoked_at=iso(key.revoked_at),
+            is_active=active,
+            status="revoked" if key.revoked_at else "active" if active else "expired",
+        )
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The full API key. It is shown only in this response; store it now.")
+
+
+class KeyRevokedOut(KeyOut):
+    cascaded_key_ids: list[str] = Field(
+        description="The keys this key had created (directly or through them) that were revoked with it"
+    )

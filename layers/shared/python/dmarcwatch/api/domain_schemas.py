@@ -1,0 +1,109 @@
+"""Request and response models of the domain endpoints (the DNS ones: `dns_schemas`)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, model_validator
+
+from dmarcwatch.api.dns_schemas import ScanResultsOut
+from dmarcwatch.domain_names import MAX_BULK
+from dmarcwatch.models import Domain, iso
+
+
+class DomainCreate(BaseModel):
+    domain: str | None = Field(default=None, max_length=1000)
+    domains: list[str] | None = Field(default=None, max_length=MAX_BULK)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DomainCreate:
+        if (self.domain is None) == (self.domains is None):
+            raise ValueError(f"send either 'domain' (one name) or 'domains' (a list of up to {MAX_BULK})")
+        if self.domains is not None and not self.domains:
+            raise ValueError("'domains' must not be empty")
+        return self
+
+
+class VerificationOut(BaseModel):
+    verified: bool
+    verified_at: str | None
+    record_name: str = Field(description="Publish TXT here (or at the domain itself)")
+    record_value: str
+
+
+class DomainOut(BaseModel):
+    id: str
+    domain: str
+    unicode_domain: str
+    status: str
+    created_at: str | None
+    updated_at: str | None
+    verification: VerificationOut
+    email_gateway: str | None = Field(description="From the latest scan; 'none' when no gateway was detected")
+    dmarc_status: str | None = Field(description="reject, quarantine, none or missing (latest scan)")
+    spf_status: str | None
+    last_scan_at: str | None
+    next_scan_at: str | None
+
+    @classmethod
+    def of(cls, domain: Domain) -> DomainOut:
+        return cls(
+            id=domain.id,
+            domain=domain.name,
+            unicode_domain=domain.unicode_name,
+            status=domain.status.value,
+            created_at=iso(domain.created_at),
+            updated_at=iso(domain.updated_at),
+            email_gateway=domain.email_gateway,
+            dmarc_status=domain.dmarc_status,
+            spf_status=domain.spf_status,
+            last_scan_at=iso(domain.last_scan_at),
+            next_scan_at=iso(domain.next_scan_at),
+            verification=VerificationOut(
+                verified=domain.verified_at is not None,
+                verified_at=iso(domain.verified_at),
+                record_name=f"_dmarcwatch.{domain.name}",
+                record_value=f"dmarcwatch-verification={domain.verification_token}",
+            ),
+        )
+
+
+class ChangeOut(BaseModel):
+    id: str
+    field: str
+    old: str | None
+    new: str | None
+    detected_at: str
+
+
+class DomainDetailOut(DomainOut):
+    scan_result: ScanResultsOut | None = Field(description="The latest scan; null before the first")
+    recent_changes: list[ChangeOut]
+
+
+class VerifyOut(BaseModel):
+    domain: DomainOut
+    verified: bool
+    status: str = Field(description="verified, already_verified, token_not_found or dns_error")
+    detail: str
+
+
+class InvalidDomainOut(BaseModel):
+    domain: str
+    reason: str
+    message: str
+
+
+class DomainDeleted(BaseModel):
+    id: str
+    domain: str
+    deleted: bool
+
+
+class BulkAddOut(BaseModel):
+    submitted: int
+    added: int
+    existing: int
+    duplicates: int
+    invalid: int
+    domains: list[DomainOut]
+    existing_domains: list[str]
+    invalid_domains: list[InvalidDomainOut]
