@@ -23,7 +23,7 @@ from dmarcwatch.api.registry import (
     WorkerFunction,
     route_specs,
 )
-from dmarcwatch.config import Settings
+from dmarcwatch.config import ENV_PREFIX, Settings
 from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.table import TABLE
 from tests.infra.test_stack import (
@@ -138,9 +138,8 @@ def test_queue_url_settings_are_read_by_settings() -> None:
 
     assert queue_url_setting(Resource.SCAN_QUEUE) == "DMARCWATCH_SCAN_QUEUE_URL"
     assert queue_url_setting(Resource.INGEST_QUEUE) == "DMARCWATCH_INGEST_QUEUE_URL"
-    prefix = Settings.model_config["env_prefix"]
     for resource in (Resource.SCAN_QUEUE, Resource.INGEST_QUEUE):
-        field = queue_url_setting(resource).removeprefix(prefix).lower()
+        field = queue_url_setting(resource).removeprefix(ENV_PREFIX).lower()
         assert field in Settings.model_fields, field
 
 

@@ -2,15 +2,21 @@
 
 The CDK stack sets these on each Lambda; the local stack sets them for its processes. Defaults are the
 embedded local ones, so a bare checkout runs without configuration.
+
+A plain pydantic model reads the environment (names compared case-insensitively, values validated like any
+input): pydantic-settings would do the same for this flat model, but importing it costs every Lambda
+about a third of importing boto3 on a cold start.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Annotated
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+ENV_PREFIX = "DMARCWATCH_"
 
 
 def _split_csv(value: object) -> object:
@@ -19,8 +25,10 @@ def _split_csv(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DMARCWATCH_", extra="ignore")
+class Settings(BaseModel):
+    """Values passed to the constructor win over `DMARCWATCH_<FIELD>` variables, which win over defaults."""
+
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     stage: str = "local"
     region: str = "us-east-1"
@@ -51,7 +59,8 @@ class Settings(BaseSettings):
     # Failed authentications allowed per source IP per minute before 429.
     unauthenticated_per_minute: int = 30
 
-    dns_nameservers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Comma-separated in the environment.
+    dns_nameservers: list[str] = Field(default_factory=list)
     dns_port: int = 53
     dns_timeout: float = 2.0
 
@@ -59,6 +68,18 @@ class Settings(BaseSettings):
     api_port: int = 8000
     smtp_port: int = 2525
     aws_port: int = 5000
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        environment = {
+            name[len(ENV_PREFIX) :].lower(): value
+            for name, value in os.environ.items()
+            if name.upper().startswith(ENV_PREFIX)
+        }
+        return {**{k: v for k, v in environment.items() if k in cls.model_fields}, **values}
 
     @field_validator("dns_nameservers", mode="before")
     @classmethod

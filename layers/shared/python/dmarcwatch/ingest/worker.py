@@ -1,6 +1,6 @@
 """The parser worker: ingest queue messages (SES notifications, S3 events, API jobs) -> the pipeline.
 
-Failures are reported per message (Powertools batch utility), so one bad message is retried and, after
+Failures are reported per message (`observability.sqs_worker`), so one bad message is retried and, after
 the queue's maxReceiveCount, parked in the DLQ, without holding back the rest of the batch. Bad *input*
 never fails a message: the pipeline quarantines it. Only infrastructure errors (throttling, timeouts) do.
 """
