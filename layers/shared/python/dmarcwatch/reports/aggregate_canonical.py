@@ -224,12 +224,11 @@ class CanonicalRecords:
             texts = _texts(element, self.reason_slots, 2)
             if texts is None:
                 return None
-            kind_text, comment = (
-                None if text is not None and len(text) > self.max_text else (text or "").strip()
-                for text in texts
-            )
-            if kind_text is None or comment is None:
+            kind_text, comment = texts
+            if len(kind_text or "") > self.max_text or len(comment or "") > self.max_text:
                 return None
+            kind_text = kind_text.strip() if kind_text else ""
+            comment = comment.strip() if comment else ""
             kind = norm.CANONICAL_OVERRIDE_REASONS.get(kind_text)
             if kind is not None:
                 reasons.append(PolicyOverride(kind, comment or None))

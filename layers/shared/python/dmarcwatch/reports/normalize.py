@@ -130,12 +130,11 @@ def ip_address(raw: str) -> str:
     inet_pton is strict (no leading zeros, no shorthand IPv4, no scope id) and twenty times faster than
     `ipaddress`, which matters at 100,000 records.
     """
-    for family in (socket.AF_INET, socket.AF_INET6) if ":" not in raw else (socket.AF_INET6,):
-        try:
-            return socket.inet_ntop(family, socket.inet_pton(family, raw))
-        except (OSError, ValueError):
-            continue
-    raise ValueError(f"not an IP address: {raw[:64]!r}")
+    family = socket.AF_INET6 if ":" in raw else socket.AF_INET  # every IPv6 text has a colon, no IPv4 one
+    try:
+        return socket.inet_ntop(family, socket.inet_pton(family, raw))
+    except (OSError, ValueError):
+        raise ValueError(f"not an IP address: {raw[:64]!r}") from None
 
 
 _PADDED_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
