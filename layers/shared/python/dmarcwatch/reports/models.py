@@ -3,7 +3,7 @@
 Report-level objects are pydantic models. A record is a slotted dataclass instead (pydantic validates it all
 the same when a report is loaded from JSON): real reports carry 100,000 records, and a BaseModel instance
 per record (with its `__dict__` and fields-set) costs about five times the memory and twice the time.
-Treat records as read-only.
+Treat records as read-only: records that report the same DKIM or SPF result share one result object.
 
 Enumerated values are normalised ignoring case, surrounding space, `-` or a space for `_` and a missing `_`.
 A value a reporter invented maps to `unknown` and the text as sent is kept (in the record's matching `*_raw`
