@@ -4,7 +4,8 @@ moto 5.2 turns every result into JSON by walking the botocore output shape membe
 `Query` of 25 items that is most of the emulator's CPU, and the local API makes four or five such calls
 per request. An item operation's result is already DynamoDB's wire form (`DynamoResult` expands moto's
 types into `{"S": …}` dicts), so for those operations it is dumped as JSON directly: bytes as base64,
-times as epoch seconds, `None` members left out, as the shape-driven serializer does. Every other
+times as epoch seconds, `None` members left out (only the top level has them: an attribute value is never
+None), as the shape-driven serializer does. Every other
 operation, and every error, still goes through moto's serializer. `tests/unit/test_moto_patches.py`
 compares both paths on items of every attribute type.
 """
@@ -48,19 +49,11 @@ def _wire(value: object) -> object:
     raise TypeError(f"no JSON form for {type(value).__name__}")
 
 
-def _without_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_none(v) for v in value]
-    return value
-
-
 def dump(result: dict[str, Any], members: Collection[str]) -> str:
     """The JSON body DynamoDB would send for an item operation's `result` (its output shape's `members`;
     moto adds a few legacy ones, e.g. `ConsumedCapacityUnits`, that the shape leaves out)."""
-    kept = {name: value for name, value in result.items() if name in members}
-    return json.dumps(_without_none(kept), default=_wire, separators=(",", ":"))
+    kept = {name: value for name, value in result.items() if value is not None and name in members}
+    return json.dumps(kept, default=_wire, separators=(",", ":"))
 
 
 def apply() -> None:
