@@ -2,10 +2,10 @@
 
 Selectors cannot be listed from the DNS, so a scan asks a maintained list of common ones
 (`data/dkim_selectors.json`, which also names the vendor behind vendor-specific selectors) plus up to
-`MAX_EXTRA_SELECTORS` of those seen in the domain's DMARC reports, all at once. "Not found" therefore means
-"not at any selector we asked", and the result says which ones were asked. The extra selectors are taken
-in the order the caller gives: anyone can send a report, so the caller ranks them (the scanning service
-puts selectors already found in the DNS first, then the most recently reported) and a flood of invented
+`MAX_EXTRA_SELECTORS` others, all at once; a rescan may leave the common list out (`dns.plan` says when).
+"Not found" therefore means "not at any selector we asked", and the result says which ones were asked. The
+extra selectors are taken in the order the caller gives: anyone can send a report, so the caller ranks them
+(selectors already found in the DNS first, then the most recently reported) and a flood of invented
 selectors cannot push the real ones out.
 
 Key size: the `p=` tag is a base64 DER SubjectPublicKeyInfo for RSA (RFC 6376 §3.6.1) and the raw
@@ -56,11 +56,13 @@ def selector_table() -> dict[str, str | None]:
     return {entry["selector"].lower(): entry["vendor"] for entry in json.loads(text)["selectors"]}
 
 
-def selectors_to_check(extra: Iterable[str] = (), max_extra: int = MAX_EXTRA_SELECTORS) -> list[str]:
-    """The common selectors, then the first `max_extra` (at most MAX_EXTRA_SELECTORS) valid extra ones in
-    the order given (the caller's priority); no duplicates."""
+def selectors_to_check(
+    extra: Iterable[str] = (), max_extra: int = MAX_EXTRA_SELECTORS, *, common: bool = True
+) -> list[str]:
+    """The common selectors (unless `common` is false), then the first `max_extra` (at most
+    MAX_EXTRA_SELECTORS) valid extra ones in the order given (the caller's priority); no duplicates."""
     max_extra = min(max_extra, MAX_EXTRA_SELECTORS)
-    names = list(selector_table())
+    names = list(selector_table()) if common else []
     seen = set(names)
     added = 0
     for raw in extra:
@@ -188,15 +190,29 @@ class DkimScan:
         return DkimStatus.ERROR if self.failures else DkimStatus.NOT_FOUND
 
 
+# Asking `_domainkey.<domain>` first pays when many selectors are to be asked: NXDOMAIN there means no
+# selector exists below it (RFC 8020), so one query stands for all of them.
+PROBE_FROM = 10
+
+
 async def check_dkim(
     session: DnsSession,
     domain: str,
     extra_selectors: Iterable[str] = (),
     *,
     max_extra: int = MAX_EXTRA_SELECTORS,
+    common: bool = True,
+    probe: bool = False,
 ) -> DkimScan:
-    """Ask every selector at once; keys are listed in the order selectors were asked."""
-    selectors = selectors_to_check(extra_selectors, max_extra)
+    """Ask every selector at once (the common ones unless `common` is false, then the extra ones); keys are
+    listed in the order selectors were asked. With `probe`, a list of `PROBE_FROM` or more selectors waits
+    for `_domainkey.<domain>`: when that name does not exist, neither does any selector, and none is asked
+    (they count as checked: the DNS said they are absent)."""
+    selectors = selectors_to_check(extra_selectors, max_extra, common=common)
+    if probe and len(selectors) >= PROBE_FROM:
+        parent = await session.query(f"_domainkey.{domain}", "TXT")
+        if parent.nothing_below:
+            return DkimScan(checked=selectors)
     results = await asyncio.gather(
         *(session.query(f"{selector}._domainkey.{domain}", "TXT") for selector in selectors)
     )

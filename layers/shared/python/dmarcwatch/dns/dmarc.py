@@ -17,13 +17,15 @@ checks run at once.
 RFC 9990 (DMARCbis) discovers the policy with a DNS tree walk instead: `_dmarc.<name>` for the domain,
 then for each parent up to the top-level domain (at most 8 names; a domain of more than 8 labels jumps
 to its 7 rightmost), the nearest record wins. The walk is a bounded set of names, so all of them are
-asked at once (the memo shares `_dmarc.<org>` with the RFC 7489 lookup): one round trip. The nearest
-record is the policy; `source` says whether it was the domain's own, the organizational domain's (both
-methods agree) or an intermediate name's that only the tree walk finds (`treewalk`, with a warning that
-RFC 7489 receivers use the organizational domain's record instead). A failed lookup at or below the
-organizational domain makes the result `error`; above it (public suffixes, where nothing is usually
-published) a failure is only noted. Organizational-domain determination by `psd=` tags is not done:
-alignment and external-destination checks keep using the Public Suffix List.
+asked at once (the memo shares `_dmarc.<org>` with the RFC 7489 lookup): one round trip. Not `eager`
+(the scanner's planned scans), the names above the organizational domain wait until none at or below it
+has a record: they cannot matter otherwise, and for an organizational domain with a record that saves a
+query. The nearest record is the policy; `source` says whether it was the domain's own, the
+organizational domain's (both methods agree) or an intermediate name's that only the tree walk finds
+(`treewalk`, with a warning that RFC 7489 receivers use the organizational domain's record instead). A
+failed lookup at or below the organizational domain makes the result `error`; above it (public suffixes,
+where nothing is usually published) a failure is only noted. Organizational-domain determination by
+`psd=` tags is not done: alignment and external-destination checks keep using the Public Suffix List.
 
 The policy that applies to mail from the domain (`effective_policy`, with `policy_source` saying which tag
 gave it): `p` of the domain's own record (`own_record`); for a domain that uses a parent's record, `np`
@@ -163,16 +165,32 @@ async def _authorize(
     return entry
 
 
-async def check_dmarc(session: DnsSession, domain: str) -> DmarcResult:
-    """Discover, parse and validate the DMARC policy that applies to mail from `domain` (A-label)."""
+async def _walk(session: DnsSession, names: list[str], org_depth: int, eager: bool) -> list[DnsResult]:
+    """`_dmarc.` of each tree-walk name. Eager: all at once. Otherwise the names above the organizational
+    domain (public suffixes, where a record is rare) only when no name at or below it holds a record or
+    failed, since the nearest record wins and a failure there decides the result already."""
+    if eager:
+        return list(await asyncio.gather(*(session.query(f"_dmarc.{n}", "TXT") for n in names)))
+    near = [n for n in names if n.count(".") >= org_depth]
+    lookups = list(await asyncio.gather(*(session.query(f"_dmarc.{n}", "TXT") for n in near)))
+    if len(near) < len(names) and not any(lookup.failed or any(_dmarc_records(lookup)) for lookup in lookups):
+        far = names[len(near) :]
+        lookups += await asyncio.gather(*(session.query(f"_dmarc.{n}", "TXT") for n in far))
+    return lookups
+
+
+async def check_dmarc(session: DnsSession, domain: str, *, eager: bool = True) -> DmarcResult:
+    """Discover, parse and validate the DMARC policy that applies to mail from `domain` (A-label).
+    `eager`: ask every name of the tree walk at once (one round trip, some names in vain); otherwise only
+    the names that can matter (`_walk`)."""
     name = domain.strip().rstrip(".").lower()
     org = organizational_domain(name)
     result = DmarcResult(domain=name, status=DmarcStatus.MISSING, organizational_domain=org)
-    names = tree_walk_names(name)
-    lookups = await asyncio.gather(*(session.query(f"_dmarc.{candidate}", "TXT") for candidate in names))
     org_depth = org.count(".")
+    names = tree_walk_names(name)
+    lookups = await _walk(session, names, org_depth, eager)
     candidates = []
-    for candidate, lookup in zip(names, lookups, strict=True):
+    for candidate, lookup in zip(names, lookups, strict=False):
         source = "domain" if candidate == name else "organizational" if candidate == org else "treewalk"
         candidates.append((source, candidate, lookup))
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from dmarcwatch.dns.dmarc import organizational_domain
 from dmarcwatch.dns.resolver import DnsSession
+from dmarcwatch.dns.stub import StubResolver
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,12 @@ class ForeignNames:
         return None
 
 
-def scan_session(domain: str, limits: ScanLimits) -> DnsSession:
-    """A fresh session for one scan of `domain` (A-label) within `limits`. Create it in the scan's loop."""
+def scan_session(domain: str, limits: ScanLimits, resolver: StubResolver | None = None) -> DnsSession:
+    """A fresh session for one scan of `domain` (A-label) within `limits`, over `resolver` (shared by the
+    scans of a batch; default: its own, from settings). Create it in the scan's loop."""
     admit = ForeignNames(domain, limits.foreign_names) if limits.foreign_names is not None else None
     return DnsSession(
+        resolver,
         max_queries=limits.max_queries,
         max_concurrency=limits.max_concurrency,
         max_cpu_seconds=limits.max_cpu_seconds,

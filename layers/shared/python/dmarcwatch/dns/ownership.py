@@ -50,10 +50,16 @@ def token_found(results: Iterable[DnsResult], token: str) -> bool:
 
 
 async def check_ownership(domain: str, token: str, session: DnsSession | None = None) -> OwnershipCheck:
-    """Ask both names for the token of `domain` (A-label). `session` defaults to a small fresh one."""
+    """Ask both names for the token of `domain` (A-label). `session` defaults to a small fresh one (on a
+    resolver of its own)."""
+    own = session is None
     session = session or DnsSession(max_queries=QUERIES)
     names = [domain, token_record(domain, token)[0]]
-    results = await asyncio.gather(*(session.query(name, "TXT") for name in names))
+    try:
+        results = await asyncio.gather(*(session.query(name, "TXT") for name in names))
+    finally:
+        if own:
+            session.close()
     if token_found(results, token):
         return OwnershipCheck(Ownership.FOUND)
     errors = [result.describe() for result in results if result.failed]

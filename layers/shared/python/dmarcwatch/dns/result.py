@@ -131,6 +131,9 @@ class ScanResult(BaseModel):
     # Every selector asked: a selector missing from an older scan's list was not looked for then.
     dkim_selectors_checked: list[str] = Field(default_factory=list)
     dkim_status: DkimStatus | None = None
+    # When every common selector was last asked without a failed lookup, by this scan or an earlier one
+    # (`dns.plan`: rescans ask the common list once a week). None: not since this field exists.
+    dkim_common_probed_at: datetime | None = None
 
     txt: list[str] = Field(default_factory=list)
     tech_in_dns: list[str] = Field(default_factory=list)

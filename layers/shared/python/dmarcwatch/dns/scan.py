@@ -3,11 +3,17 @@ selectors, the providers they reveal, and where the mail and web servers are.
 
 Speed: against a real resolver each query costs a round trip, so a scan's time is the length of its
 longest chain of dependent queries, provided everything independent is in flight at once. All roots
-(MX, SPF's TXT, DMARC, A, AAAA, NS, SOA, CAA, BIMI, MTA-STS, TLS-RPT, SRV, DS and every DKIM selector) are
+(MX, SPF's TXT, DMARC, A, AAAA, NS, SOA, CAA, BIMI, MTA-STS, TLS-RPT, SRV, DS and the DKIM selectors) are
 started together; the chains are MX -> host addresses -> PTR (3 round trips) and the SPF include tree
 (as deep as it is). The session's memo shares the questions SPF and the MX chain both ask, so no
 (name, type) is sent twice, and the roots of the chains are started first so that, with bounded
 concurrency, the DKIM fan-out queues behind them rather than in front.
+
+Queries: a scan with a `dns.plan.ScanPlan` (the scanner's) asks only names that can matter, each decided
+within the longest chain's round trips: SRV services once MX shows the domain receives mail and
+`_tcp.<domain>` exists, the DMARC tree walk's public-suffix names once no nearer record exists, the
+common DKIM selectors only when the plan says (weekly, see `dns.plan`) and behind one `_domainkey`
+probe. Without a plan every name is asked at once (a one-off scan).
 
 Honesty: a failed lookup (SERVFAIL, timeout, budget spent) is listed in `errors` under its check and
 never turned into "absent"; `dns.diff` relies on that to avoid reporting unread records as removed.
@@ -24,11 +30,8 @@ import ipaddress
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-import dns.asyncresolver
-import dns.exception
-import dns.flags
-import dns.resolver
 import dns.reversename
 from dns.rdtypes.ANY.PTR import PTR
 
@@ -37,6 +40,7 @@ from dmarcwatch.dns import dkim, records
 from dmarcwatch.dns.detect import Detector, default_detector
 from dmarcwatch.dns.dmarc import DmarcResult, DmarcStatus, check_dmarc, organizational_domain
 from dmarcwatch.dns.limits import FULL, ScanLimits, scan_session
+from dmarcwatch.dns.plan import ScanPlan
 from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome
 from dmarcwatch.dns.result import DnssecInfo, MxEntry, ScanError, ScanResult
 from dmarcwatch.dns.spf import SpfNode, SpfResult, SpfStatus, check_spf
@@ -188,6 +192,153 @@ def _normalize(domain: str) -> str:
     return name.ascii
 
 
+def _fixed_names(name: str) -> list[tuple[str, str, str]]:
+    """(check, name, type) of the single lookups every scan makes."""
+    return [
+        ("txt", name, "TXT"),
+        ("a", name, "A"),
+        ("aaaa", name, "AAAA"),
+        ("ns", name, "NS"),
+        ("caa", name, "CAA"),
+        ("dnssec_ds", name, "DS"),
+        ("bimi", f"default._bimi.{name}", "TXT"),
+        ("mta_sts", f"_mta-sts.{name}", "TXT"),
+        ("tls_rpt", f"_smtp._tls.{name}", "TXT"),
+    ]
+
+
+def _srv_names(name: str) -> list[tuple[str, str, str]]:
+    return [(f"srv:{service}", f"{service}.{name}", "SRV") for service in SRV_SERVICES]
+
+
+def _receives_mail(mx: DnsResult) -> bool:
+    """MX hosts other than a null MX, or unknown (the lookup failed)."""
+    if mx.failed:
+        return True
+    return any(host != "." for _, host in mx.mx())
+
+
+async def _srv_if_mail(session: DnsSession, name: str, asked_before: bool) -> dict[str, DnsResult]:
+    """The SRV services only when they can matter: the domain receives mail (or had SRV records), and
+    `_tcp.<domain>` exists (NXDOMAIN there means no service name below it, RFC 8020). MX, then `_tcp`,
+    then the services: as deep as the MX -> address -> PTR chain, so no slower."""
+    if not asked_before and not _receives_mail(await session.query(name, "MX")):
+        return {}
+    if (await session.query(f"_tcp.{name}", "TXT")).nothing_below:
+        return {}
+    names = _srv_names(name)
+    results = await asyncio.gather(*(session.query(qname, rdtype) for _, qname, rdtype in names))
+    return {check: result for (check, _, _), result in zip(names, results, strict=True)}
+
+
+@dataclass
+class _Lookups:
+    mx: _MxPart
+    spf: SpfResult
+    dmarc: DmarcResult
+    dkim: dkim.DkimScan
+    soa: DnsResult
+    ad: bool | None
+    # check -> result of the single lookups, SRV included (only the services asked).
+    simple: dict[str, DnsResult]
+
+
+async def _lookups(
+    session: DnsSession,
+    name: str,
+    limits: ScanLimits,
+    plan: ScanPlan | None,
+    extra_dkim_selectors: Iterable[str],
+    errors: _Errors,
+) -> _Lookups:
+    """Every lookup of the scan, all started at once (tasks start in creation order, so the chain roots
+    reach the concurrency gate before the fan-outs)."""
+    fixed = _fixed_names(name) if plan is not None else _fixed_names(name) + _srv_names(name)
+    selectors = [*plan.selectors, *extra_dkim_selectors] if plan is not None else extra_dkim_selectors
+    async with asyncio.TaskGroup() as group:
+        mx_task = group.create_task(_mx_chain(session, name, errors, limits.mx_hosts))
+        spf_task = group.create_task(check_spf(session, name, max_records=limits.spf_records))
+        dmarc_task = group.create_task(check_dmarc(session, name, eager=plan is None))
+        simple_tasks = {check: group.create_task(session.query(q, t)) for check, q, t in fixed}
+        srv_task = group.create_task(_srv_if_mail(session, name, plan.srv_before)) if plan else None
+        soa_task = group.create_task(_soa_and_ad(session, name))
+        dkim_task = group.create_task(
+            dkim.check_dkim(
+                session,
+                name,
+                selectors,
+                max_extra=limits.extra_dkim_selectors,
+                common=plan.common if plan is not None else True,
+                probe=plan is not None,
+            )
+        )
+    simple = {check: task.result() for check, task in simple_tasks.items()}
+    if srv_task is not None:
+        simple.update(srv_task.result())
+    soa, ad = soa_task.result()
+    return _Lookups(
+        mx_task.result(), spf_task.result(), dmarc_task.result(), dkim_task.result(), soa, ad, simple
+    )
+
+
+def _common_probed_at(found: dkim.DkimScan, plan: ScanPlan | None, at: datetime) -> datetime | None:
+    """`at` when this scan asked every common selector without a failure, else the plan's last probe."""
+    if plan is None or plan.common:
+        common = dkim.selector_table()
+        if not any(selector in common for selector, _ in found.failures):
+            return at
+    return plan.common_probed_at if plan is not None else None
+
+
+def _assemble(
+    name: str, found: _Lookups, detector: Detector, errors: _Errors, plan: ScanPlan | None, at: datetime
+) -> ScanResult:
+    scan = ScanResult(domain=name, scanned_at=at)
+    mx_part, simple = found.mx, found.simple
+    scan.mx = mx_part.entries
+    scan.mx_server_ips = list(dict.fromkeys(ip for ips in mx_part.addresses.values() for ip in ips))
+    scan.email_gateway = detector.email_gateway(entry.host for entry in mx_part.entries)
+    primary = next((ips for ips in mx_part.addresses.values() if ips), [])
+    scan.mx_server_country, scan.mx_server_asn_org = _geo(_first_address(primary))
+
+    _apply_spf(scan, found.spf, detector, errors)
+    _apply_dmarc(scan, found.dmarc, errors)
+
+    scan.dkim_selectors_found = found.dkim.found
+    scan.dkim_selectors_checked = found.dkim.checked
+    scan.dkim_status = found.dkim.status
+    scan.dkim_common_probed_at = _common_probed_at(found.dkim, plan, at)
+    for selector, failure in found.dkim.failures:
+        errors.add(f"dkim:{selector}", failure)
+
+    for check, result in (*simple.items(), ("soa", found.soa)):
+        if result.failed:
+            errors.add(check, result)
+    scan.txt = sorted(simple["txt"].txt())
+    scan.tech_in_dns = detector.tech_in_txt(scan.txt)
+    scan.a = sorted(simple["a"].addresses(), key=_address_key)
+    scan.aaaa = sorted(simple["aaaa"].addresses(), key=_address_key)
+    scan.a_server_country, scan.a_server_asn_org = _geo(_first_address(scan.a + scan.aaaa))
+    scan.ns = records.ns(simple["ns"])
+    scan.soa = records.soa(found.soa)
+    scan.caa = records.caa(simple["caa"])
+    scan.bimi = records.bimi(simple["bimi"])
+    scan.mta_sts = records.mta_sts(simple["mta_sts"])
+    scan.tls_rpt = records.tls_rpt(simple["tls_rpt"])
+    scan.srv = [
+        entry
+        for service in SRV_SERVICES
+        if (answer := simple.get(f"srv:{service}")) is not None
+        for entry in records.srv(service, answer)
+    ]
+    ds = simple["dnssec_ds"]
+    scan.dnssec = DnssecInfo(ds_present=None if ds.failed else ds.answered, ad=found.ad)
+    # Answers arrive in any order: sort what was collected as they came.
+    scan.ptr = {ip: mx_part.ptr[ip] for ip in scan.mx_server_ips if ip in mx_part.ptr}
+    scan.errors = sorted(errors.items, key=lambda error: error.check)
+    return scan
+
+
 async def scan_domain(
     domain: str,
     *,
@@ -195,6 +346,7 @@ async def scan_domain(
     extra_dkim_selectors: Iterable[str] = (),
     detector: Detector | None = None,
     limits: ScanLimits = FULL,
+    plan: ScanPlan | None = None,
 ) -> ScanResult:
     """Scan `domain` (any form `normalize_domain` accepts; ValueError if invalid).
 
@@ -203,6 +355,12 @@ async def scan_domain(
     own budget then applies, the other limits still do). `extra_dkim_selectors` (e.g. those seen in DMARC
     reports, in priority order) are asked besides the common ones. `detector` defaults to the packaged
     provider tables.
+
+    `plan` (`dns.plan`): without one every name is asked at once, the common selectors included (a
+    one-off scan: the fewest round trips). With one, only what can matter: the SRV services when the
+    domain receives mail (`_srv_if_mail`), the DMARC tree walk above the organizational domain when
+    needed, the common selectors when the plan says (behind a `_domainkey` probe), and the plan's
+    selectors before `extra_dkim_selectors`.
     """
     name = _normalize(domain)
     # Tables loaded once per process (the public suffix list takes ~0.2 s): load them before any query
@@ -210,81 +368,15 @@ async def scan_domain(
     detector = detector or default_detector()
     organizational_domain(name)
     dkim.selector_table()
-    session = session or scan_session(name, limits)
+    owned, session = session is None, session or scan_session(name, limits)
     started, sent_before, scanned_at = time.perf_counter(), session.queries_sent, utcnow()
     errors = _Errors()
-    # Tasks start in creation order, so the chain roots reach the concurrency gate before the fan-outs.
-    async with asyncio.TaskGroup() as group:
-        mx_task = group.create_task(_mx_chain(session, name, errors, limits.mx_hosts))
-        spf_task = group.create_task(check_spf(session, name, max_records=limits.spf_records))
-        dmarc_task = group.create_task(check_dmarc(session, name))
-        simple_tasks = {
-            check: group.create_task(session.query(qname, rdtype))
-            for check, qname, rdtype in (
-                ("txt", name, "TXT"),
-                ("a", name, "A"),
-                ("aaaa", name, "AAAA"),
-                ("ns", name, "NS"),
-                ("caa", name, "CAA"),
-                ("dnssec_ds", name, "DS"),
-                ("bimi", f"default._bimi.{name}", "TXT"),
-                ("mta_sts", f"_mta-sts.{name}", "TXT"),
-                ("tls_rpt", f"_smtp._tls.{name}", "TXT"),
-                *((f"srv:{service}", f"{service}.{name}", "SRV") for service in SRV_SERVICES),
-            )
-        }
-        soa_task = group.create_task(_soa_and_ad(session, name))
-        dkim_task = group.create_task(
-            dkim.check_dkim(session, name, extra_dkim_selectors, max_extra=limits.extra_dkim_selectors)
-        )
-    mx_part, spf, dmarc, dkim_scan = (
-        mx_task.result(),
-        spf_task.result(),
-        dmarc_task.result(),
-        dkim_task.result(),
-    )
-    soa, ad = soa_task.result()
-    simple = {check: task.result() for check, task in simple_tasks.items()}
-    simple["soa"] = soa
-    txt, a, aaaa = simple["txt"], simple["a"], simple["aaaa"]
-    scan = ScanResult(domain=name, scanned_at=scanned_at)
-
-    scan.mx = mx_part.entries
-    scan.mx_server_ips = list(dict.fromkeys(ip for ips in mx_part.addresses.values() for ip in ips))
-    scan.email_gateway = detector.email_gateway(entry.host for entry in mx_part.entries)
-    primary = next((ips for ips in mx_part.addresses.values() if ips), [])
-    scan.mx_server_country, scan.mx_server_asn_org = _geo(_first_address(primary))
-
-    _apply_spf(scan, spf, detector, errors)
-    _apply_dmarc(scan, dmarc, errors)
-
-    scan.dkim_selectors_found = dkim_scan.found
-    scan.dkim_selectors_checked = dkim_scan.checked
-    scan.dkim_status = dkim_scan.status
-    for selector, failure in dkim_scan.failures:
-        errors.add(f"dkim:{selector}", failure)
-
-    for check, result in simple.items():
-        if result.failed:
-            errors.add(check, result)
-    scan.txt = sorted(txt.txt())
-    scan.tech_in_dns = detector.tech_in_txt(scan.txt)
-    scan.a = sorted(a.addresses(), key=_address_key)
-    scan.aaaa = sorted(aaaa.addresses(), key=_address_key)
-    scan.a_server_country, scan.a_server_asn_org = _geo(_first_address(scan.a + scan.aaaa))
-    scan.ns = records.ns(simple["ns"])
-    scan.soa = records.soa(soa)
-    scan.caa = records.caa(simple["caa"])
-    scan.bimi = records.bimi(simple["bimi"])
-    scan.mta_sts = records.mta_sts(simple["mta_sts"])
-    scan.tls_rpt = records.tls_rpt(simple["tls_rpt"])
-    scan.srv = [entry for service in SRV_SERVICES for entry in records.srv(service, simple[f"srv:{service}"])]
-    ds = simple["dnssec_ds"]
-    scan.dnssec = DnssecInfo(ds_present=None if ds.failed else ds.answered, ad=ad)
-
-    # Answers arrive in any order: sort what was collected as they came.
-    scan.ptr = {ip: mx_part.ptr[ip] for ip in scan.mx_server_ips if ip in mx_part.ptr}
-    scan.errors = sorted(errors.items, key=lambda error: error.check)
+    try:
+        found = await _lookups(session, name, limits, plan, extra_dkim_selectors, errors)
+    finally:
+        if owned:
+            session.close()
+    scan = _assemble(name, found, detector, errors, plan, scanned_at)
     scan.queries_sent = session.queries_sent - sent_before
     scan.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     return scan
@@ -296,8 +388,11 @@ def scan(
     extra_dkim_selectors: Iterable[str] = (),
     detector: Detector | None = None,
     limits: ScanLimits = FULL,
+    plan: ScanPlan | None = None,
 ) -> ScanResult:
-    """`scan_domain` in a fresh event loop, for synchronous callers (the scanner Lambda, the CLI)."""
+    """`scan_domain` in a fresh event loop, for synchronous callers (the CLI)."""
     return asyncio.run(
-        scan_domain(domain, extra_dkim_selectors=extra_dkim_selectors, detector=detector, limits=limits)
+        scan_domain(
+            domain, extra_dkim_selectors=extra_dkim_selectors, detector=detector, limits=limits, plan=plan
+        )
     )
