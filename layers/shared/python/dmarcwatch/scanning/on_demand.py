@@ -87,7 +87,7 @@ def scan_now(tenant: Tenant, domain: Domain, now: datetime) -> RecordedScan | Co
         return cooldown
     if take_budget(tenant, 1, now) < 1:
         raise _quota_exceeded(now)
-    return scan_and_record(tenant, domain)
+    return scan_and_record(tenant, domain, requested=True)
 
 
 def refresh(tenant: Tenant, domain: Domain, now: datetime) -> Refresh:

@@ -10,26 +10,35 @@ recorded with the summary (`verification_checked_at`); authoritatively gone (bot
 it), the verification is withdrawn with a `domain.unverified` event (`withdraw_verification`, which the
 verify endpoint uses too), so a domain that changed hands stops routing shared-address reports to its
 former owner. A failed lookup changes nothing.
+
+What a scan asks depends on what the previous one found (`dns.plan`: its DKIM selectors, the common list
+once a week or when the tenant asked). The scanner hands over its queue batch at once
+(`run_scan_requests`): the scans run concurrently in one event loop over one resolver socket, and each is
+recorded on its own, so one failure fails only its own message.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from dmarcwatch.dns.diff import Change, diff_results
-from dmarcwatch.dns.limits import FULL, UNVERIFIED
-from dmarcwatch.dns.ownership import Ownership, check_ownership
+from dmarcwatch.dns.limits import FULL, UNVERIFIED, ScanLimits, scan_session
+from dmarcwatch.dns.ownership import QUERIES, Ownership, OwnershipCheck, check_ownership
+from dmarcwatch.dns.plan import ScanPlan, plan_scan
+from dmarcwatch.dns.resolver import DnsSession, build_resolver
 from dmarcwatch.dns.result import ScanResult
-from dmarcwatch.dns.scan import scan
+from dmarcwatch.dns.scan import scan_domain
+from dmarcwatch.dns.stub import StubResolver
 from dmarcwatch.events import DnsChanged, DomainScanCompleted, DomainUnverified, Event, EventType
 from dmarcwatch.ids import IdPrefix, derived_id
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import get_plan
-from dmarcwatch.scanning.messages import ScanRequest
+from dmarcwatch.scanning.messages import ScanOrigin, ScanRequest
 from dmarcwatch.scanning.queueing import admit_requested_scan, end_lease, hand_back, queue_scans
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import domains as domain_store
@@ -97,35 +106,99 @@ def _events(
     return items
 
 
-def scan_and_record(tenant: Tenant, domain: Domain, *, queued: bool = False) -> RecordedScan:
-    """Scan the domain and record the result; `queued` for a scan from the queue, whose lease it ends."""
+@dataclass(frozen=True)
+class _Job:
+    """One domain to scan, with what its scan needs from the store."""
+
+    tenant: Tenant
+    domain: Domain
+    queued: bool
+    # A domain nobody proved to own may point its scan anywhere: smaller limits (`dns.limits`).
+    limits: ScanLimits
+    previous: scan_store.LatestScan | None
+    selectors: scan_store.SelectorHistory
+    plan: ScanPlan
+
+
+def _job(tenant: Tenant, domain: Domain, *, queued: bool, requested: bool) -> _Job:
     # Selectors already found in the DNS first, then the most recently reported: a flood of invented
     # selectors in forged reports cannot push the real ones out of the scan's limited extra list.
     selectors = scan_store.dkim_selector_history(tenant, domain.id)
-    # A domain nobody proved to own may point its scan anywhere: smaller limits (`dns.limits`).
+    previous = scan_store.latest(tenant, domain.id)
+    plan = plan_scan(
+        ScanResult.model_validate(previous.result) if previous is not None else None,
+        selectors.ranked(),
+        now=utcnow(),
+        requested=requested,
+    )
     limits = FULL if domain.verified_at is not None else UNVERIFIED
-    result = scan(domain.name, extra_dkim_selectors=selectors.ranked(), limits=limits)
-    ownership = _recheck_ownership(tenant, domain)
-    extra = {"verification_checked_at": ts(result.scanned_at)} if ownership is Ownership.FOUND else {}
-    recorded = _record(tenant, domain, result, queued, extra)
+    return _Job(tenant, domain, queued, limits, previous, selectors, plan)
+
+
+async def _scan(job: _Job, resolver: StubResolver) -> tuple[ScanResult, OwnershipCheck | None]:
+    """The scan, and for a verified domain the look for its ownership token (review L1), at once."""
+    name = job.domain.name
+    scanning = scan_domain(
+        name, session=scan_session(name, job.limits, resolver), limits=job.limits, plan=job.plan
+    )
+    if job.domain.verified_at is None:
+        return await scanning, None
+    token = check_ownership(name, job.domain.verification_token, DnsSession(resolver, max_queries=QUERIES))
+    return await asyncio.gather(scanning, token)
+
+
+async def _scan_all(
+    jobs: Sequence[_Job],
+) -> list[tuple[ScanResult, OwnershipCheck | None] | BaseException]:
+    """Every job's scan concurrently, over one resolver (one socket) for the batch."""
+    resolver = build_resolver()
+    try:
+        return await asyncio.gather(*(_scan(job, resolver) for job in jobs), return_exceptions=True)
+    finally:
+        resolver.close()
+
+
+def _finish(job: _Job, result: ScanResult, ownership: OwnershipCheck | None) -> RecordedScan:
+    tenant, domain = job.tenant, job.domain
+    if ownership is not None and ownership.status is Ownership.ABSENT:
+        withdraw_verification(tenant, domain)
+    found_token = ownership is not None and ownership.status is Ownership.FOUND
+    extra = {"verification_checked_at": ts(result.scanned_at)} if found_token else {}
+    recorded = _record(tenant, domain, job.previous, result, job.queued, extra)
     if recorded.recorded:
         if domain.status == DomainStatus.ACTIVE:
             scan_store.schedule(tenant, domain, result.scanned_at + interval(tenant))
         found = {key.selector for key in result.dkim_selectors_found}
-        scan_store.remember_found_dkim_selectors(tenant, domain.id, found, selectors, result.scanned_at)
-    elif queued:
+        scan_store.remember_found_dkim_selectors(tenant, domain.id, found, job.selectors, result.scanned_at)
+    elif job.queued:
         end_lease(tenant, domain)  # another scan recorded first; this request is done all the same
     return recorded
 
 
-def _recheck_ownership(tenant: Tenant, domain: Domain) -> Ownership | None:
-    """Look for a verified domain's token again; withdraw the verification when it is gone."""
-    if domain.verified_at is None:
-        return None
-    check = asyncio.run(check_ownership(domain.name, domain.verification_token))
-    if check.status is Ownership.ABSENT:
-        withdraw_verification(tenant, domain)
-    return check.status
+def _scan_and_record_all(jobs: Sequence[_Job]) -> list[RecordedScan | Exception]:
+    """Scan the jobs together, then record each; a failure is the outcome of its own job only."""
+    scans = asyncio.run(_scan_all(jobs)) if jobs else []
+    outcomes: list[RecordedScan | Exception] = []
+    for job, scanned in zip(jobs, scans, strict=True):
+        if isinstance(scanned, BaseException):
+            outcomes.append(scanned if isinstance(scanned, Exception) else RuntimeError(repr(scanned)))
+            continue
+        try:
+            outcomes.append(_finish(job, *scanned))
+        except Exception as error:  # this job's failure, reported for its message alone
+            outcomes.append(error)
+    return outcomes
+
+
+def scan_and_record(
+    tenant: Tenant, domain: Domain, *, queued: bool = False, requested: bool = False
+) -> RecordedScan:
+    """Scan the domain and record the result; `queued` for a scan from the queue, whose lease it ends;
+    `requested` when the tenant asked for it (the scan then also asks the common DKIM selectors)."""
+    [outcome] = _scan_and_record_all([_job(tenant, domain, queued=queued, requested=requested)])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def withdraw_verification(tenant: Tenant, domain: Domain, now: datetime | None = None) -> bool:
@@ -150,10 +223,15 @@ def withdraw_verification(tenant: Tenant, domain: Domain, now: datetime | None =
 
 
 def _record(
-    tenant: Tenant, domain: Domain, result: ScanResult, queued: bool, extra: dict[str, Any]
+    tenant: Tenant,
+    domain: Domain,
+    previous: scan_store.LatestScan | None,
+    result: ScanResult,
+    queued: bool,
+    extra: dict[str, Any],
 ) -> RecordedScan:
-    """Diff against the latest result and write the new one with its changes and events."""
-    previous = scan_store.latest(tenant, domain.id)
+    """Diff against the previous result (read before the scan: the write is guarded by its scan count,
+    so a scan recorded in between makes this one lose) and write the new one with changes and events."""
     changes: list[Change] = []
     previous_fields: dict[str, dict[str, Any]] = previous.previous if previous else {}
     if previous is not None:
@@ -209,15 +287,46 @@ class ScanRun(StrEnum):
     HANDED_BACK = "handed_back"
 
 
-def run_scan_request(
-    request: ScanRequest, now: datetime | None = None
-) -> tuple[ScanRun, RecordedScan | None]:
-    """What the scanner does with one queue message."""
+ScanOutcome = tuple[ScanRun, RecordedScan | None]
+
+
+def _admit(request: ScanRequest, now: datetime) -> ScanOutcome | _Job:
     tenant = request.tenant
     domain = domain_store.get_by_name(tenant, request.domain)
     if domain is None:
         return ScanRun.GONE, None
-    if not admit_requested_scan(request, now or utcnow()):
-        hand_back(request, domain, now or utcnow())
+    if not admit_requested_scan(request, now):
+        hand_back(request, domain, now)
         return ScanRun.HANDED_BACK, None
-    return ScanRun.SCANNED, scan_and_record(tenant, domain, queued=True)
+    return _job(tenant, domain, queued=True, requested=request.origin is ScanOrigin.REQUEST)
+
+
+def run_scan_requests(
+    requests: Sequence[ScanRequest], now: datetime | None = None
+) -> list[ScanOutcome | Exception]:
+    """What the scanner does with a batch of queue messages: the admitted ones are scanned together
+    (one event loop, one resolver socket), each recorded on its own. One outcome or failure per request,
+    in order."""
+    now = now or utcnow()
+    outcomes: list[ScanOutcome | Exception] = []
+    jobs: dict[int, _Job] = {}
+    for request in requests:
+        try:
+            decided = _admit(request, now)
+        except Exception as error:  # this request's failure alone
+            outcomes.append(error)
+            continue
+        if isinstance(decided, _Job):
+            jobs[len(outcomes)] = decided
+        outcomes.append(decided if not isinstance(decided, _Job) else (ScanRun.SCANNED, None))
+    for slot, recorded in zip(jobs, _scan_and_record_all(list(jobs.values())), strict=True):
+        outcomes[slot] = recorded if isinstance(recorded, Exception) else (ScanRun.SCANNED, recorded)
+    return outcomes
+
+
+def run_scan_request(request: ScanRequest, now: datetime | None = None) -> ScanOutcome:
+    """What the scanner does with one queue message."""
+    [outcome] = run_scan_requests([request], now)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
