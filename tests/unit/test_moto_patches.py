@@ -141,3 +141,66 @@ def test_the_fast_item_responses_match_motos_serializer_for_every_attribute_type
     for name, answer, expected in bodies:
         assert json.loads(answer) == json.loads(expected), name
     assert '"B":"AP9ieXRlcw=="' in bodies[1][1]
+
+
+def _counter(**extra: Any) -> dict[str, Any]:
+    values = {":n": 2, ":exp": 100, **extra.pop("values", {})}
+    return dict(
+        db.table()
+        .update_item(
+            Key=db.key("RATE#fast", "DAY#1"),
+            UpdateExpression="ADD #hits :n SET #ttl = if_not_exists(#ttl, :exp)",
+            ExpressionAttributeNames={"#hits": "hits", "#ttl": "expires_at_epoch", **extra.pop("names", {})},
+            ExpressionAttributeValues=values,
+            **extra,
+        )
+        .get("Attributes", {})
+    )
+
+
+def test_a_single_counter_update_keeps_dynamodbs_meaning_on_the_fast_path(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """local/moto_transactions.py point 4: conditions, return values and validation as moto has them."""
+    from moto.dynamodb import responses
+
+    parsed: list[str] = []
+    make = responses.UpdateExpressionParser.make
+    monkeypatch.setattr(
+        responses.UpdateExpressionParser, "make", lambda text: parsed.append(text) or make(text)
+    )
+    assert _counter(ReturnValues="ALL_NEW") == {
+        "pk": "RATE#fast",
+        "sk": "DAY#1",
+        "hits": 2,
+        "expires_at_epoch": 100,
+    }
+    # UPDATED_NEW: what changed (the TTL kept its first value, so it is not returned).
+    assert _counter(ReturnValues="UPDATED_NEW", values={":exp": 999}) == {"hits": 4}
+    assert _counter() == {}
+    with pytest.raises(ClientError) as refused:
+        _counter(
+            ConditionExpression="#hits < :limit",
+            values={":limit": 6},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert refused.value.response["Item"]["hits"] == {"N": "6"}
+    assert (
+        _counter(ConditionExpression="#hits < :limit", values={":limit": 7}, ReturnValues="ALL_NEW")["hits"]
+        == 8
+    )
+    # A value the expressions do not use is DynamoDB's (and moto's) validation error, not ignored.
+    with pytest.raises(ClientError) as invalid:
+        _counter(values={":unused": 1})
+    assert invalid.value.response["Error"]["Code"] == "ValidationException"
+    # A condition on a missing item sees no attributes.
+    with pytest.raises(ClientError):
+        db.table().update_item(
+            Key=db.key("RATE#fast", "DAY#2"),
+            UpdateExpression="ADD #hits :n",
+            ConditionExpression="attribute_exists(#hits)",
+            ExpressionAttributeNames={"#hits": "hits"},
+            ExpressionAttributeValues={":n": 1},
+        )
+    assert "Item" not in db.table().get_item(Key=db.key("RATE#fast", "DAY#2"))

@@ -14,6 +14,12 @@
    100,000-record report stored, every query of the API took hundreds of milliseconds. A query of the
    table reads only its partition; a query of an index reads the items unsorted (moto sorts what it
    keeps afterwards either way).
+4. The same counter shape in a single UpdateItem (the API's rate counter on every request, the scan
+   budget), with or without a condition, skips moto's expression machinery too: the condition is still
+   evaluated by moto's own condition parser (a failure raises the same error, with the old item when
+   asked), the update is applied under the transactions' lock, and the names and values must all be used
+   (else moto answers, with its validation error). ReturnValues NONE, ALL_NEW and UPDATED_NEW (the
+   attributes whose value changed, as moto returns them) are served; anything else goes through moto.
 """
 
 from __future__ import annotations
@@ -24,8 +30,11 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from moto.dynamodb.comparisons import create_condition_expression_parser
+from moto.dynamodb.exceptions import ConditionalCheckFailed
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as moto_table
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 _LOCK = threading.RLock()
 _applied = False
@@ -64,6 +73,53 @@ def _counter_update(
             return None
         attrs.setdefault(names[f"#{name_ref}"], values[f":{value_ref}"])
     return table.put_item(attrs)
+
+
+def _single_counter_update(handler: DynamoHandler) -> DynamoResult | None:
+    """Serve an UpdateItem of the counter shape (point 4 above); None to leave it to moto."""
+    body = handler.body
+    expression = (body.get("UpdateExpression") or "").strip()
+    return_values = body.get("ReturnValues", "NONE")
+    if (
+        _COUNTER_UPDATE.fullmatch(expression) is None
+        or return_values not in ("NONE", "ALL_NEW", "UPDATED_NEW")
+        or body.get("ReturnConsumedCapacity") not in (None, "NONE")
+        or body.get("ReturnItemCollectionMetrics") not in (None, "NONE")
+        or "AttributeUpdates" in body
+        or "Expected" in body
+    ):
+        return None
+    names = body.get("ExpressionAttributeNames") or {}
+    values = body.get("ExpressionAttributeValues") or {}
+    used_names = set(re.findall(r"#\w+", expression))
+    used_values = set(re.findall(r":\w+", expression))
+    condition = body.get("ConditionExpression")
+    parser = create_condition_expression_parser(condition, names, values) if condition else None
+    check = parser.parse() if parser is not None else None
+    if parser is not None:
+        used_names.update(parser.expr_attr_names_found)
+        used_values.update(parser.expr_attr_values_found)
+    if used_names != set(names) or used_values != set(values):
+        return None
+    backend = handler.dynamodb_backend
+    table = backend.get_table(body["TableName"])
+    with _LOCK:
+        hash_key, range_key = backend.get_keys_value(table, body["Key"])
+        current = table.get_item(hash_key, range_key)
+        before = copy.deepcopy(current.to_json()["Attributes"]) if current is not None else {}
+        if check is not None and not check.expr(current):
+            if body.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current is not None:
+                raise ConditionalCheckFailed(item=before)
+            raise ConditionalCheckFailed
+        item = _counter_update(backend, body["TableName"], body["Key"], expression, names, values)
+    if item is None:
+        return None
+    after = item.to_json()["Attributes"]
+    if return_values == "NONE":
+        return DynamoResult({})
+    if return_values == "UPDATED_NEW":
+        after = {name: value for name, value in after.items() if before.get(name) != value}
+    return DynamoResult({"Attributes": after})
 
 
 class _NoTableCopy:
@@ -173,7 +229,14 @@ def apply() -> None:
                 return done
         return original_update(self, table_name, key, *args, **kwargs)
 
+    original_handler_update = DynamoHandler.update_item
+
+    def handle_update_item(self: DynamoHandler) -> Any:
+        served = _single_counter_update(self)
+        return served if served is not None else original_handler_update(self)
+
     _patch_queries()
+    DynamoHandler.update_item = handle_update_item  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
     _applied = True

@@ -59,13 +59,13 @@ def increment(
             return None
         kwargs: dict[str, Any] = {
             "Key": key(t.rate_pk(subject), window),
-            "UpdateExpression": "ADD hits :n SET #ttl = if_not_exists(#ttl, :exp)",
-            "ExpressionAttributeNames": {"#ttl": t.TABLE.ttl_attribute},
+            "UpdateExpression": "ADD #hits :n SET #ttl = if_not_exists(#ttl, :exp)",
+            "ExpressionAttributeNames": {"#hits": "hits", "#ttl": t.TABLE.ttl_attribute},
             "ExpressionAttributeValues": {":n": wanted, ":exp": expires_at_epoch},
             "ReturnValues": "UPDATED_NEW",
         }
         if limit is not None:
-            kwargs["ConditionExpression"] = "attribute_not_exists(hits) OR hits <= :room"
+            kwargs["ConditionExpression"] = "attribute_not_exists(#hits) OR #hits <= :room"
             kwargs["ExpressionAttributeValues"][":room"] = limit - wanted
         try:
             response = table().update_item(**kwargs)
@@ -111,20 +111,25 @@ def count_request(
     was (ReturnValuesOnConditionCheckFailure), which says whether the minute, the day or a new minute
     was the reason, without another read.
     """
-    names = {"#ttl": t.TABLE.ttl_attribute, "#minute": "minute_window"}
+    names = {
+        "#ttl": t.TABLE.ttl_attribute,
+        "#minute": "minute_window",
+        "#hits": "hits",
+        "#mhits": "minute_hits",
+    }
     values: dict[str, Any] = {":one": 1, ":minute": minute, ":exp": expires_at_epoch}
     under_quota = ""
     if per_day is not None:
         values[":per_day"] = per_day
-        under_quota = " AND (attribute_not_exists(hits) OR hits < :per_day)"
+        under_quota = " AND (attribute_not_exists(#hits) OR #hits < :per_day)"
     same_minute = {
-        "UpdateExpression": "ADD hits :one, minute_hits :one SET #ttl = if_not_exists(#ttl, :exp)",
-        "ConditionExpression": "#minute = :minute AND minute_hits < :per_minute" + under_quota,
+        "UpdateExpression": "ADD #hits :one, #mhits :one SET #ttl = if_not_exists(#ttl, :exp)",
+        "ConditionExpression": "#minute = :minute AND #mhits < :per_minute" + under_quota,
         "ExpressionAttributeValues": {**values, ":per_minute": per_minute},
     }
     new_minute = {
-        "UpdateExpression": "SET #minute = :minute, minute_hits = :one, #ttl = if_not_exists(#ttl, :exp) "
-        "ADD hits :one",
+        "UpdateExpression": "SET #minute = :minute, #mhits = :one, #ttl = if_not_exists(#ttl, :exp) "
+        "ADD #hits :one",
         "ConditionExpression": "(attribute_not_exists(#minute) OR #minute < :minute)" + under_quota,
         "ExpressionAttributeValues": values,
     }
