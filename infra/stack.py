@@ -173,7 +173,7 @@ class DmarcwatchStack(Stack):
             "Api",
             stage=stage,
             routes=routes,
-            functions=functions.api_functions,
+            functions=functions.api_aliases,
             authorizer_function=functions.authorizer,
             plans=plans,
         )

@@ -11,9 +11,10 @@ No AWS managed policies (no AwsSolutions-IAM4).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -109,6 +110,54 @@ RAW_BUCKET_REASON = (
 )
 
 
+# SnapStart for the API functions (docs/architecture.md, Decisions): Lambda initialises a published version
+# once, snapshots it, and starts new environments from the snapshot; API Gateway invokes the alias that
+# follows the latest version. The hooks in dmarcwatch.api.lambda_entry fill the snapshot and renew what
+# each restored environment must own. Old versions are deleted with their snapshots (no caching charge for
+# versions nothing invokes).
+API_SNAP_START = lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
+API_ALIAS = "live"
+
+
+@dataclass(frozen=True)
+class DeploymentNames:
+    """What a function's environment names that differs per deployment: CDK tokens in the stack, example
+    values in bench/cold_start.py (which starts each handler in its deployed environment)."""
+
+    table_name: str
+    stage: str
+    reports_domain: str
+    region: str
+    cursor_secret_arn: str
+    raw_bucket: str
+    queue_urls: Mapping[Resource, str]
+
+
+def function_environment(
+    names: DeploymentNames, resources: frozenset[Resource], *, api: bool
+) -> dict[str, str]:
+    """A function's environment: the common settings, the cursor secret (API functions only) and the
+    settings naming the resources its registry entry names (`DMARCWATCH_*`), and no others."""
+    environment = {
+        "DMARCWATCH_TABLE_NAME": names.table_name,
+        "DMARCWATCH_STAGE": names.stage,
+        "DMARCWATCH_REPORTS_DOMAIN": names.reports_domain,
+        # Settings.region defaults to us-east-1 for the local stack; in AWS it is the stack's region.
+        "DMARCWATCH_REGION": names.region,
+        "POWERTOOLS_SERVICE_NAME": SERVICE,
+        "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
+        "LOG_LEVEL": "INFO",
+        **TRACER_PRIVACY_ENV,
+    }
+    if api:
+        environment["DMARCWATCH_CURSOR_SECRET_ARN"] = names.cursor_secret_arn
+    if Resource.RAW_BUCKET in resources:
+        environment["DMARCWATCH_RAW_BUCKET"] = names.raw_bucket
+    for resource in sorted(resources & names.queue_urls.keys()):
+        environment[queue_url_setting(resource)] = names.queue_urls[resource]
+    return environment
+
+
 class DepsLayerMissingError(RuntimeError):
     pass
 
@@ -116,6 +165,7 @@ class DepsLayerMissingError(RuntimeError):
 class Functions(Construct):
     """Layers and Lambda functions; `api_functions` is keyed by FunctionGroup.name, `worker_functions` by
     WorkerFunction.name, `scheduled_functions` (and `schedules`, their rules) by ScheduledFunction.name.
+    `api_aliases` (by FunctionGroup.name) are what API Gateway invokes: the SnapStart-published versions.
 
     `queues` maps each queue `Resource` to its queue; a function naming it gets its URL as
     `DMARCWATCH_<RESOURCE>_URL` (queue_url_setting()).
@@ -163,19 +213,18 @@ class Functions(Construct):
             description="dmarcwatch third-party dependencies ([project.dependencies] of pyproject.toml)",
         )
 
-        common_env = {
-            "DMARCWATCH_TABLE_NAME": storage.table.table_name,
-            "DMARCWATCH_STAGE": stage,
-            "DMARCWATCH_REPORTS_DOMAIN": reports_domain,
-            # Settings.region defaults to us-east-1 for the local stack; in AWS it is the stack's region.
-            "DMARCWATCH_REGION": Aws.REGION,
-            "POWERTOOLS_SERVICE_NAME": SERVICE,
-            "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
-            "LOG_LEVEL": "INFO",
-            **TRACER_PRIVACY_ENV,
-        }
+        self._names = DeploymentNames(
+            table_name=storage.table.table_name,
+            stage=stage,
+            reports_domain=reports_domain,
+            region=Aws.REGION,
+            cursor_secret_arn=storage.cursor_secret.secret_arn,
+            raw_bucket=raw_bucket.bucket_name,
+            queue_urls={resource: queue.queue_url for resource, queue in self._queues.items()},
+        )
 
         self.api_functions: dict[str, lambda_.Function] = {}
+        self.api_aliases: dict[str, lambda_.Alias] = {}
         for group in groups:
             function = self._function(
                 f"Api{_camel(group.name)}",
@@ -183,16 +232,16 @@ class Functions(Construct):
                 description=f"dmarcwatch API: {group.description}",
                 memory_mb=group.memory_mb,
                 timeout_seconds=group.timeout_seconds,
-                environment={
-                    **common_env,
-                    "DMARCWATCH_CURSOR_SECRET_ARN": storage.cursor_secret.secret_arn,
-                    **self._resource_environment(group.resources),
-                },
+                environment=function_environment(self._names, group.resources, api=True),
+                snap_start=True,
             )
             self._grant_table(function, table_access_of(group))
             storage.cursor_secret.grant_read(function)
             self._grant_resources(function, group.name, group.resources)
             self.api_functions[group.name] = function
+            self.api_aliases[group.name] = lambda_.Alias(
+                self, f"Api{_camel(group.name)}Alias", alias_name=API_ALIAS, version=function.current_version
+            )
 
         self.authorizer = self._function(
             "Authorizer",
@@ -200,7 +249,7 @@ class Functions(Construct):
             description="dmarcwatch API: TOKEN authorizer (API key -> tenant context, usage plan key)",
             memory_mb=AUTHORIZER_MEMORY_MB,
             timeout_seconds=AUTHORIZER_TIMEOUT_SECONDS,
-            environment=common_env,
+            environment=function_environment(self._names, frozenset(), api=False),
         )
         self._grant_table(self.authorizer, AUTHORIZER_TABLE_ACCESS)
 
@@ -217,7 +266,7 @@ class Functions(Construct):
                 description=f"dmarcwatch worker: {worker.description}",
                 memory_mb=worker.memory_mb,
                 timeout_seconds=worker.timeout_seconds,
-                environment={**common_env, **self._resource_environment(worker.resources)},
+                environment=function_environment(self._names, worker.resources, api=False),
                 reserved_concurrency=concurrency,
             )
             self._grant_table(function, table_access_of(worker))
@@ -253,7 +302,7 @@ class Functions(Construct):
                 description=f"dmarcwatch scheduled: {job.description}",
                 memory_mb=job.memory_mb,
                 timeout_seconds=job.timeout_seconds,
-                environment={**common_env, **self._resource_environment(job.resources)},
+                environment=function_environment(self._names, job.resources, api=False),
             )
             self._grant_table(function, table_access_of(job))
             self._grant_resources(function, job.name, job.resources)
@@ -292,15 +341,6 @@ class Functions(Construct):
             *self.worker_functions.values(),
             *self.scheduled_functions.values(),
         ]
-
-    def _resource_environment(self, resources: frozenset[Resource]) -> dict[str, str]:
-        """The settings (`DMARCWATCH_*`) naming the resources a function may use, and no others."""
-        environment: dict[str, str] = {}
-        if Resource.RAW_BUCKET in resources:
-            environment["DMARCWATCH_RAW_BUCKET"] = self._raw_bucket.bucket_name
-        for resource in sorted(resources & self._queues.keys()):
-            environment[queue_url_setting(resource)] = self._queues[resource].queue_url
-        return environment
 
     def _grant_resources(
         self,
@@ -367,6 +407,7 @@ class Functions(Construct):
         timeout_seconds: int,
         environment: Mapping[str, str],
         reserved_concurrency: int | None = None,
+        snap_start: bool = False,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self,
@@ -404,7 +445,16 @@ class Functions(Construct):
             role=role,
             log_group=log_group,
             reserved_concurrent_executions=reserved_concurrency,
+            snap_start=API_SNAP_START if snap_start else None,
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+            if snap_start
+            else None,
         )
+        if snap_start:
+            Annotations.of(function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                "Published: its current_version is the version the API alias points at.",
+            )
         acknowledge(role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
         return function
 

@@ -442,10 +442,10 @@ def test_reports_routes_have_methods(synth: Synth) -> None:
         (r.method, r.path) for r in reports
     }
     assert ("POST", "/quarantine/{quarantine_id}/reprocess") in {(r.method, r.path) for r in reports}
-    function_id, _ = _functions_by_name(synth)["reports"]
+    alias_id = _logical_id(synth, synth.stack.functions.api_aliases["reports"])
     for route in reports:
         method = methods[(route.method, route.path)]
-        assert function_id in json.dumps(method["Integration"]["Uri"]), route
+        assert alias_id in json.dumps(method["Integration"]["Uri"]), route
         assert method["AuthorizationType"] == "CUSTOM", route
 
 

@@ -272,10 +272,10 @@ def test_domains_routes_reach_the_domains_function(synth: Synth) -> None:
         ("GET", "/domains/{domain_id}/changes"),
     }
     assert expected <= routes
-    function_id, _ = _functions_by_name(synth)["domains"]
+    alias_id = _logical_id(synth, synth.stack.functions.api_aliases["domains"])
     for route in routes:
         method = methods[route]
-        assert function_id in json.dumps(method["Integration"]["Uri"]), route
+        assert alias_id in json.dumps(method["Integration"]["Uri"]), route
         assert method["AuthorizationType"] == "CUSTOM", route
 
 

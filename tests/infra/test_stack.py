@@ -307,12 +307,13 @@ def test_every_route_has_its_method(synth: Synth) -> None:
     methods = _method_paths(synth)
     assert set(methods) == {(route.method, route.path) for route in routes}
 
-    function_ids = {name: logical_id for name, (logical_id, _) in _functions_by_name(synth).items()}
+    # API Gateway invokes each group's alias (its SnapStart-published version; test_snapstart.py).
+    alias_ids = {name: _logical_id(synth, alias) for name, alias in synth.stack.functions.api_aliases.items()}
     authorizer_id, _ = _single(synth, "AWS::ApiGateway::Authorizer")
     for route in routes:
         method = methods[(route.method, route.path)]
         assert method["Integration"]["Type"] == "AWS_PROXY"
-        assert function_ids[route.group] in json.dumps(method["Integration"]["Uri"]), route
+        assert alias_ids[route.group] in json.dumps(method["Integration"]["Uri"]), route
         if route.public:
             assert method["AuthorizationType"] == "NONE", route
             assert method["ApiKeyRequired"] is False, route
@@ -324,9 +325,11 @@ def test_every_route_has_its_method(synth: Synth) -> None:
 
 def test_group_routes_share_one_resource_tree(synth: Synth) -> None:
     """/domains/{domain_id} belongs to `domains`, /domains/{domain_id}/stats to `reports`: one resource per
-    path, each method integrated with its own group's function."""
+    path, each method integrated with its own group's function (through its alias)."""
     methods = _method_paths(synth)
-    function_ids = {name: logical_id for name, (logical_id, _) in _functions_by_name(synth).items()}
+    function_ids = {
+        name: _logical_id(synth, alias) for name, alias in synth.stack.functions.api_aliases.items()
+    }
     paths_by_group: dict[str, set[str]] = {}
     for route in route_specs():
         paths_by_group.setdefault(route.group, set()).add(route.path)

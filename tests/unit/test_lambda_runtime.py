@@ -1,5 +1,5 @@
 """What the Lambda entry points set up and when: the Tracer on first use, the settings from the environment,
-and partial batch responses of the queue workers."""
+partial batch responses of the queue workers, and the SnapStart hooks of the API functions."""
 
 from __future__ import annotations
 
@@ -70,3 +70,20 @@ def test_a_queue_worker_fails_the_invocation_when_every_message_failed() -> None
     with pytest.raises(ExceptionGroup) as raised:
         handler(sqs_event("bad", "bad"), CONTEXT)
     assert len(raised.value.exceptions) == 2
+
+
+def test_snapstart_hooks_prepare_the_snapshot_and_renew_the_clients_after_restore() -> None:
+    from dmarcwatch.api import lambda_entry, snapstart
+    from dmarcwatch.store import aws
+
+    lambda_entry.make_handler("meta")
+    try:
+        snapstart.run_before_snapshot()
+        assert observability.tracer._tracer is not None
+        before = aws.resource("dynamodb"), aws.client("sqs")
+        snapstart.run_after_restore()
+        after = aws.resource("dynamodb"), aws.client("sqs")
+        assert before[0] is not after[0]
+        assert before[1] is not after[1]
+    finally:
+        aws.forget_clients()  # made outside any test's moto

@@ -1,7 +1,13 @@
-"""Builds the Lambda handler of one API function group: Mangum over that group's routers."""
+"""Builds the Lambda handler of one API function group: Mangum over that group's routers.
+
+With SnapStart (infra/constructs/functions.py) Lambda initialises the function once, when a version is
+published, and restores new environments from a snapshot of it; the hooks registered here decide what the
+snapshot holds and what each restored environment makes its own.
+"""
 
 from __future__ import annotations
 
+import random
 from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -9,14 +15,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 
+from dmarcwatch.api import snapstart
 from dmarcwatch.api.app import create_app
 from dmarcwatch.api.registry import group_named
+from dmarcwatch.config import get_settings
 from dmarcwatch.observability import logger, metrics, tracer
+from dmarcwatch.services import aws_clients
 
 
 def make_handler(group_name: str) -> Any:
     group = group_named(group_name)
     asgi = Mangum(create_app([group], prefix=""), lifespan="off")
+    snapstart.register_before_snapshot(before_snapshot)
+    snapstart.register_after_restore(after_restore)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
     @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
@@ -28,3 +39,20 @@ def make_handler(group_name: str) -> Any:
         return response
 
     return handler
+
+
+def before_snapshot() -> None:
+    """Into the snapshot goes what the first request would otherwise set up: the Tracer (the X-Ray SDK),
+    the settings and the AWS clients. Nothing here sends a request, so the snapshot holds no connection and
+    no secret (the cursor secret is read by the first request that needs it)."""
+    tracer.get()
+    get_settings()
+    aws_clients.prepare()
+
+
+def after_restore() -> None:
+    """Each restored environment gets its own random state (else all share the snapshot's, e.g. the retry
+    jitter of store.db and botocore; ids, keys and DNS query ids come from the OS, not from `random`) and
+    its own AWS clients (credentials and connection pools)."""
+    random.seed()
+    aws_clients.renew()

@@ -1,4 +1,7 @@
-"""boto3 clients built from settings, so the local stack can point them at its embedded AWS."""
+"""boto3 clients built from settings, so the local stack can point them at its embedded AWS.
+
+Each client or resource is made once per process, at its first use (no module creates one at import).
+"""
 
 from __future__ import annotations
 
@@ -44,10 +47,17 @@ def on_reset(forget: Callable[[], None]) -> None:
     _on_reset.append(forget)
 
 
-def reset() -> None:
-    """Forget cached clients and settings (tests and the local stack change the environment)."""
+def forget_clients() -> None:
+    """Forget the clients and resources (not the settings): the next use makes new ones, with their own
+    credentials and connection pools (after a SnapStart restore). boto3 keeps the service models it loaded,
+    so making them again is quick."""
     client.cache_clear()
     resource.cache_clear()
+
+
+def reset() -> None:
+    """Forget cached clients and settings (tests and the local stack change the environment)."""
+    forget_clients()
     for forget in _on_reset:
         forget()
     get_settings.cache_clear()
