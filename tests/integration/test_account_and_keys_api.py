@@ -28,6 +28,17 @@ def test_account_shows_plan_subscription_and_usage(client: TestClient, account: 
     assert data["usage"]["api_calls_today"] == 2
     assert data["usage"]["reports_this_month"] == 0
     assert client.get("/v1/account", headers=account.headers("test")).json()["data"]["usage"]["domains"] == 0
+    # What the report pipeline counts per stored report (read in the same call as the domain count).
+    from datetime import UTC, datetime
+
+    from dmarcwatch.store import counters
+
+    month = counters.month_window(datetime.now(UTC))
+    counters.increment(
+        counters.reports_counter_subject(account.id, "live"), month, expires_at_epoch=0, limit=None
+    )
+    usage = client.get("/v1/account", headers=account.headers()).json()["data"]["usage"]
+    assert (usage["domains"], usage["reports_this_month"], usage["api_calls_today"]) == (2, 1, 4)
 
 
 def test_index_names_the_caller_and_lists_every_endpoint(client: TestClient, account: ApiAccount) -> None:

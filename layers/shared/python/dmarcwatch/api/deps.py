@@ -35,6 +35,7 @@ def _authenticate_and_count(request: Request) -> Principal:
         raise
     status = ratelimit.check_and_count(principal.account.id, principal.plan)
     request.state.rate_headers = status.headers()
+    request.state.calls_today = status.quota_used
     needed = KeyScope.READ if request.method in _SAFE_METHODS else KeyScope.WRITE
     _require(principal, needed, f"{request.method} needs a key with the write or admin scope")
     return principal

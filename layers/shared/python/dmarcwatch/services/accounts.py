@@ -7,6 +7,7 @@ import string
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from dmarcwatch import table as t
 from dmarcwatch.auth import ratelimit
 from dmarcwatch.config import get_settings
 from dmarcwatch.errors import ApiError, ErrorCode
@@ -66,15 +67,20 @@ class Usage:
     reports_this_month: int
 
 
-def usage(tenant: Tenant) -> Usage:
+def usage(tenant: Tenant, api_calls_today: int | None = None) -> Usage:
+    """The tenant's usage; `api_calls_today` when the caller already knows it (the limiter just counted)."""
     now = datetime.now(UTC)
+    domains, reports = domain_store.domain_count_and_counter(
+        tenant,
+        t.rate_pk(counters.reports_counter_subject(tenant.account_id, tenant.environment.value)),
+        counters.month_window(now),
+    )
     return Usage(
-        domains=domain_store.domain_count(tenant),
-        api_calls_today=ratelimit.calls_today(tenant.account_id, now),
-        reports_this_month=counters.read(
-            counters.reports_counter_subject(tenant.account_id, tenant.environment.value),
-            counters.month_window(now),
-        ),
+        domains=domains,
+        api_calls_today=ratelimit.calls_today(tenant.account_id, now)
+        if api_calls_today is None
+        else api_calls_today,
+        reports_this_month=reports,
     )
 
 

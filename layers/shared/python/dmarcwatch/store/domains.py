@@ -92,6 +92,23 @@ def domain_count(tenant: Tenant) -> int:
     return int(item.get("domain_count", 0)) if item else 0
 
 
+def domain_count_and_counter(tenant: Tenant, counter_pk: str, counter_sk: str) -> tuple[int, int]:
+    """The tenant's domain count and one counter's hits (`store.counters`), in one consistent BatchGetItem:
+    the account summary's two figures for the price of one call."""
+    wanted = {(_pk(tenant), t.TENANT_META_SK): "domain_count", (counter_pk, counter_sk): "hits"}
+    request: dict[str, Any] = {
+        table().name: {"Keys": [to_wire(key(pk, sk)) for pk, sk in wanted], "ConsistentRead": True}
+    }
+    found: dict[tuple[str, str], int] = {}
+    while request:
+        response = low_level().batch_get_item(RequestItems=request)
+        for item in response["Responses"].get(table().name, []):
+            where = (item["pk"]["S"], item["sk"]["S"])
+            found[where] = int(item.get(wanted[where], {}).get("N", 0))
+        request = response.get("UnprocessedKeys") or {}
+    return found.get((_pk(tenant), t.TENANT_META_SK), 0), found.get((counter_pk, counter_sk), 0)
+
+
 def existing_names(tenant: Tenant, names: Iterable[str]) -> set[str]:
     wanted = list(dict.fromkeys(names))
     found: set[str] = set()

@@ -24,7 +24,7 @@ router = APIRouter(tags=["account"], route_class=DocumentedRoute)
 )
 def get_account(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     account, plan = principal.account, principal.plan
-    usage = accounts.usage(principal.tenant)
+    usage = accounts.usage(principal.tenant, getattr(request.state, "calls_today", None))
     return data_response(
         request,
         {
