@@ -36,7 +36,7 @@ import dns.rdatatype
 from dmarcwatch.config import Settings, get_settings
 from dmarcwatch.dns.answers import DnsResult as DnsResult
 from dmarcwatch.dns.answers import Outcome as Outcome
-from dmarcwatch.dns.stub import StubResolver
+from dmarcwatch.dns.stub import StubResolver, name_wire
 
 # An SPF tree within the RFC limits needs well under 100 queries (10 lookup terms, each MX with up to 10
 # hosts asked for A and AAAA); DMARC adds a handful. 150 leaves room to describe an over-limit tree.
@@ -137,8 +137,9 @@ class DnsSession:
             self.memo_hits += 1
             # Shielded: one asker being cancelled must not cancel the query the others wait for.
             return task.result() if task.done() else await asyncio.shield(task)
+        qname = text + "."
         try:
-            qname = dns.name.from_text(text)
+            name_wire(qname)
         except dns.exception.DNSException as error:
             # A malformed name (e.g. an over-long label from an SPF macro) is never sent.
             return DnsResult(text, rdtype_text, Outcome.ERROR, detail=f"invalid name: {error}")
@@ -160,7 +161,7 @@ class DnsSession:
         return self._admit(name) if self._admit is not None else None
 
     async def _resolve(
-        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, name: str, rdtype_text: str
+        self, qname: str, rdtype: dns.rdatatype.RdataType, name: str, rdtype_text: str
     ) -> DnsResult:
         async with self._semaphore:
             try:

@@ -9,9 +9,11 @@ CPU-bound at about 1 ms per query. Here:
   answers, RD and AD set), sent over a connected UDP socket per name server that every scan of a batch
   shares (the kernel delivers only that server's datagrams to it, and reports a closed port at once);
 - an answer is matched to its query by id (random among the queries in flight) and by its question, read
-  from the header without parsing the message; only an answer with records is parsed, by
-  `dns.message.from_wire`, up to the end of its answer section (no check uses the authority or
-  additional records), and CNAME chains are followed as dnspython's resolver follows them;
+  from the header without parsing the message; NXDOMAIN and NODATA are read from the header alone; an
+  answer whose records all answer the question directly (the usual case) is read record by record with
+  dnspython's rdata parser (`dns.rdata.from_wire`); any other (CNAME chains) is parsed by
+  `dns.message.from_wire` up to the end of its answer section (no check uses the authority or additional
+  records) and its chain followed as dnspython's resolver follows it;
 - no answer within `timeout`: the same datagram (same id, so a late answer to the first is still taken)
   goes to the next server, or again to the only one, until `lifetime` is spent;
 - SERVFAIL, REFUSED and the other error rcodes, a malformed answer or a refused port take that server out
@@ -30,6 +32,7 @@ import asyncio
 import contextlib
 import ipaddress
 import random
+import re
 import socket
 import struct
 import weakref
@@ -80,6 +83,45 @@ class _Truncated(Exception):
     """The UDP answer has the TC bit: ask again over TCP."""
 
 
+_PLAIN_NAME = re.compile(r"(?:[a-z0-9_-]{1,63}\.)+")
+_RR = struct.Struct("!HHIH")
+_TO_QUESTION = b"\xc0\x0c"
+
+
+def name_wire(name: str) -> bytes:
+    """The uncompressed wire form of an absolute name given as lower-case text with its final dot.
+    Names of letters, digits, '-' and '_' (nearly all a scan asks) are encoded here; others go through
+    dnspython's parser (escapes, IDNA). Raises `dns.exception.DNSException` for an invalid name."""
+    if _PLAIN_NAME.fullmatch(name) and len(name) <= 254:
+        return b"".join(bytes((len(label),)) + label for label in name.encode().split(b"."))
+    wire = dns.name.from_text(name).to_wire()
+    assert wire is not None  # without a file to write to, to_wire returns the bytes
+    return wire
+
+
+def _plain_answer(
+    wire: bytes, position: int, count: int, rdtype: dns.rdatatype.RdataType
+) -> tuple[dns.rdata.Rdata, ...] | None:
+    """The records of an answer section starting at `position` when each is of `rdtype`, class IN and
+    owned by the question's name (a compression pointer to it), duplicates dropped; None for any other
+    answer (an alias, another owner), which `dns.message.from_wire` then reads."""
+    found: list[dns.rdata.Rdata] = []
+    seen: set[bytes] = set()
+    for _ in range(count):
+        if wire[position : position + 2] != _TO_QUESTION:
+            return None
+        kind, rdclass, _ttl, length = _RR.unpack_from(wire, position + 2)
+        start = position + 2 + _RR.size
+        if kind != rdtype or rdclass != dns.rdataclass.IN or start + length > len(wire):
+            return None
+        raw = wire[start : start + length]
+        if raw not in seen:
+            seen.add(raw)
+            found.append(dns.rdata.from_wire(dns.rdataclass.IN, rdtype, wire, start, length))
+        position = start + length
+    return tuple(found)
+
+
 def _opt_record(payload: int) -> bytes:
     """EDNS0 OPT pseudo-record: root owner, type 41, class = UDP payload size, version 0, no flags."""
     return b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, payload, 0, 0)
@@ -120,7 +162,8 @@ def _follow(
 
 @dataclass(slots=True)
 class _Question:
-    qname: dns.name.Name
+    # Absolute, lower case, with the final dot.
+    qname: str
     rdtype: dns.rdatatype.RdataType
     name: str
     rdtype_text: str
@@ -190,18 +233,16 @@ class StubResolver:
         weakref.finalize(self, _close_all, self._sockets)
 
     async def resolve(
-        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, *, lifetime: float | None = None
+        self, qname: str | dns.name.Name, rdtype: dns.rdatatype.RdataType, *, lifetime: float | None = None
     ) -> DnsResult:
         """Ask (qname, rdtype), class IN, within `lifetime` (default: the resolver's) once it is sent; never
-        raises for DNS trouble, the outcome says it."""
+        raises for DNS trouble, the outcome says it. `qname`: absolute, as text (lower case, final dot) or
+        a dnspython name."""
         loop = asyncio.get_running_loop()
+        text = qname.to_text().lower() if isinstance(qname, dns.name.Name) else qname
+        question_wire = name_wire(text) + _TYPE_CLASS.pack(rdtype, dns.rdataclass.IN)
         rdtype_text = dns.rdatatype.to_text(rdtype)
-        name_wire = qname.to_wire()
-        assert name_wire is not None  # without a file to write to, to_wire returns the bytes
-        question_wire = name_wire + _TYPE_CLASS.pack(rdtype, dns.rdataclass.IN)
-        question = _Question(
-            qname, rdtype, qname.to_text(omit_final_dot=True).lower(), rdtype_text, question_wire.lower()
-        )
+        question = _Question(text, rdtype, text[:-1], rdtype_text, question_wire.lower())
         async with self._in_flight(loop):
             # The lifetime runs from when the query may leave, not while it waits for a free slot.
             deadline = loop.time() + (self.lifetime if lifetime is None else lifetime)
@@ -282,6 +323,10 @@ class StubResolver:
             outcome = Outcome.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else Outcome.NODATA
             return question.result(outcome, authenticated=authenticated)
         try:
+            if rcode == dns.rcode.NOERROR:
+                plain = _plain_answer(wire, _HEADER.size + len(question.wire), answers, question.rdtype)
+                if plain is not None:
+                    return question.result(Outcome.ANSWER, rdata=plain, authenticated=authenticated)
             # Authority and additional sections cleared: nothing reads them, so they are not parsed.
             message = dns.message.from_wire(wire[:8] + b"\x00\x00\x00\x00" + wire[12:], ignore_trailing=True)
         except dns.exception.DNSException as error:
@@ -392,7 +437,7 @@ def _rcode_failure(rcode: int) -> _Failure:
 def _result(
     question: _Question, rcode: int, authenticated: bool, answer: Iterable[dns.rrset.RRset]
 ) -> DnsResult:
-    rrset, aliased = _follow(answer, question.qname, question.rdtype)
+    rrset, aliased = _follow(answer, dns.name.from_text(question.qname), question.rdtype)
     if rcode == dns.rcode.NXDOMAIN:
         return question.result(Outcome.NXDOMAIN, authenticated=authenticated, aliased=aliased)
     if rrset is None:
