@@ -49,6 +49,8 @@ def loaded_modules(module: str, **environment: str) -> set[str]:
 def test_the_authorizer_imports_no_web_framework() -> None:
     modules = loaded_modules("functions.authorizer.handler")
     assert not {m.split(".")[0] for m in modules} & {"fastapi", "starlette", "mangum", "uvicorn", "httpx"}
+    # Nor Powertools' event classes (auth/gateway_policy.py).
+    assert "aws_lambda_powertools.utilities.data_classes" not in modules
 
 
 def test_worker_handlers_re_export_the_registered_handler() -> None:

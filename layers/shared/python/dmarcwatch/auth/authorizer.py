@@ -13,11 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-    APIGatewayAuthorizerTokenEvent,
-)
-
+from dmarcwatch.auth.gateway_policy import TokenRequest, stage_policy
 from dmarcwatch.auth.principal import authenticate, bearer_token
 from dmarcwatch.errors import ApiError, ErrorCode
 
@@ -29,22 +25,22 @@ class Unauthorized(Exception):
         super().__init__("Unauthorized")
 
 
-def authorize(event: APIGatewayAuthorizerTokenEvent) -> dict[str, Any]:
+def authorize(event: TokenRequest) -> dict[str, Any]:
     try:
         principal = authenticate(bearer_token(event.authorization_token), check_subscription=False)
     except ApiError as error:
         if error.code != ErrorCode.KEY_EXPIRED:
             raise Unauthorized() from error
-        denied = APIGatewayAuthorizerResponse.from_route_arn(
+        return stage_policy(
             event.method_arn,
-            principal_id="expired-key",
+            "expired-key",
+            allow=False,
             context={"error_code": error.code.value, "error_message": error.message},
         )
-        denied.deny_all_routes()
-        return denied.asdict()
-    policy = APIGatewayAuthorizerResponse.from_route_arn(
+    return stage_policy(
         event.method_arn,
-        principal_id=principal.key.id,
+        principal.key.id,
+        allow=True,
         context={
             "account_id": principal.account.id,
             "environment": principal.key.environment.value,
@@ -54,5 +50,3 @@ def authorize(event: APIGatewayAuthorizerTokenEvent) -> dict[str, Any]:
         },
         usage_identifier_key=principal.account.gateway_key_value,
     )
-    policy.allow_all_routes()
-    return policy.asdict()

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerTokenEvent,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dmarcwatch.auth.authorizer import Unauthorized, authorize
+from dmarcwatch.auth.gateway_policy import TokenEvent
 from dmarcwatch.observability import logger, metrics, tracer
 
 
@@ -19,7 +17,7 @@ from dmarcwatch.observability import logger, metrics, tracer
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        policy = authorize(APIGatewayAuthorizerTokenEvent(event))
+        policy = authorize(TokenEvent.of(event))
     except Unauthorized:
         metrics.add_metric(name="AuthorizerDenied", unit=MetricUnit.Count, value=1)
         raise
