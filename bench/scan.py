@@ -1,20 +1,28 @@
-"""Full domain scans per second and DNS queries per domain, against generated zones on a local knotd, at
-0 ms and at 20 ms of added round trip (../shared/tools/dns-delay-proxy in front of knotd), for dmarcwatch
-and, in the same run on the same zones, for checkdmarc (when installed: `pip install checkdmarc`).
+"""Domain scans per second, DNS queries per domain and CPU per query, against generated zones on a local
+knotd, at 0 ms and at 20 ms of added round trip (../shared/tools/dns-delay-proxy in front of knotd), for
+dmarcwatch and, in the same run on the same zones, for checkdmarc (`pip install checkdmarc`, the `bench`
+extra); then issue 13's scan-engine targets, held or not, from this run's figures.
 
 The zones: 500 tenant domains (Google Workspace-like, Microsoft 365-like and Mimecast-fronted mixes with
 SPF includes, DKIM keys, DMARC with internal or external rua, some BIMI, MTA-STS, TLS-RPT, CAA, SRV) and
 the provider zones they point at, under `.test`, generated into a temporary directory.
 
-Runs: dmarcwatch scans all 500 domains, SCANS_AT_ONCE at a time (throughput), and a sample one at a time
-(latency). checkdmarc is synchronous (`check_domains` walks its list one domain after another), so it runs
-one at a time on a sample, with its cross-domain DNS caches cleared before each domain so both tools do
-cold scans. Queries are counted where they leave dnspython (UDP and TCP, retries included). checkdmarc's
-HTTPS fetches (MTA-STS policy, BIMI logo/certificate) are stubbed out and every socket is held to loopback.
+dmarcwatch runs as the scanner does (`dns.plan`, one resolver socket shared by the scans in flight):
+first scans (the common DKIM selectors, behind a `_domainkey` probe) of all 500 domains SCANS_AT_ONCE at a
+time; then their scheduled rescans a day later (the selectors found, no common list); then a sample of
+first scans one at a time (latency). At 0 ms, the full scan that asks every name at once runs too, as the
+reference of the findings: the bench prints on how many domains the planned first scans found exactly what
+it found, and on how many the rescans report no change. checkdmarc is synchronous (`check_domains` walks
+its list one domain after another), so it runs one at a time on a sample, with its cross-domain DNS
+caches cleared before each domain so both tools do cold scans; its HTTPS fetches (MTA-STS policy, BIMI
+logo/certificate) are stubbed out. Every socket is held to loopback.
 
-The two tools do not check the same things: dmarcwatch also asks ~50 DKIM selectors, 6 SRV names, CAA,
-PTR of MX hosts; checkdmarc validates DNSSEC signatures (DNSKEY over TCP). Compare queries per domain
-with that in mind. Figures are wall-clock on this machine, printed, not asserted.
+Queries are counted where they leave the process, the same way for both tools: each UDP datagram sent and
+each query dnspython writes to a TCP connection, retries included. CPU per query is the process's CPU time
+over the run divided by its queries (analysis included). The tools do not check the same things:
+dmarcwatch also asks the DKIM selectors, the SRV services of domains that receive mail, CAA, the PTR of MX
+hosts; checkdmarc validates DNSSEC signatures (DNSKEY over TCP). Figures are wall-clock on this machine,
+printed, not asserted; on a shared machine compare the ratios within one run.
 
 Usage: .venv/bin/python bench/scan.py   (env: BENCH_DOMAINS, BENCH_SCANS_AT_ONCE, BENCH_SEQUENTIAL,
 BENCH_CHECKDMARC_0MS, BENCH_CHECKDMARC_20MS)
@@ -38,6 +46,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +61,13 @@ import dns.query  # noqa: E402
 
 from dmarcwatch.config import Settings  # noqa: E402
 from dmarcwatch.dns.detect import default_detector  # noqa: E402
-from dmarcwatch.dns.resolver import DnsSession, build_resolver  # noqa: E402
-from dmarcwatch.dns.scan import SCAN_MAX_CONCURRENCY, SCAN_MAX_QUERIES, scan_domain  # noqa: E402
+from dmarcwatch.dns.diff import diff_results  # noqa: E402
+from dmarcwatch.dns.limits import FULL, scan_session  # noqa: E402
+from dmarcwatch.dns.plan import ScanPlan, plan_scan  # noqa: E402
+from dmarcwatch.dns.resolver import build_resolver  # noqa: E402
+from dmarcwatch.dns.result import ScanResult  # noqa: E402
+from dmarcwatch.dns.scan import scan_domain  # noqa: E402
+from dmarcwatch.models import utcnow  # noqa: E402
 from tests.dns.knot import KnotServer, free_port  # noqa: E402
 
 DOMAINS = int(os.environ.get("BENCH_DOMAINS", "500"))
@@ -116,7 +130,7 @@ def hold_to_loopback_and_count() -> None:
 
     socket.socket.connect = connect  # type: ignore[method-assign,assignment]
     socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
-    socket.socket.send = send  # type: ignore[method-assign]
+    socket.socket.send = send  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo
     sync_send_tcp, async_send_tcp = dns.query.send_tcp, dns.asyncquery.send_tcp
 
@@ -352,48 +366,82 @@ class Figures:
     domains: int
     seconds: float
     queries: int
+    cpu_seconds: float
     scan_ms: list[float]
     errors: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.domains / self.seconds
+
+    @property
+    def per_domain(self) -> float:
+        return self.queries / self.domains
+
+    @property
+    def cpu_ms_per_query(self) -> float:
+        return self.cpu_seconds * 1000 / max(self.queries, 1)
 
     def line(self) -> str:
         median = statistics.median(self.scan_ms) if self.scan_ms else float("nan")
         return (
-            f"{self.tool:<11} {self.rtt_ms:>3} ms  {self.mode:<14} {self.domains:>4} domains  "
-            f"{self.seconds:7.2f} s  {self.domains / self.seconds:8.1f} domains/s  "
-            f"median scan {median:7.1f} ms  {self.queries / self.domains:6.1f} queries/domain"
+            f"{self.tool:<10} {self.rtt_ms:>2} ms  {self.mode:<34} {self.domains:>4} domains  "
+            f"{self.seconds:6.2f} s  {self.rate:6.1f} domains/s  median scan {median:6.1f} ms  "
+            f"{self.per_domain:5.1f} queries/domain  {self.cpu_ms_per_query:5.3f} ms CPU/query"
             + (f"  ({self.errors} domains with DNS errors)" if self.errors else "")
         )
 
 
-def run_dmarcwatch(port: int, rtt_ms: int, names: list[str], at_once: int) -> Figures:
+Plans = Callable[[str], ScanPlan | None]
+
+
+def run_dmarcwatch(
+    port: int, rtt_ms: int, names: list[str], at_once: int, mode: str, plans: Plans
+) -> tuple[Figures, dict[str, ScanResult]]:
+    """Scan `names`, `at_once` at a time over one resolver (as the scanner does a batch), each with
+    `plans(name)` (None: the full scan that asks everything)."""
     settings = Settings(dns_nameservers=["127.0.0.1"], dns_port=port, dns_timeout=TIMEOUT)
     detector = default_detector().retargeted("test")
 
-    async def main() -> Figures:
+    async def main() -> tuple[Figures, dict[str, ScanResult]]:
+        resolver = build_resolver(settings)
         gate = asyncio.Semaphore(at_once)
-        durations: list[float] = []
-        errors = 0
+        results: dict[str, ScanResult] = {}
 
         async def one(name: str) -> None:
-            nonlocal errors
             async with gate:
-                session = DnsSession(
-                    build_resolver(settings),
-                    max_queries=SCAN_MAX_QUERIES,
-                    max_concurrency=SCAN_MAX_CONCURRENCY,
-                )
-                result = await scan_domain(name, session=session, detector=detector)
-                durations.append(result.duration_ms)
-                errors += bool(result.errors)
+                session = scan_session(name, FULL, resolver)
+                results[name] = await scan_domain(name, session=session, detector=detector, plan=plans(name))
 
         Counter.queries = 0
-        started = time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         await asyncio.gather(*(one(name) for name in names))
-        seconds = time.perf_counter() - started
-        mode = f"{at_once} at once" if at_once > 1 else "one at a time"
-        return Figures("dmarcwatch", rtt_ms, mode, len(names), seconds, Counter.queries, durations, errors)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        resolver.close()
+        mode_text = f"{mode}, " + (f"{at_once} at once" if at_once > 1 else "one at a time")
+        figures = Figures(
+            "dmarcwatch",
+            rtt_ms,
+            mode_text,
+            len(names),
+            seconds,
+            Counter.queries,
+            cpu,
+            [result.duration_ms for result in results.values()],
+            sum(bool(result.errors) for result in results.values()),
+        )
+        return figures, results
 
     return asyncio.run(main())
+
+
+def first_scans(_name: str) -> ScanPlan:
+    return plan_scan(None, now=utcnow())
+
+
+def rescans_of(first: dict[str, ScanResult]) -> Plans:
+    """Scheduled rescans a day after `first` (no reports in this bench: the selectors found are known)."""
+    return lambda name: plan_scan(first[name], now=first[name].scanned_at + timedelta(days=1))
 
 
 def _checkdmarc() -> Callable[[str, int], None] | None:
@@ -431,13 +479,74 @@ def _checkdmarc() -> Callable[[str, int], None] | None:
 def run_checkdmarc(check: Callable[[str, int], None], port: int, rtt_ms: int, names: list[str]) -> Figures:
     durations = []
     Counter.queries = 0
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     for name in names:
         began = time.perf_counter()
         check(name, port)
         durations.append((time.perf_counter() - began) * 1000)
-    seconds = time.perf_counter() - started
-    return Figures("checkdmarc", rtt_ms, "one at a time", len(names), seconds, Counter.queries, durations)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return Figures(
+        "checkdmarc", rtt_ms, "scan, one at a time", len(names), seconds, Counter.queries, cpu, durations
+    )
+
+
+# --- findings and targets --------------------------------------------------------------------------------
+
+# What two scans of an unchanged zone may differ in, whatever they asked.
+_VOLATILE = {"scanned_at", "duration_ms", "queries_sent", "dkim_common_probed_at"}
+
+
+def same_findings(
+    full: dict[str, ScanResult], first: dict[str, ScanResult], again: dict[str, ScanResult]
+) -> tuple[int, int]:
+    """(domains whose planned first scan found what the full scan found, domains whose rescan found no
+    change and the same keys)."""
+    alike = sum(
+        first[name].model_dump(exclude=_VOLATILE) == full[name].model_dump(exclude=_VOLATILE) for name in full
+    )
+    unchanged = sum(
+        not diff_results(first[name], again[name])
+        and first[name].dkim_selectors_found == again[name].dkim_selectors_found
+        for name in again
+    )
+    return alike, unchanged
+
+
+@dataclass
+class Target:
+    what: str
+    value: str
+    held: bool
+
+    def line(self) -> str:
+        return f"  {self.what:<52} {self.value:>9}  {'held' if self.held else 'NOT held'}"
+
+
+def targets(runs: dict[tuple[int, str], Figures], reference: dict[int, Figures]) -> list[Target]:
+    """Issue 13 §1's targets, from this run's figures (`runs` by (rtt, "first"/"rescan"))."""
+
+    def ratio(rtt: int, kind: str) -> float:
+        return runs[rtt, kind].rate / reference[rtt].rate if rtt in reference else float("nan")
+
+    rescan_q = max(runs[rtt, "rescan"].per_domain for rtt in (0, 20))
+    first_q = max(runs[rtt, "first"].per_domain for rtt in (0, 20))
+    cpu = max(figures.cpu_ms_per_query for figures in runs.values())
+    found = [
+        Target("rescans <= 35 queries/domain", f"{rescan_q:.1f}", rescan_q <= 35),
+        Target("first scans <= 60 queries/domain", f"{first_q:.1f}", first_q <= 60),
+        Target("<= 0.3 ms CPU/query (worst dmarcwatch run)", f"{cpu:.3f} ms", cpu <= 0.3),
+    ]
+    kinds = {"first": "first scans", "rescan": "rescans"}
+    for kind, label in kinds.items():
+        rate = runs[20, kind].rate
+        found.append(Target(f">= 40 domains/s, 10 in flight, 20 ms ({label})", f"{rate:.1f}", rate >= 40))
+    for rtt, factor in ((20, 25), (0, 2)):
+        for kind, label in kinds.items():
+            times = ratio(rtt, kind)
+            found.append(
+                Target(f">= {factor}x checkdmarc at {rtt} ms ({label})", f"{times:.1f}x", times >= factor)
+            )
+    return found
 
 
 def main() -> None:
@@ -445,6 +554,8 @@ def main() -> None:
     check = _checkdmarc()
     rng = random.Random(7)  # reproducible zones
     workdir = Path(tempfile.mkdtemp(prefix="dmarcwatch-bench-scan-"))
+    runs: dict[tuple[int, str], Figures] = {}
+    reference: dict[int, Figures] = {}
     try:
         zones_dir = workdir / "zones"
         zones_dir.mkdir()
@@ -459,22 +570,47 @@ def main() -> None:
             f"knotd: {len(zones)} zones ({DOMAINS} tenants) loaded in {time.perf_counter() - started:.1f} s"
         )
         # First use of the geo database, PSL and tables (a second or two) is not part of any figure.
-        run_dmarcwatch(knot.port, 0, names[:2], 1)
+        run_dmarcwatch(knot.port, 0, names[:2], 1, "warm-up", first_scans)
         try:
             for rtt in (0, 20):
                 with ExitStack() as stack:
                     port = stack.enter_context(delay_proxy(knot.port, rtt)) if rtt else knot.port
-                    print(run_dmarcwatch(port, rtt, names, SCANS_AT_ONCE).line(), flush=True)
-                    print(run_dmarcwatch(port, rtt, names[:SEQUENTIAL], 1).line(), flush=True)
+                    runs[rtt, "first"], first = run_dmarcwatch(
+                        port, rtt, names, SCANS_AT_ONCE, "first scans", first_scans
+                    )
+                    print(runs[rtt, "first"].line(), flush=True)
+                    runs[rtt, "rescan"], again = run_dmarcwatch(
+                        port, rtt, names, SCANS_AT_ONCE, "rescans", rescans_of(first)
+                    )
+                    print(runs[rtt, "rescan"].line(), flush=True)
+                    sequential, _ = run_dmarcwatch(
+                        port, rtt, names[:SEQUENTIAL], 1, "first scans", first_scans
+                    )
+                    print(sequential.line(), flush=True)
+                    if rtt == 0:
+                        full_run, full = run_dmarcwatch(
+                            port, rtt, names, SCANS_AT_ONCE, "full scans (reference)", lambda _: None
+                        )
+                        print(full_run.line(), flush=True)
+                        alike, unchanged = same_findings(full, first, again)
+                        print(
+                            f"findings: planned first scans = full scans on {alike}/{len(full)} domains; "
+                            f"rescans report no change and the same keys on {unchanged}/{len(again)}",
+                            flush=True,
+                        )
                     sample = CHECKDMARC_20MS if rtt else CHECKDMARC_0MS
                     if check is None:
-                        print("checkdmarc  not installed (pip install checkdmarc): skipped")
+                        print("checkdmarc not installed (pip install checkdmarc): skipped")
                     elif sample:
-                        print(run_checkdmarc(check, port, rtt, names[:sample]).line(), flush=True)
+                        reference[rtt] = run_checkdmarc(check, port, rtt, names[:sample])
+                        print(reference[rtt].line(), flush=True)
         finally:
             knot.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    print("targets (issue 13, scan engine):")
+    for target in targets(runs, reference):
+        print(target.line())
 
 
 if __name__ == "__main__":
