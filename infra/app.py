@@ -8,6 +8,8 @@ Context (cdk.json or `-c key=value`):
   wafUnauthenticatedRateLimit
                  requests without an Authorization header per client IP per 5 minutes (public routes
                  exempt) before WAF blocks, default 100
+  scannerConcurrency
+                 concurrent scanner executions (reserved concurrency), default 10
 
 cdk-nag's AwsSolutions pack runs as a CDK validation plugin (cdk-nag v3): synth fails on any finding that
 is not acknowledged with a reason (see infra/constructs/nag.py).

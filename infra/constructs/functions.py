@@ -67,17 +67,31 @@ RAW_BUCKET_ACTIONS = {
 }
 
 # Reserved concurrency of the workers a queue triggers (a queue missing here: no reservation). The scanner
-# (the scan queue's consumer) is capped at 10 concurrent executions: this bounds the DNS query rate towards
-# the resolvers (a scan sends dozens of queries, the 50 common DKIM selectors alone; resolvers rate limit
-# per client, and an unbounded burst after the dispatcher queues thousands of domains would turn into
-# timeouts, i.e. failed checks) and the write rate to the table. The queue holds the backlog meanwhile.
-# The event source's maximum concurrency is set to the same value, so the poller never invokes beyond the
-# reservation: throttled batches would return to the queue, count as receives and could reach the DLQ
-# without ever being scanned.
+# (the scan queue's consumer) is capped at 10 concurrent executions by default, the context value
+# `scannerConcurrency` (2-50) sets it per deployment: this bounds the DNS query rate towards the resolvers
+# (each execution scans its batch concurrently with at most 128 queries in flight, dmarcwatch.dns.stub;
+# resolvers rate limit per client, and an unbounded burst after the dispatcher queues thousands of domains
+# would turn into timeouts, i.e. failed checks) and the write rate to the table. The queue holds the backlog
+# meanwhile. The event source's maximum concurrency is set to the same value, so the poller never invokes
+# beyond the reservation: throttled batches would return to the queue, count as receives and could reach
+# the DLQ without ever being scanned.
 SCAN_QUEUE_CONSUMER_CONCURRENCY = 10
+SCANNER_CONCURRENCY_CONTEXT = "scannerConcurrency"
 RESERVED_CONCURRENCY_BY_TRIGGER: Mapping[Resource, int] = {
     Resource.SCAN_QUEUE: SCAN_QUEUE_CONSUMER_CONCURRENCY
 }
+
+
+def reserved_concurrency(trigger: Resource, scanner_concurrency: object = None) -> int | None:
+    """The reservation of the worker `trigger` feeds; `scanner_concurrency` (the context value, if set)
+    overrides the scanner's."""
+    if trigger is not Resource.SCAN_QUEUE or scanner_concurrency is None:
+        return RESERVED_CONCURRENCY_BY_TRIGGER.get(trigger)
+    concurrency = int(str(scanner_concurrency))
+    if not 2 <= concurrency <= 50:  # the event source's maximum concurrency is at least 2
+        raise ValueError(f"{SCANNER_CONCURRENCY_CONTEXT} must be 2-50, not {concurrency}")
+    return concurrency
+
 
 # EventBridge -> scheduled function: an event older than one period is superseded by the next run, so it
 # is not delivered after that; delivery that still fails (Lambda throttling, a broken permission) lands in
@@ -259,7 +273,9 @@ class Functions(Construct):
             # stays unset: the queue absorbs bursts (a mail is processed when a function is free), the table
             # is on demand, and reserving would take concurrency away from the API in accounts with the
             # default limit.
-            concurrency = RESERVED_CONCURRENCY_BY_TRIGGER.get(worker.trigger)
+            concurrency = reserved_concurrency(
+                worker.trigger, self.node.try_get_context(SCANNER_CONCURRENCY_CONTEXT)
+            )
             function = self._function(
                 f"Worker{_camel(worker.name)}",
                 code_dir=_code_dir(functions_dir, worker.function_dir),
