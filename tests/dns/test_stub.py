@@ -11,6 +11,7 @@ import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import pytest
 
 from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome
@@ -232,3 +233,26 @@ def test_queries_in_flight_on_one_resolver_are_bounded(dns_server: KnotServer) -
     assert {result.outcome for result in results} <= {Outcome.ANSWER, Outcome.NODATA}
     assert len(relay.received) == 3 * len(names) * 2
     assert relay.max_outstanding == 4
+
+
+def test_a_malformed_answer_is_an_error_of_that_server(dns_server: KnotServer) -> None:
+    def decide(query: dns.message.Message, _index: int) -> Action:
+        response = dns.message.make_response(query)
+        response.use_edns(None)  # no OPT record: the TXT record is the message's last
+        response.answer.append(dns.rrset.from_text(query.question[0].name, 300, "IN", "TXT", '"v=spf1 -all"'))
+        return response.to_wire()[:-5]  # the record's data cut short
+
+    result, relay, _ = through_relay(dns_server, decide, "corp-a.test", "TXT")
+    assert result.outcome is Outcome.ERROR
+    assert "malformed answer" in result.detail
+    assert len(relay.received) == 1
+
+
+def test_a_closed_resolver_sends_nothing(dns_server: KnotServer) -> None:
+    resolver = StubResolver(["127.0.0.1"], dns_server.port)
+    assert ask(resolver, "corp-a.test", "TXT").outcome is Outcome.ANSWER
+    # `ask` closed it: a later question fails at once, without opening a socket again.
+    result = ask(resolver, "corp-b.test", "TXT")
+    assert result.outcome is Outcome.ERROR
+    assert "closed" in result.detail
+    assert resolver.datagrams_sent == 1

@@ -108,7 +108,7 @@ def _plain_answer(
     found: list[dns.rdata.Rdata] = []
     seen: set[bytes] = set()
     for _ in range(count):
-        if wire[position : position + 2] != _TO_QUESTION:
+        if wire[position : position + 2] != _TO_QUESTION or position + 2 + _RR.size > len(wire):
             return None
         kind, rdclass, _ttl, length = _RR.unpack_from(wire, position + 2)
         start = position + 2 + _RR.size
@@ -230,6 +230,7 @@ class StubResolver:
         self._channels: dict[str, _Channel] = {}
         self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._sockets: set[socket.socket] = set()
+        self._closed = False
         weakref.finalize(self, _close_all, self._sockets)
 
     async def resolve(
@@ -329,8 +330,8 @@ class StubResolver:
                     return question.result(Outcome.ANSWER, rdata=plain, authenticated=authenticated)
             # Authority and additional sections cleared: nothing reads them, so they are not parsed.
             message = dns.message.from_wire(wire[:8] + b"\x00\x00\x00\x00" + wire[12:], ignore_trailing=True)
-        except dns.exception.DNSException as error:
-            raise _Failure(f"malformed answer: {error}") from error
+        except (dns.exception.DNSException, ValueError) as error:
+            raise _Failure(f"malformed answer: {type(error).__name__}: {error}") from error
         return _result(question, rcode, authenticated, message.answer)
 
     async def _over_tcp(self, question: _Question, qid: int, server: str, remaining: float) -> DnsResult:
@@ -366,6 +367,8 @@ class StubResolver:
         return qid
 
     def _channel(self, server: str, loop: asyncio.AbstractEventLoop) -> _Channel:
+        if self._closed:
+            raise OSError("the stub resolver is closed")
         channel = self._channels.get(server)
         if channel is not None and channel.loop is loop:
             return channel
@@ -420,6 +423,8 @@ class StubResolver:
             del self._channels[channel.server]
 
     def close(self) -> None:
+        """Close the sockets; a query asked afterwards fails (a late retry cannot reopen one)."""
+        self._closed = True
         for channel in list(self._channels.values()):
             self._close_channel(channel)
 
