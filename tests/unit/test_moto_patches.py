@@ -204,3 +204,51 @@ def test_a_single_counter_update_keeps_dynamodbs_meaning_on_the_fast_path(
             ExpressionAttributeValues={":n": 1},
         )
     assert "Item" not in db.table().get_item(Key=db.key("RATE#fast", "DAY#2"))
+
+
+def _gsi1(partition: str) -> list[str]:
+    found = db.table().query(
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :p",
+        ExpressionAttributeValues={":p": partition},
+    )["Items"]
+    return sorted(str(item["sk"]) for item in found)
+
+
+def test_index_queries_see_every_put_update_and_delete_of_an_indexed_item(aws: None) -> None:
+    """local/moto_transactions.py keeps an index partition's items until an indexed item changes."""
+    db.table().put_item(Item={**db.key("I", "1"), "gsi1pk": "A", "gsi1sk": "1"})
+    db.table().put_item(Item={**db.key("I", "2"), "gsi1pk": "A", "gsi1sk": "2"})
+    assert _gsi1("A") == ["1", "2"]
+    moved = {"#g": "gsi1pk"}
+    db.table().update_item(
+        Key=db.key("I", "2"),
+        UpdateExpression="SET #g = :b",
+        ExpressionAttributeNames=moved,
+        ExpressionAttributeValues={":b": "B"},
+    )
+    assert (_gsi1("A"), _gsi1("B")) == (["1"], ["2"])
+    db.table().update_item(Key=db.key("I", "2"), UpdateExpression="REMOVE #g", ExpressionAttributeNames=moved)
+    assert _gsi1("B") == []
+    db.table().put_item(Item={**db.key("I", "1"), "gsi1pk": "B", "gsi1sk": "1"})  # replaced
+    assert (_gsi1("A"), _gsi1("B")) == ([], ["1"])
+    db.table().delete_item(Key=db.key("I", "1"))
+    assert _gsi1("B") == []
+    # Writes of items outside every index (counters, records) keep the cached partitions.
+    table = next(iter(moto_table_of(db.table().name)))
+    generation = table.__dict__.get("_dmarcwatch_index_generation")
+    _counter()
+    db.table().put_item(Item={**db.key("I", "3"), "n": 1})
+    assert generation is not None
+    assert table.__dict__.get("_dmarcwatch_index_generation") == generation
+
+
+def moto_table_of(name: str) -> list[Any]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return [
+        backend.tables[name]
+        for regions in dynamodb_backends.values()
+        for backend in regions.values()
+        if name in backend.tables
+    ]
