@@ -1,4 +1,5 @@
-"""Fixtures of the ingestion tests: a live tenant that monitors example.com, and its rua address."""
+"""Fixtures of the ingestion tests: a live tenant that monitors example.com, and its rua address; a
+complete report to apply statistics for directly."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 
 import pytest
 
-from dmarcwatch.models import Environment, Tenant
+from dmarcwatch.models import Environment, ReportKind, ReportStatus, StoredReport, Tenant, utcnow
 from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.services import accounts, admin, domains
 
@@ -17,3 +18,25 @@ def tenant_fixture(aws: None) -> tuple[Tenant, str]:
     live = Tenant(account_id=created.account.id, environment=Environment.LIVE)
     domains.add_domains(live, get_plan(PlanName.PRO), ["example.com"])
     return live, accounts.inbound_address(created.account, Environment.LIVE)
+
+
+def stored_report(tenant: Tenant, domain_id: str, n: int) -> StoredReport:
+    now = utcnow()
+    return StoredReport(
+        id=f"rpt_fill{n:016d}",
+        account_id=tenant.account_id,
+        environment=tenant.environment.value,
+        kind=ReportKind.AGGREGATE,
+        status=ReportStatus.COMPLETE,
+        domain_id=domain_id,
+        domain="example.com",
+        org_name="filler",
+        external_report_id=str(n),
+        begin=now,
+        end=now,
+        received_at=now,
+        record_count=1,
+        message_count=1,
+        raw_key="x",
+        payload_key="y",
+    )

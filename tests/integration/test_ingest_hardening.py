@@ -20,7 +20,6 @@ from dmarcwatch.ingest.aggregates import day_weights
 from dmarcwatch.ingest.messages import Envelope
 from dmarcwatch.models import (
     COUNTERS,
-    ReportKind,
     ReportStatus,
     StoredReport,
     Tenant,
@@ -32,6 +31,7 @@ from dmarcwatch.store import aws as aws_clients
 from dmarcwatch.store import blobs, counters, db
 from dmarcwatch.store import reports as store
 from dmarcwatch.store import scans as scan_store
+from tests.integration.ingest_support import stored_report
 from tests.integration.ingest_support import tenant_fixture as tenant_fixture
 from tests.support.reports import Row, aggregate_xml, deliver, report_mail
 
@@ -136,28 +136,6 @@ def test_statistics_are_applied_only_after_the_report_is_complete(
 # --- H1: item sizes ----------------------------------------------------------------------------------
 
 
-def _stored(tenant: Tenant, domain_id: str, n: int) -> StoredReport:
-    now = utcnow()
-    return StoredReport(
-        id=f"rpt_fill{n:016d}",
-        account_id=tenant.account_id,
-        environment=tenant.environment.value,
-        kind=ReportKind.AGGREGATE,
-        status=ReportStatus.COMPLETE,
-        domain_id=domain_id,
-        domain="example.com",
-        org_name="filler",
-        external_report_id=str(n),
-        begin=now,
-        end=now,
-        received_at=now,
-        record_count=1,
-        message_count=1,
-        raw_key="x",
-        payload_key="y",
-    )
-
-
 def test_twenty_thousand_reports_on_one_domain_day_do_not_grow_its_item(tenant: tuple[Tenant, str]) -> None:
     live, address = tenant
     domain = domains.resolve(live, "example.com")
@@ -166,8 +144,8 @@ def test_twenty_thousand_reports_on_one_domain_day_do_not_grow_its_item(tenant: 
     subject = counters.reports_counter_subject(live.account_id, "live")
     now = utcnow()
     for n in range(FILL):
-        report = _stored(live, domain.id, n)
-        updates = store.aggregate_updates(report, {day: one}, {(day, "192.0.2.1"): one}, (subject, "MONTH#x"))
+        report = stored_report(live, domain.id, n)
+        updates = store.aggregate_updates(report, {day: one}, (subject, "MONTH#x"))
         assert store.apply_aggregates(report, updates, now) == 1
     item = db.table().get_item(Key=db.key(f"TENANT#{live.account_id}#live#STATS#{domain.id}", day))["Item"]
     assert int(item["messages"]) == FILL

@@ -11,7 +11,7 @@ import pytest
 from dmarcwatch.config import get_settings
 from dmarcwatch.ingest import pipeline
 from dmarcwatch.ingest.aggregates import deltas
-from dmarcwatch.models import DomainStatus, Environment, Tenant, utcnow
+from dmarcwatch.models import DomainStatus, Environment, StoredReport, Tenant, utcnow
 from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.reports.extract import extract_reports
 from dmarcwatch.reports.models import AggregateReport
@@ -89,25 +89,29 @@ def test_replays_and_resends_change_no_count(tenant: tuple[Tenant, str]) -> None
 
 def test_a_crash_half_way_through_is_finished_exactly_once_by_the_retry(tenant: tuple[Tenant, str]) -> None:
     live, address = tenant
-    rows = [Row(f"192.0.2.{i}", 1) for i in range(1, 151)]  # 152 updates: two marked batches
+    rows = [Row(f"192.0.2.{i}", 1) for i in range(1, 151)]
     key = deliver(report_mail(address, aggregate_xml("example.com", rows)))
-    # Simulate a Lambda that completed the report and applied one batch of statistics before dying.
-    original = db.transact_reasons
-    calls: list[int] = []
+    # Simulate a Lambda that completed the report, applied its day totals and wrote two of its three
+    # source items (a batch write is not ordered) before dying; the retry runs code that cuts the sources
+    # into one item, so the third item of the first run is left over and must not count.
+    original = store.put_report_sources
 
-    def die_on_the_second_batch(items: list[dict[str, Any]]) -> list[str] | None:
-        if len(items) > 2:  # aggregate batches (the completion transaction has two items)
-            calls.append(len(items))
-            if len(calls) == 2:
-                raise RuntimeError("Lambda timed out")
-        return original(items)
+    def die_after_two_source_items(report: StoredReport, by_source: dict[Any, Any]) -> int:
+        items = store.report_source_items(report, by_source)
+        assert len(items) == 3
+        db.table().put_item(Item=items[0])
+        db.table().put_item(Item=items[2])
+        raise RuntimeError("Lambda timed out")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(store, "transact_reasons", die_on_the_second_batch)
+        patch.setattr(store, "_SOURCE_PART_RAW_BYTES", 2_000)  # 150 sources in 3 items
+        patch.setattr(store, "put_report_sources", die_after_two_source_items)
         patch.setenv("DMARCWATCH_AGGREGATE_PARALLELISM", "1")
         get_settings.cache_clear()
         with pytest.raises(RuntimeError):
             pipeline.ingest_object(key)
+        assert stats(live)["messages"] == 150
+        patch.setattr(store, "put_report_sources", original)
     get_settings.cache_clear()
     assert sum(row["messages"] for row in sources(live).values()) < 150
     retry = pipeline.ingest_object(key)

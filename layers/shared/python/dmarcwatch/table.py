@@ -149,12 +149,22 @@ def source_shard(ip: str) -> int:
 
 
 def sources_pk(account_id: str, environment: str, domain_id: str, day: str, shard: int) -> str:
-    """Per-domain per-day sources, one item per IP (sk = the IP), spread over 8 partition keys by IP.
+    """Legacy per-domain per-day sources, one counter item per IP (sk = the IP), over 8 keys by IP.
 
-    A 100,000-record report is up to 100,000 source updates for one day: on one key they would queue
-    behind a single partition's write limit; sharded they spread at once.
+    Written by ingestion before per-report source items (`report_sources_pk`); still read and purged, no
+    longer written.
     """
     return f"{tenant_pk(account_id, environment)}#SOURCES#{domain_id}#{day}#{shard}"
+
+
+def report_sources_pk(account_id: str, environment: str, domain_id: str, day: str) -> str:
+    """Per-domain per-day sources as each report counted them: one partition per domain and day, a few
+    items per report (sk = `report_sources_sk`), each holding many IPs' counters; readers merge them."""
+    return f"{tenant_pk(account_id, environment)}#DAYSOURCES#{domain_id}#{day}"
+
+
+def report_sources_sk(report_id: str, part: int) -> str:
+    return f"{report_id}#{part:04d}"
 
 
 def applied_pk(account_id: str, environment: str, report_id: str) -> str:

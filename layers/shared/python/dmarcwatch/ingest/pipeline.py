@@ -240,17 +240,18 @@ def _store(context: _Context, tenant: Tenant, domain: Domain, form: ReportForm) 
         starts = report_store.put_record_chunks(stored, form.records)
         stored = stored.model_copy(update={"record_chunks": len(starts), "chunk_starts": starts})
         first_to_complete = report_store.complete_report(stored, event_store.event_item(_received(stored)))
-    # Complete (now or by an earlier, interrupted run): apply the statistics, once, then flag it.
+    # Complete (now or by an earlier, interrupted run): apply the statistics, once, then flag it. The day
+    # totals go first, so every day that has source items has its statistics item (readers rely on it).
     updates = report_store.aggregate_updates(
         stored,
         form.days,
-        form.sources,
         (
             counters.reports_counter_subject(tenant.account_id, tenant.environment.value),
             counters.month_window(stored.received_at),
         ),
     )
     report_store.apply_aggregates(stored, updates, context.now)
+    report_store.put_report_sources(stored, form.sources)
     report_store.mark_aggregates_applied(stored)
     selectors = {s for d, s in form.dkim_selectors if is_within(d, domain.name)}
     if selectors:

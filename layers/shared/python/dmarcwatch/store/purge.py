@@ -2,10 +2,10 @@
 path for personal data). Run by the parser worker after `DELETE /v1/domains/{id}` queued it; idempotent,
 so a retried message finishes what a timed-out one began.
 
-What goes: the domain's daily statistics, its sources (every day that has statistics, all shards), its
-reports with their records, applied-batch markers and parsed payloads, the latest scan, the DNS change
-history and the DKIM selectors seen. The raw mails stay under the bucket's own lifecycle: one mail can
-hold reports for several domains.
+What goes: the domain's daily statistics, its sources (every day that has statistics: the per-report
+source items and the legacy per-IP items of all shards), its reports with their records, applied-batch
+markers and parsed payloads, the latest scan, the DNS change history and the DKIM selectors seen. The raw
+mails stay under the bucket's own lifecycle: one mail can hold reports for several domains.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def purge_domain(tenant: Tenant, domain_id: str) -> int:
     days = [str(k["sk"]) for k in _partition_keys(stats_pk)]
     deleted = 0
     for day in days:
+        deleted += _delete(_partition_keys(t.report_sources_pk(account, env, domain_id, day)))
         for shard in range(t.SOURCE_SHARDS):
             deleted += _delete(_partition_keys(t.sources_pk(account, env, domain_id, day, shard)))
     s3 = aws.client("s3")

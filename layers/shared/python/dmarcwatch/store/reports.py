@@ -1,10 +1,14 @@
 """Reports, their records, daily statistics, sources and quarantine entries in DynamoDB.
 
-Exactly-once accounting: a report's counter deltas (day items, source items and the monthly report
-counter) are applied in transactions of at most 100 items, each with a marker item
-(`APPLIED#<report>`, sk = batch number) whose put is conditional on its absence. A duplicate S3 event, a
-retried Lambda or the same report mailed twice therefore changes no count, batch by batch, even after a
-crash half way through, and no statistics item grows with the number of reports applied to it (review H1).
+Exactly-once accounting: a report's counter deltas (day items and the monthly report counter) are
+applied in transactions of at most 100 items, each with a marker item (`APPLIED#<report>`, sk = batch
+number) whose put is conditional on its absence. A duplicate S3 event, a retried Lambda or the same report
+mailed twice therefore changes no count, batch by batch, even after a crash half way through, and no
+statistics item grows with the number of reports applied to it (review H1).
+Per-source counters are not counters in the table: each report's (day, IP) counters are stored once per
+report and day, compressed into a few items keyed by the report (plain puts, so a replay rewrites the same
+items and counts nothing twice), and readers merge the reports of the days they ask for. Source items of
+the earlier layout (one counter item per day and IP, 8 shards) are still read and purged.
 The report item's switch from `pending` to `complete` is the commit point the API shows; the statistics
 are applied after it, so they never show a report that is not complete (review C1).
 """
@@ -12,7 +16,9 @@ are applied after it, so they never show a report that is not complete (review C
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -165,26 +171,16 @@ def _counter_update(
 
 
 def aggregate_updates(
-    report: StoredReport,
-    days: dict[str, dict[str, int]],
-    sources: dict[tuple[str, str], dict[str, int]],
-    counter: tuple[str, str],
+    report: StoredReport, days: dict[str, dict[str, int]], counter: tuple[str, str]
 ) -> list[dict[str, Any]]:
-    """Every counter update a report makes, in a stable order (so a retry forms the same batches)."""
+    """Every counter update a report makes (the monthly report counter, then its days), in a stable order
+    (so a retry forms the same batches). Sources are not counters: see `put_report_sources`."""
     account, env, domain_id = report.account_id, report.environment, report.domain_id
     subject, window = counter
     updates = [_counter_update(key(t.rate_pk(subject), window), {"hits": 1}, {})]
     for day in sorted(days):
         updates.append(
             _counter_update(key(t.stats_pk(account, env, domain_id), day), days[day], {"day": day})
-        )
-    for day, ip in sorted(sources):
-        updates.append(
-            _counter_update(
-                key(t.sources_pk(account, env, domain_id, day, t.source_shard(ip)), ip),
-                sources[(day, ip)],
-                {"day": day, "ip": ip},
-            )
         )
     return updates
 
@@ -216,6 +212,78 @@ def apply_aggregates(report: StoredReport, updates: list[dict[str, Any]], now: d
         return sum(map(apply, enumerate(batches)))
     with ThreadPoolExecutor(max_workers=parallelism) as pool:
         return sum(pool.map(apply, enumerate(batches)))
+
+
+# --- per-report sources -------------------------------------------------------------------------------
+# A part's rows are "ip,<counter>,<counter>,...\n" lines in the order of the item's `counters`, compressed
+# with zlib (IPv4 rows shrink about fourfold). A part holds at most this much compressed; the rows are cut
+# first at the raw size below, and a cut that still compresses over the budget is halved until it fits.
+SOURCE_PART_BUDGET_BYTES = 300 * 1024
+_SOURCE_PART_RAW_BYTES = 1024 * 1024
+
+
+def encode_sources(rows: list[tuple[str, dict[str, int]]]) -> list[bytes]:
+    """The rows (IP, counters) as compressed parts of at most SOURCE_PART_BUDGET_BYTES each, in order."""
+    lines = [",".join([ip, *(str(counts.get(name, 0)) for name in COUNTERS)]) + "\n" for ip, counts in rows]
+    cuts: list[list[str]] = []
+    size = 0
+    for line in lines:
+        if not cuts or size + len(line) > _SOURCE_PART_RAW_BYTES:
+            cuts.append([])
+            size = 0
+        cuts[-1].append(line)
+        size += len(line)
+
+    def compressed(cut: list[str]) -> list[bytes]:
+        blob = zlib.compress("".join(cut).encode(), 6)
+        if len(blob) <= SOURCE_PART_BUDGET_BYTES or len(cut) == 1:
+            return [blob]
+        half = len(cut) // 2
+        return compressed(cut[:half]) + compressed(cut[half:])
+
+    return [blob for cut in cuts for blob in compressed(cut)]
+
+
+def decode_sources(blob: bytes, names: list[str]) -> Iterator[tuple[str, dict[str, int]]]:
+    for line in zlib.decompress(blob).decode().splitlines():
+        ip, *values = line.split(",")
+        yield ip, dict(zip(names, map(int, values), strict=True))
+
+
+def report_source_items(
+    report: StoredReport, sources: dict[tuple[str, str], dict[str, int]]
+) -> list[dict[str, Any]]:
+    """The items holding a report's per-(day, IP) counters: a few per day, keyed by the report, each
+    size-checked (a part is bounded by SOURCE_PART_BUDGET_BYTES, whatever the IPs)."""
+    by_day: dict[str, list[tuple[str, dict[str, int]]]] = defaultdict(list)
+    for (day, ip), counts in sorted(sources.items()):
+        by_day[day].append((ip, counts))
+    items = []
+    for day, rows in by_day.items():
+        pk = t.report_sources_pk(report.account_id, report.environment, report.domain_id, day)
+        parts = encode_sources(rows)
+        for number, blob in enumerate(parts):
+            item = {
+                **key(pk, t.report_sources_sk(report.id, number)),
+                "type": "report_sources",
+                "report_id": report.id,
+                "day": day,
+                "parts": len(parts),
+                "counters": ",".join(COUNTERS),
+                "rows": blob,
+            }
+            items.append(check_item_size(item, f"the sources of {day}, part {number}"))
+    return items
+
+
+def put_report_sources(report: StoredReport, sources: dict[tuple[str, str], dict[str, int]]) -> int:
+    """Write the report's source items (plain puts: a retry or a replay writes the same items again and
+    no count changes); returns how many. Runs after the report is complete (review C1)."""
+    items = report_source_items(report, sources)
+    with table().batch_writer() as batch:
+        for item in items:
+            batch.put_item(Item=item)
+    return len(items)
 
 
 def complete_report(report: StoredReport, event_item: dict[str, Any]) -> bool:
@@ -338,25 +406,71 @@ def daily_stats(tenant: Tenant, domain_id: str, start: str, end: str) -> list[di
 
 
 def sources_for_days(tenant: Tenant, domain_id: str, days: Iterable[str]) -> list[dict[str, Any]]:
-    def one_partition(part: tuple[str, int]) -> list[dict[str, Any]]:
-        day, shard = part
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {
-                ":pk": t.sources_pk(tenant.account_id, tenant.environment, domain_id, day, shard)
-            },
-        }
-        while True:
-            response = table().query(**query)
-            items.extend(_counters_of(i) | {"day": day, "ip": i["sk"]} for i in response["Items"])
-            if "LastEvaluatedKey" not in response:
-                return items
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    """One row per (day, IP) with its counters over every report of the day, in both layouts: the
+    per-report items and the legacy per-IP counter items. Only days with statistics are read (every
+    report writes its day totals before its sources)."""
+    account, env = tenant.account_id, tenant.environment
+    asked = sorted(set(days))
+    if not asked:
+        return []
+    counted = [row["day"] for row in daily_stats(tenant, domain_id, asked[0], asked[-1])]
+    wanted = set(asked).intersection(counted)
 
-    parts = [(day, shard) for day in days for shard in range(t.SOURCE_SHARDS)]
+    def partition(part: tuple[str, int | None]) -> list[tuple[str, str, dict[str, int]]]:
+        day, shard = part
+        if shard is None:
+            items = _current_parts(_query_partition(t.report_sources_pk(account, env, domain_id, day)))
+            return [
+                (day, ip, counts)
+                for item in items
+                for ip, counts in decode_sources(_binary(item["rows"]), str(item["counters"]).split(","))
+            ]
+        pk = t.sources_pk(account, env, domain_id, day, shard)
+        return [(day, str(item["sk"]), _counters_of(item)) for item in _query_partition(pk)]
+
+    parts: list[tuple[str, int | None]] = [
+        (day, shard) for day in sorted(wanted) for shard in (None, *range(t.SOURCE_SHARDS))
+    ]
+    merged: dict[tuple[str, str], dict[str, int]] = {}
     with ThreadPoolExecutor(max_workers=_PARALLEL_UPDATES) as pool:
-        return [row for rows in pool.map(one_partition, parts) for row in rows]
+        for rows in pool.map(partition, parts):
+            for day, ip, counts in rows:
+                total = merged.setdefault((day, ip), dict.fromkeys(COUNTERS, 0))
+                for name in COUNTERS:
+                    total[name] += counts.get(name, 0)
+    return [{**counts, "day": day, "ip": ip} for (day, ip), counts in merged.items()]
+
+
+def _current_parts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The report source items to count: of each report, the parts of the cut its part 0 belongs to.
+
+    The cut is deterministic for one version of the code; a run that died half way and a retry under
+    another version (other part sizes) could leave parts of two cuts. The retry rewrites parts 0 to N-1
+    before the report is flagged, so parts numbered N and above are left over and are not counted.
+    """
+    first = {str(i["report_id"]): int(i["parts"]) for i in items if str(i["sk"]).endswith("#0000")}
+    kept = []
+    for item in items:
+        parts = first.get(str(item["report_id"]), int(item["parts"]))
+        if int(item["parts"]) == parts and int(str(item["sk"]).rsplit("#", 1)[1]) < parts:
+            kept.append(item)
+    return kept
+
+
+def _query_partition(pk: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    query: dict[str, Any] = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": pk}}
+    while True:
+        response = table().query(**query)
+        items.extend(response["Items"])
+        if "LastEvaluatedKey" not in response:
+            return items
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _binary(value: Any) -> bytes:
+    """A binary attribute as boto3's resource returns it (`Binary`, or bytes)."""
+    return bytes(value.value) if hasattr(value, "value") else bytes(value)
 
 
 def _counters_of(item: dict[str, Any]) -> dict[str, Any]:
