@@ -53,6 +53,8 @@ MIXES = [m for m in os.environ.get("BENCH_SOURCES", "distinct,one").split(",") i
 # `aggregate_parallelism` at a time (waves). Figures are typical in-region DynamoDB latencies.
 SINGLE_MS = 10.0  # GetItem, PutItem, UpdateItem, Query, BatchGetItem, BatchWriteItem
 TRANSACTION_MS = 25.0  # TransactWriteItems
+# DynamoDB's write limit per partition: one partition key's writes cannot go faster than this.
+PARTITION_WCU_PER_SECOND = 1000
 
 _WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
@@ -99,6 +101,7 @@ class Meter:
     write_units: float = 0.0
     read_units: float = 0.0
     marked_batches: int = 0
+    by_partition: Counter[str] = field(default_factory=Counter)
     sizes: dict[tuple[str, str], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -106,18 +109,25 @@ class Meter:
         client.meta.events.register("before-call.dynamodb", self.before)
         client.meta.events.register("after-call.dynamodb", self.after)
 
-    def _put(self, item: dict[str, Any]) -> int:
+    def _charge(self, item_key: dict[str, Any], size: int, factor: int = 1) -> None:
+        units = factor * math.ceil(size / 1024)
+        self.write_units += units
+        self.by_partition[item_key["pk"]["S"]] += units
+
+    def _put(self, item: dict[str, Any], factor: int = 1) -> None:
         size = item_size(item)
         self.sizes[_key_of(item)] = size
-        return math.ceil(size / 1024)
+        self._charge(item, size, factor)
 
-    def _update(self, request: dict[str, Any]) -> int:
+    def _update(self, request: dict[str, Any], factor: int = 1) -> None:
         named = item_size(request["Key"]) + sum(
             len(n.encode()) for n in request.get("ExpressionAttributeNames", {}).values()
         )
         named += sum(_value_size(v) for v in request.get("ExpressionAttributeValues", {}).values())
-        size = max(named, self.sizes.get(_key_of(request["Key"]), 0))
-        return math.ceil(size / 1024)
+        self._charge(request["Key"], max(named, self.sizes.get(_key_of(request["Key"]), 0)), factor)
+
+    def _delete(self, item_key: dict[str, Any], factor: int = 1) -> None:
+        self._charge(item_key, self.sizes.get(_key_of(item_key), 1), factor)
 
     def before(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         operation = model.name
@@ -126,29 +136,28 @@ class Meter:
         with self.lock:
             self.requests[operation] += 1
             if operation == "PutItem":
-                self.write_units += self._put(body["Item"])
+                self._put(body["Item"])
             elif operation == "UpdateItem":
-                self.write_units += self._update(body)
+                self._update(body)
             elif operation == "DeleteItem":
-                self.write_units += math.ceil(self.sizes.get(_key_of(body["Key"]), 1) / 1024)
+                self._delete(body["Key"])
             elif operation == "BatchWriteItem":
                 for requests in body["RequestItems"].values():
                     for request in requests:
                         if "PutRequest" in request:
-                            self.write_units += self._put(request["PutRequest"]["Item"])
+                            self._put(request["PutRequest"]["Item"])
                         else:
-                            deleted = _key_of(request["DeleteRequest"]["Key"])
-                            self.write_units += math.ceil(self.sizes.get(deleted, 1) / 1024)
+                            self._delete(request["DeleteRequest"]["Key"])
             elif operation == "TransactWriteItems":
                 marked = False
                 for entry in body["TransactItems"]:
                     if "Put" in entry:
-                        self.write_units += 2 * self._put(entry["Put"]["Item"])
+                        self._put(entry["Put"]["Item"], 2)
                         marked = marked or "#APPLIED#" in entry["Put"]["Item"]["pk"]["S"]
                     elif "Update" in entry:
-                        self.write_units += 2 * self._update(entry["Update"])
+                        self._update(entry["Update"], 2)
                     elif "Delete" in entry:
-                        self.write_units += 2
+                        self._delete(entry["Delete"]["Key"], 2)
                 self.marked_batches += marked
 
     def after(self, model: Any, http_response: Any, context: dict[str, Any], **_: Any) -> None:
@@ -171,13 +180,27 @@ class Meter:
         with self.lock:
             self.read_units += units
 
-    def snapshot(self) -> tuple[Counter[str], float, float, int]:
+    def snapshot(self) -> Cost:
         with self.lock:
-            return Counter(self.requests), self.write_units, self.read_units, self.marked_batches
+            return Cost(
+                Counter(self.requests),
+                self.write_units,
+                self.read_units,
+                self.marked_batches,
+                self.parallelism,
+                Counter(self.by_partition),
+            )
 
-    def since(self, mark: tuple[Counter[str], float, float, int]) -> Cost:
-        requests, writes, reads, marked = self.snapshot()
-        return Cost(requests - mark[0], writes - mark[1], reads - mark[2], marked - mark[3], self.parallelism)
+    def since(self, mark: Cost) -> Cost:
+        now = self.snapshot()
+        return Cost(
+            now.requests - mark.requests,
+            now.write_units - mark.write_units,
+            now.read_units - mark.read_units,
+            now.marked_batches - mark.marked_batches,
+            self.parallelism,
+            now.by_partition - mark.by_partition,
+        )
 
 
 @dataclass
@@ -187,6 +210,7 @@ class Cost:
     read_units: float
     marked_batches: int
     parallelism: int
+    by_partition: Counter[str]
 
     def modelled_seconds(self) -> float:
         transactions = self.requests["TransactWriteItems"]
@@ -198,11 +222,19 @@ class Cost:
         total = sum(self.requests.values())
         writes = sum(v for k, v in self.requests.items() if k in _WRITES)
         by_operation = ", ".join(f"{k} {v}" for k, v in sorted(self.requests.items()))
-        return [
+        lines = [
             f"  {title}: {total} requests ({writes} writes), {self.write_units:,.0f} WCU, "
             f"{self.read_units:,.1f} RCU, modelled {self.modelled_seconds():.2f} s",
             f"    {by_operation or 'none'}",
         ]
+        if self.by_partition:
+            busiest = max(self.by_partition.values())
+            floor = busiest / PARTITION_WCU_PER_SECOND
+            lines.append(
+                f"    busiest partition key: {busiest:,.0f} WCU (>= {floor:.1f} s at "
+                f"{PARTITION_WCU_PER_SECOND:,} WCU/s per partition, before adaptive capacity splits it)"
+            )
+        return lines
 
 
 def _rows(records: int, mix: str) -> list[Any]:
@@ -290,7 +322,8 @@ def main() -> None:
         f"BatchWriteItem), {TRANSACTION_MS:.0f} ms per TransactWriteItems; requests run one after another "
         f"except the marked statistics transactions, {parallelism} in flight (aggregate_parallelism). "
         "WCU: ceil(item KB) per item written, x2 in a transaction; RCU: ceil(4 KB units), x0.5 if "
-        "eventually consistent.\n"
+        "eventually consistent. The busiest partition key's write units over 1,000 WCU/s bound the time "
+        "from below whatever the parallelism.\n"
     )
     for records in SIZES:
         for mix in MIXES:
