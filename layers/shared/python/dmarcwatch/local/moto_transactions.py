@@ -18,7 +18,7 @@
 4. The same counter shape in a single UpdateItem (the API's rate counter on every request, the scan
    budget), with or without a condition, skips moto's expression machinery too: the condition is still
    evaluated by moto's own condition parser (a failure raises the same error, with the old item when
-   asked), the update is applied under the transactions' lock, and the names and values must all be used
+   asked), the update is applied under a lock of its own, and the names and values must all be used
    (else moto answers, with its validation error). ReturnValues NONE, ALL_NEW and UPDATED_NEW (the
    attributes whose value changed, as moto returns them) are served; anything else goes through moto.
 """
@@ -39,6 +39,9 @@ from moto.dynamodb.models import table as moto_table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 _LOCK = threading.RLock()
+# Single counter updates (point 4) take their own lock: an API call's rate counter must not wait behind a
+# worker's 100-item statistics transaction (no transaction writes the counters these updates serve).
+_SINGLE_LOCK = threading.Lock()
 _applied = False
 _in_transaction = threading.local()
 _query_scope = threading.local()
@@ -105,7 +108,7 @@ def _single_counter_update(handler: DynamoHandler) -> DynamoResult | None:
         return None
     backend = handler.dynamodb_backend
     table = backend.get_table(body["TableName"])
-    with _LOCK:
+    with _SINGLE_LOCK:
         hash_key, range_key = backend.get_keys_value(table, body["Key"])
         current = table.get_item(hash_key, range_key)
         before = copy.deepcopy(current.to_json()["Attributes"]) if current is not None else {}
