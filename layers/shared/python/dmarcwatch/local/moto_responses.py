@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +56,29 @@ def dump(result: dict[str, Any], members: Collection[str]) -> str:
     return json.dumps(kept, default=_wire, separators=(",", ":"))
 
 
+def _dynamodb_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """A WSGI app for DynamoDB calls: what moto's Flask app does for them, without Flask."""
+    from botocore.exceptions import ClientError
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.moto_server.werkzeug_app import BackendRequest
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    request = BackendRequest(environ)
+    try:
+        status, headers, body = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))
+    except ClientError as error:  # as moto's Flask view answers it
+        status, headers, body = 400, {}, error.response["Error"]["Message"]
+    payload = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    fields = [(name, str(value)) for name, value in headers.items() if name.lower() not in _HOP_HEADERS]
+    fields.append(("Content-Length", str(len(payload))))
+    start_response(f"{int(status)} {HTTP_STATUS_CODES.get(int(status), '')}", fields)
+    return [payload]
+
+
+# Set by the WSGI server or by us (moto puts "status" among its headers).
+_HOP_HEADERS = frozenset({"status", "content-length", "connection", "transfer-encoding"})
+
+
 def apply() -> None:
     """Answer DynamoDB's item operations without the shape-driven serializer (idempotent)."""
     global _applied
@@ -78,9 +101,7 @@ def apply() -> None:
 
     def get_application(self: DomainDispatcherApplication, environ: dict[str, Any]) -> Any:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            known = self.app_instances.get("dynamodb")
-            if known is not None:
-                return known
+            return _dynamodb_app
         return dispatch(self, environ)
 
     DomainDispatcherApplication.get_application = get_application  # type: ignore[method-assign]
