@@ -279,8 +279,6 @@ def run(records: int, mix: str) -> list[str]:
 
         meter = Meter(get_settings().aggregate_parallelism)
         meter.attach(aws.client("dynamodb"))
-        # The table object's own client: store.db caches Table objects per resource, and boto3 resources
-        # compare equal, so after the first run this is not `aws.resource("dynamodb").meta.client`.
         meter.attach(db.table().meta.client)
 
         mark = meter.snapshot()

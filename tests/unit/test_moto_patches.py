@@ -252,3 +252,16 @@ def moto_table_of(name: str) -> list[Any]:
         for backend in regions.values()
         if name in backend.tables
     ]
+
+
+def test_a_new_resource_after_a_reset_gets_its_own_table_object(aws: None) -> None:
+    """store.db keeps one Table per resource; boto3 makes any two dynamodb resources equal, so the cache
+    must tell them apart by identity, or a reset would keep the old client (and its endpoint)."""
+    from dmarcwatch.store import aws as aws_clients
+
+    before = db.table()
+    assert db.table() is before
+    aws_clients.resource.cache_clear()
+    after = db.table()
+    assert after is not before
+    assert after.meta.client is aws_clients.resource("dynamodb").meta.client

@@ -6,7 +6,6 @@ import random
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -20,15 +19,20 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+# table name -> (the resource it was made from, the Table object).
+_tables: dict[str, tuple[Any, Any]] = {}
+
+
 def table() -> Any:
-    return _table(aws.resource("dynamodb"), get_settings().table_name)
-
-
-@cache
-def _table(resource: Any, name: str) -> Any:
     """One Table object per resource and name: building one costs about a millisecond, and a bulk
-    request asks for it thousands of times. A new resource (after `aws.reset()`) gets a new one."""
-    return resource.Table(name)
+    request asks for it thousands of times. A new resource (after `aws.reset()` or a SnapStart restore)
+    gets a new one; resources are told apart by identity, since boto3 makes any two of a service equal."""
+    resource, name = aws.resource("dynamodb"), get_settings().table_name
+    made = _tables.get(name)
+    if made is None or made[0] is not resource:
+        made = (resource, resource.Table(name))
+        _tables[name] = made
+    return made[1]
 
 
 def low_level() -> Any:
