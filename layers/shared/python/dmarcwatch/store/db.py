@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from dmarcwatch.config import get_settings
@@ -159,6 +159,8 @@ def _value_size(value: Any) -> int:
         return len(value.encode())
     if isinstance(value, bytes | bytearray):
         return len(value)
+    if isinstance(value, Binary):  # binary attributes as the resource layer reads them
+        return len(bytes(value))  # type: ignore[call-overload]
     if isinstance(value, int | float | Decimal):
         return 21
     if isinstance(value, dict):
