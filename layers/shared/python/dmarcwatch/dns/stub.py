@@ -20,7 +20,11 @@ CPU-bound at about 1 ms per query. Here:
   for this question and move to the next one; when none is left the result says why (SERVFAIL when a
   server said so, timeout when all timed out, error otherwise);
 - a truncated answer (TC) is asked again over TCP (`dns.asyncquery.tcp`) within what is left of the
-  lifetime.
+  lifetime;
+- with an `AnswerCache` (`dns.cache`; `build_resolver` gives the scanner's resolver one), an answer or a
+  negative answer is kept for its TTL and a question already in flight is not sent again: its askers
+  share the one query (`resolve` records on the caller's `Tally` which of the two it did instead of
+  sending). Without one every question is sent.
 
 Every datagram and TCP query leaves through `_send` and `_tcp`, which count them (`datagrams_sent`,
 `tcp_queries`).
@@ -36,8 +40,9 @@ import re
 import socket
 import struct
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import dns.asyncquery
 import dns.exception
@@ -51,6 +56,7 @@ import dns.rdatatype
 import dns.rrset
 
 from dmarcwatch.dns.answers import DnsResult, Outcome
+from dmarcwatch.dns.cache import AnswerCache, Tally, negative_ttl, rrsets_ttl, soa_ttl
 
 QUERY_FLAGS = dns.flags.RD | dns.flags.AD
 UDP_PAYLOAD = 1232
@@ -99,27 +105,35 @@ def name_wire(name: str) -> bytes:
     return wire
 
 
+def question_key(qname: str, rdtype: dns.rdatatype.RdataType) -> bytes:
+    """The question (qname as `name_wire` takes it, rdtype, class IN) in lower-cased wire form: what the
+    stub puts in a query, and the key of its answer cache."""
+    return (name_wire(qname) + _TYPE_CLASS.pack(rdtype, dns.rdataclass.IN)).lower()
+
+
 def _plain_answer(
     wire: bytes, position: int, count: int, rdtype: dns.rdatatype.RdataType
-) -> tuple[dns.rdata.Rdata, ...] | None:
+) -> tuple[tuple[dns.rdata.Rdata, ...], int] | None:
     """The records of an answer section starting at `position` when each is of `rdtype`, class IN and
-    owned by the question's name (a compression pointer to it), duplicates dropped; None for any other
-    answer (an alias, another owner), which `dns.message.from_wire` then reads."""
+    owned by the question's name (a compression pointer to it), duplicates dropped, and their smallest
+    TTL; None for any other answer (an alias, another owner), which `dns.message.from_wire` then reads."""
     found: list[dns.rdata.Rdata] = []
     seen: set[bytes] = set()
+    smallest = 0xFFFFFFFF
     for _ in range(count):
         if wire[position : position + 2] != _TO_QUESTION or position + 2 + _RR.size > len(wire):
             return None
-        kind, rdclass, _ttl, length = _RR.unpack_from(wire, position + 2)
+        kind, rdclass, ttl, length = _RR.unpack_from(wire, position + 2)
         start = position + 2 + _RR.size
         if kind != rdtype or rdclass != dns.rdataclass.IN or start + length > len(wire):
             return None
+        smallest = min(smallest, ttl)
         raw = wire[start : start + length]
         if raw not in seen:
             seen.add(raw)
             found.append(dns.rdata.from_wire(dns.rdataclass.IN, rdtype, wire, start, length))
         position = start + length
-    return tuple(found)
+    return tuple(found), smallest
 
 
 def _opt_record(payload: int) -> bytes:
@@ -172,6 +186,8 @@ class _Question:
     server: str = ""
     asked: set[str] = field(default_factory=set)
     reply: asyncio.Future[bytes | OSError | None] | None = None
+    # How long the answer may be kept (`dns.cache`), once read; None: not at all.
+    ttl: int | None = None
 
     def result(
         self,
@@ -201,7 +217,7 @@ def _close_all(sockets: set[socket.socket]) -> None:
 class StubResolver:
     """Plain DNS to `nameservers` (IP addresses) at `port`. Share one among the scans of a batch; it opens
     its sockets in the running event loop on first use. `close()` releases them (they are also closed
-    when the resolver is collected)."""
+    when the resolver is collected) and empties `cache`, which belongs to this resolver alone."""
 
     def __init__(
         self,
@@ -213,6 +229,7 @@ class StubResolver:
         flags: int = QUERY_FLAGS,
         payload: int = UDP_PAYLOAD,
         max_in_flight: int = MAX_IN_FLIGHT,
+        cache: AnswerCache | None = None,
     ) -> None:
         if not nameservers:
             raise ValueError("a stub resolver needs at least one name server")
@@ -223,8 +240,12 @@ class StubResolver:
         self.flags = flags
         self.payload = payload
         self.max_in_flight = max_in_flight
+        self.cache = cache
         self.datagrams_sent = 0
         self.tcp_queries = 0
+        # Questions answered by a query already in flight for another asker (with a cache only).
+        self.queries_joined = 0
+        self._flights: tuple[asyncio.AbstractEventLoop, dict[bytes, asyncio.Task[DnsResult]]] | None = None
         self._opt = _opt_record(payload)
         self._pending: dict[int, _Question] = {}
         self._channels: dict[str, _Channel] = {}
@@ -234,26 +255,67 @@ class StubResolver:
         weakref.finalize(self, _close_all, self._sockets)
 
     async def resolve(
-        self, qname: str | dns.name.Name, rdtype: dns.rdatatype.RdataType, *, lifetime: float | None = None
+        self,
+        qname: str | dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        *,
+        lifetime: float | None = None,
+        tally: Tally | None = None,
     ) -> DnsResult:
         """Ask (qname, rdtype), class IN, within `lifetime` (default: the resolver's) once it is sent; never
         raises for DNS trouble, the outcome says it. `qname`: absolute, as text (lower case, final dot) or
-        a dnspython name."""
-        loop = asyncio.get_running_loop()
+        a dnspython name. With a cache, a kept answer or a query in flight for the same question answers
+        instead (each recorded on `tally`); a joined query keeps to its first asker's lifetime."""
         text = qname.to_text().lower() if isinstance(qname, dns.name.Name) else qname
-        question_wire = name_wire(text) + _TYPE_CLASS.pack(rdtype, dns.rdataclass.IN)
-        rdtype_text = dns.rdatatype.to_text(rdtype)
-        question = _Question(text, rdtype, text[:-1], rdtype_text, question_wire.lower())
+        key = question_key(text, rdtype)
+        if self.cache is None:
+            return await self._query(text, rdtype, key, lifetime)
+        cached = self.cache.get(key)
+        if cached is not None:
+            if tally is not None:
+                tally.cached += 1
+            return cached
+        loop = asyncio.get_running_loop()
+        flights = self._flights_in(loop)
+        flight = flights.get(key)
+        if flight is None:
+            flight = flights[key] = loop.create_task(self._query(text, rdtype, key, lifetime))
+            flight.add_done_callback(partial(_landed, flights, key))
+        else:
+            self.queries_joined += 1
+            if tally is not None:
+                tally.joined += 1
+        # Shielded: one asker being cancelled must not cancel the query the others wait for.
+        return await asyncio.shield(flight)
+
+    def cached(self, key: bytes) -> DnsResult | None:
+        """The kept answer to the question `key` (`question_key`), or None; never sends anything."""
+        return None if self.cache is None else self.cache.get(key)
+
+    def _flights_in(self, loop: asyncio.AbstractEventLoop) -> dict[bytes, asyncio.Task[DnsResult]]:
+        """The questions in flight by key, one table per event loop."""
+        if self._flights is None or self._flights[0] is not loop:
+            self._flights = (loop, {})
+        return self._flights[1]
+
+    async def _query(
+        self, text: str, rdtype: dns.rdatatype.RdataType, key: bytes, lifetime: float | None
+    ) -> DnsResult:
+        loop = asyncio.get_running_loop()
+        question = _Question(text, rdtype, text[:-1], dns.rdatatype.to_text(rdtype), key)
         async with self._in_flight(loop):
             # The lifetime runs from when the query may leave, not while it waits for a free slot.
             deadline = loop.time() + (self.lifetime if lifetime is None else lifetime)
             qid = self._new_id()
-            packet = _HEADER.pack(qid, self.flags, 1, 0, 0, 1) + question_wire + self._opt
+            packet = _HEADER.pack(qid, self.flags, 1, 0, 0, 1) + key + self._opt
             self._pending[qid] = question
             try:
-                return await self._ask(question, qid, packet, deadline)
+                result = await self._ask(question, qid, packet, deadline)
             finally:
                 del self._pending[qid]
+        if self.cache is not None and not self._closed:
+            self.cache.put(key, result, question.ttl)
+        return result
 
     def _in_flight(self, loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
         """The gate of the queries in flight, one per event loop."""
@@ -313,26 +375,36 @@ class StubResolver:
 
     def _read(self, question: _Question, wire: bytes) -> DnsResult:
         """The result of a UDP answer; raises _Truncated or a _Failure of this server."""
-        _, flags, _, answers, _, _ = _HEADER.unpack_from(wire)
+        _, flags, _, answers, authorities, _ = _HEADER.unpack_from(wire)
         if flags & _TC:
             raise _Truncated
         rcode = flags & 0xF
         authenticated = bool(flags & _AD)
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise _rcode_failure(rcode)
+        start = _HEADER.size + len(question.wire)
         if answers == 0:
+            question.ttl = negative_ttl(wire, start, 0, authorities)
             outcome = Outcome.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else Outcome.NODATA
             return question.result(outcome, authenticated=authenticated)
         try:
             if rcode == dns.rcode.NOERROR:
-                plain = _plain_answer(wire, _HEADER.size + len(question.wire), answers, question.rdtype)
+                plain = _plain_answer(wire, start, answers, question.rdtype)
                 if plain is not None:
-                    return question.result(Outcome.ANSWER, rdata=plain, authenticated=authenticated)
-            # Authority and additional sections cleared: nothing reads them, so they are not parsed.
+                    rdata, question.ttl = plain
+                    return question.result(Outcome.ANSWER, rdata=rdata, authenticated=authenticated)
+            # Authority and additional sections cleared: the answer section is all a check reads (the
+            # negative TTL of an alias chain's end is read from the wire).
             message = dns.message.from_wire(wire[:8] + b"\x00\x00\x00\x00" + wire[12:], ignore_trailing=True)
         except (dns.exception.DNSException, ValueError) as error:
             raise _Failure(f"malformed answer: {type(error).__name__}: {error}") from error
-        return _result(question, rcode, authenticated, message.answer)
+        return _result(
+            question,
+            rcode,
+            authenticated,
+            message.answer,
+            lambda: negative_ttl(wire, start, answers, authorities),
+        )
 
     async def _over_tcp(self, question: _Question, qid: int, server: str, remaining: float) -> DnsResult:
         if remaining <= 0:
@@ -351,7 +423,13 @@ class StubResolver:
         rcode = response.rcode()
         if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             raise _rcode_failure(rcode)
-        return _result(question, rcode, bool(response.flags & dns.flags.AD), response.answer)
+        return _result(
+            question,
+            rcode,
+            bool(response.flags & dns.flags.AD),
+            response.answer,
+            lambda: soa_ttl(response.authority),
+        )
 
     async def _tcp(self, query: dns.message.Message, server: str) -> dns.message.Message:
         self.tcp_queries += 1
@@ -423,8 +501,11 @@ class StubResolver:
             del self._channels[channel.server]
 
     def close(self) -> None:
-        """Close the sockets; a query asked afterwards fails (a late retry cannot reopen one)."""
+        """Close the sockets and empty the cache; a query asked afterwards fails (a late retry cannot reopen
+        one)."""
         self._closed = True
+        if self.cache is not None:
+            self.cache.clear()
         for channel in list(self._channels.values()):
             self._close_channel(channel)
 
@@ -440,14 +521,28 @@ def _rcode_failure(rcode: int) -> _Failure:
 
 
 def _result(
-    question: _Question, rcode: int, authenticated: bool, answer: Iterable[dns.rrset.RRset]
+    question: _Question,
+    rcode: int,
+    authenticated: bool,
+    answer: Sequence[dns.rrset.RRset],
+    negative: Callable[[], int | None],
 ) -> DnsResult:
+    """The result of a parsed answer section; `negative()` gives the negative TTL if it is one."""
     rrset, aliased = _follow(answer, dns.name.from_text(question.qname), question.rdtype)
-    if rcode == dns.rcode.NXDOMAIN:
-        return question.result(Outcome.NXDOMAIN, authenticated=authenticated, aliased=aliased)
-    if rrset is None:
-        return question.result(Outcome.NODATA, authenticated=authenticated, aliased=aliased)
+    chain = rrsets_ttl(answer)
+    if rcode == dns.rcode.NXDOMAIN or rrset is None:
+        kept = negative()
+        question.ttl = None if kept is None else min(kept, chain if chain is not None else kept)
+        outcome = Outcome.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else Outcome.NODATA
+        return question.result(outcome, authenticated=authenticated, aliased=aliased)
+    question.ttl = chain
     return question.result(Outcome.ANSWER, rdata=tuple(rrset), authenticated=authenticated, aliased=aliased)
+
+
+def _landed(flights: dict[bytes, asyncio.Task[DnsResult]], key: bytes, task: asyncio.Task[DnsResult]) -> None:
+    """A query in flight is done: later askers read the cache (or ask again, if it was not kept)."""
+    if flights.get(key) is task:
+        del flights[key]
 
 
 def _failed(question: _Question, failures: list[tuple[str, _Failure]]) -> DnsResult:

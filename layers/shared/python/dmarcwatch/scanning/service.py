@@ -150,7 +150,7 @@ async def _scan(job: _Job, resolver: StubResolver) -> tuple[ScanResult, Ownershi
 async def _scan_all(
     jobs: Sequence[_Job],
 ) -> list[tuple[ScanResult, OwnershipCheck | None] | BaseException]:
-    """Every job's scan concurrently, over one resolver (one socket) for the batch."""
+    """Every job's scan concurrently, over one resolver (one socket, one answer cache) for the batch."""
     resolver = build_resolver()
     try:
         return await asyncio.gather(*(_scan(job, resolver) for job in jobs), return_exceptions=True)
