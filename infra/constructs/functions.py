@@ -161,6 +161,9 @@ def function_environment(
         "POWERTOOLS_SERVICE_NAME": SERVICE,
         "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
         "LOG_LEVEL": "INFO",
+        # No pydantic plugins are deployed; without this, the first model built scans every installed
+        # distribution's entry points for some (a cold-start cost of every function).
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         **TRACER_PRIVACY_ENV,
     }
     if api:
