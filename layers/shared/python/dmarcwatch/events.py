@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from dmarcwatch.modeling import Model
 
 
 class EventType(StrEnum):
@@ -18,7 +20,7 @@ class EventType(StrEnum):
     DOMAIN_UNVERIFIED = "domain.unverified"
 
 
-class ReportReceived(BaseModel):
+class ReportReceived(Model):
     type: Literal[EventType.REPORT_RECEIVED] = EventType.REPORT_RECEIVED
     report_id: str
     kind: str
@@ -33,21 +35,21 @@ class ReportReceived(BaseModel):
     dmarc_pass_count: int
 
 
-class ReportQuarantined(BaseModel):
+class ReportQuarantined(Model):
     type: Literal[EventType.REPORT_QUARANTINED] = EventType.REPORT_QUARANTINED
     quarantine_id: str
     reason: str
     message: str
 
 
-class DomainScanCompleted(BaseModel):
+class DomainScanCompleted(Model):
     type: Literal[EventType.DOMAIN_SCAN_COMPLETED] = EventType.DOMAIN_SCAN_COMPLETED
     domain_id: str
     domain: str
     changes: int
 
 
-class DnsChanged(BaseModel):
+class DnsChanged(Model):
     type: Literal[EventType.DNS_CHANGED] = EventType.DNS_CHANGED
     domain_id: str
     domain: str
@@ -56,13 +58,13 @@ class DnsChanged(BaseModel):
     new: str | None
 
 
-class DomainVerified(BaseModel):
+class DomainVerified(Model):
     type: Literal[EventType.DOMAIN_VERIFIED] = EventType.DOMAIN_VERIFIED
     domain_id: str
     domain: str
 
 
-class DomainUnverified(BaseModel):
+class DomainUnverified(Model):
     """The domain's verification was withdrawn: its token is no longer published."""
 
     type: Literal[EventType.DOMAIN_UNVERIFIED] = EventType.DOMAIN_UNVERIFIED
@@ -76,7 +78,7 @@ EventPayload = Annotated[
 ]
 
 
-class Event(BaseModel):
+class Event(Model):
     """The envelope every event travels in (event log item, queue message, webhook body)."""
 
     id: str

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from dmarcwatch.modeling import Model
 from dmarcwatch.plans import PlanName
 
 
@@ -34,7 +35,7 @@ class SubscriptionStatus(StrEnum):
     CANCELED = "canceled"
 
 
-class Account(BaseModel):
+class Account(Model):
     id: str
     email: str
     name: str | None = None
@@ -49,7 +50,7 @@ class Account(BaseModel):
     inbound_token: str
 
 
-class Tenant(BaseModel):
+class Tenant(Model):
     """Who a request acts for: one account in one environment."""
 
     model_config = ConfigDict(frozen=True)
@@ -70,7 +71,7 @@ class KeyScope(StrEnum):
         return order.index(self) >= order.index(needed)
 
 
-class ApiKey(BaseModel):
+class ApiKey(Model):
     id: str
     account_id: str
     environment: Environment
@@ -96,7 +97,7 @@ class DomainStatus(StrEnum):
     INACTIVE = "inactive"
 
 
-class Domain(BaseModel):
+class Domain(Model):
     id: str
     name: str
     unicode_name: str
@@ -129,7 +130,7 @@ class ReportStatus(StrEnum):
     COMPLETE = "complete"
 
 
-class StoredReport(BaseModel):
+class StoredReport(Model):
     id: str
     account_id: str
     environment: str
@@ -168,7 +169,7 @@ class StoredReport(BaseModel):
     reporter_authenticated: bool | None = None
 
 
-class QuarantineEntry(BaseModel):
+class QuarantineEntry(Model):
     id: str
     # None: the mail could not be attributed to any account (operator's quarantine).
     account_id: str | None = None
@@ -194,7 +195,7 @@ class IngestJobStatus(StrEnum):
     QUARANTINED = "quarantined"
 
 
-class IngestJob(BaseModel):
+class IngestJob(Model):
     """An upload over the API, or the reprocessing of a quarantined input, done by the parser worker."""
 
     id: str

@@ -11,38 +11,40 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from dmarcwatch.modeling import Model
 
 
-class MxEntry(BaseModel):
+class MxEntry(Model):
     priority: int
     host: str
 
 
-class SoaInfo(BaseModel):
+class SoaInfo(Model):
     serial: int
     mname: str
     rname: str
 
 
-class BimiInfo(BaseModel):
+class BimiInfo(Model):
     record: str
     # `l=`: the SVG logo; `a=`: the Verified Mark Certificate (authority evidence). Empty tags are None.
     logo_url: str | None = None
     authority: str | None = None
 
 
-class MtaStsInfo(BaseModel):
+class MtaStsInfo(Model):
     record: str
     id: str | None = None
 
 
-class TlsRptInfo(BaseModel):
+class TlsRptInfo(Model):
     record: str
     rua: list[str] = Field(default_factory=list)
 
 
-class SrvEntry(BaseModel):
+class SrvEntry(Model):
     service: str
     priority: int
     weight: int
@@ -50,13 +52,13 @@ class SrvEntry(BaseModel):
     target: str
 
 
-class CaaEntry(BaseModel):
+class CaaEntry(Model):
     flags: int
     tag: str
     value: str
 
 
-class DnssecInfo(BaseModel):
+class DnssecInfo(Model):
     """`ds_present`: a DS record set exists for the domain at its parent (None: the query failed).
     `ad`: the resolver set the AD flag on the domain's SOA answer, i.e. it validated it; only as
     meaningful as the resolver (None: not asked or failed)."""
@@ -65,7 +67,7 @@ class DnssecInfo(BaseModel):
     ad: bool | None = None
 
 
-class DkimSelector(BaseModel):
+class DkimSelector(Model):
     selector: str
     record: str
     key_type: str
@@ -87,7 +89,7 @@ class DkimStatus(StrEnum):
     ERROR = "error"
 
 
-class ScanError(BaseModel):
+class ScanError(Model):
     """One failed check. `check` is e.g. "mx", "dmarc", "srv:_imaps._tcp", "dkim:google", "ptr:192.0.2.1"."""
 
     check: str
@@ -95,7 +97,7 @@ class ScanError(BaseModel):
     message: str
 
 
-class ScanResult(BaseModel):
+class ScanResult(Model):
     domain: str
 
     mx: list[MxEntry] = Field(default_factory=list)

@@ -16,7 +16,9 @@ import json
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from dmarcwatch.modeling import Model
 
 
 class Verdict:
@@ -24,7 +26,7 @@ class Verdict:
     FAIL = "FAIL"
 
 
-class Envelope(BaseModel):
+class Envelope(Model):
     """What the receiving server vouches for (SES or our SMTP stand-in); empty for uploads."""
 
     recipients: list[str] = Field(default_factory=list)
@@ -41,7 +43,7 @@ class Envelope(BaseModel):
         return cls(recipients=recipients, receiver="smtp")
 
 
-class IngestRequest(BaseModel):
+class IngestRequest(Model):
     """An upload or a reprocessing run queued by the API: one tenant, one stored input."""
 
     type: Literal["ingest_request"] = "ingest_request"
@@ -52,7 +54,7 @@ class IngestRequest(BaseModel):
     quarantine_id: str | None = None
 
 
-class PurgeDomain(BaseModel):
+class PurgeDomain(Model):
     """Delete what is stored under a domain its tenant removed (queued by the API's DELETE)."""
 
     type: Literal["purge_domain"] = "purge_domain"
@@ -61,7 +63,7 @@ class PurgeDomain(BaseModel):
     domain_id: str
 
 
-class RawObject(BaseModel):
+class RawObject(Model):
     """A raw mail in the bucket, with the envelope its receiver recorded (None: the object's metadata)."""
 
     key: str

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, computed_field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, computed_field
 
+from dmarcwatch.modeling import Model
 from dmarcwatch.reports.errors import ReasonCode
 
 
@@ -163,12 +164,12 @@ class AggregateRecord:
     policy_spf_raw: str | None = None
 
 
-class DateRange(BaseModel):
+class DateRange(Model):
     begin: UtcDatetime
     end: UtcDatetime
 
 
-class ReportMetadata(BaseModel):
+class ReportMetadata(Model):
     org_name: str
     email: str | None = None
     extra_contact_info: str | None = None
@@ -180,7 +181,7 @@ class ReportMetadata(BaseModel):
     generator: str | None = None
 
 
-class PolicyPublished(BaseModel):
+class PolicyPublished(Model):
     domain: str
     adkim: Alignment = Alignment.RELAXED
     aspf: Alignment = Alignment.RELAXED
@@ -197,7 +198,7 @@ class PolicyPublished(BaseModel):
     raw_values: dict[str, str] = Field(default_factory=dict)
 
 
-class AggregateReport(BaseModel):
+class AggregateReport(Model):
     kind: Literal["aggregate"] = "aggregate"
     version: str | None = None
     metadata: ReportMetadata
@@ -238,7 +239,7 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-class _TlsModel(BaseModel):
+class _TlsModel(Model):
     model_config = ConfigDict(alias_generator=_kebab, populate_by_name=True)
 
 
@@ -305,7 +306,7 @@ class TlsReport(_TlsModel):
 Report = Annotated[AggregateReport | TlsReport, Field(discriminator="kind")]
 
 
-class Rejection(BaseModel):
+class Rejection(Model):
     """Why an input, or one part of it, gave no report."""
 
     code: ReasonCode
@@ -314,7 +315,7 @@ class Rejection(BaseModel):
     location: str | None = None
 
 
-class ExtractionResult(BaseModel):
+class ExtractionResult(Model):
     """Every report found in one input, or the reason the whole input is quarantined.
 
     All or nothing: when `quarantine` is set, `reports` is empty even if some other part of the mail held a

@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel
-
+from dmarcwatch.modeling import Model
 from dmarcwatch.models import Environment, Tenant
 
 
@@ -24,7 +23,7 @@ class ScanOrigin(StrEnum):
     REQUEST = "request"
 
 
-class ScanRequest(BaseModel):
+class ScanRequest(Model):
     account_id: str
     environment: Environment
     domain: str
