@@ -115,6 +115,14 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/keys/{key_id}"): Case(
         lambda w: (f"/keys/{w.spare_key_id()}", {}), lambda w: (f"/keys/{TOO_LONG}", {})
     ),
+    ("PATCH", "/keys/{key_id}"): Case(
+        lambda w: (f"/keys/{w.spare_key_id()}", {"json": {"name": "renamed"}}),
+        lambda w: (f"/keys/{TOO_LONG}", {"json": {"name": "renamed"}}),
+    ),
+    ("POST", "/keys/{key_id}/rotate"): Case(
+        lambda w: (f"/keys/{w.spare_key_id()}/rotate", {"json": {"grace_seconds": 0}}),
+        lambda w: (f"/keys/{TOO_LONG}/rotate", {"json": {"grace_seconds": 0}}),
+    ),
     ("GET", "/domains"): Case(
         lambda w: ("/domains", {"params": {"search": "corp"}}),
         lambda w: ("/domains", {"params": {"limit": 0}}),

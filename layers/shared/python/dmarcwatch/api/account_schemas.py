@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from dmarcwatch.models import ApiKey, KeyScope, iso
-from dmarcwatch.services.keys import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS
+from dmarcwatch.services.keys import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, MAX_ROTATION_GRACE_SECONDS
 
 
 class PlanOut(BaseModel):
@@ -99,3 +99,37 @@ class KeyRevokedOut(KeyOut):
     cascaded_key_ids: list[str] = Field(
         description="The keys this key had created (directly or through them) that were revoked with it"
     )
+
+
+class KeyUpdate(BaseModel):
+    """PATCH /keys/{id}: what to change (at least one field; unknown fields are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description=f"New expiry (ISO 8601 with a zone): later than now, at most {MAX_EXPIRY_DAYS} days away",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> KeyUpdate:
+        if self.name is None and self.expires_at is None:
+            raise ValueError("give name, expires_at or both")
+        return self
+
+
+class KeyRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace_seconds: int = Field(
+        default=3600,
+        ge=0,
+        le=MAX_ROTATION_GRACE_SECONDS,
+        description="How long the old secret keeps working (0: revoked at once; at most a day)",
+    )
+    expires_in_days: int = Field(default=DEFAULT_EXPIRY_DAYS, ge=1, le=MAX_EXPIRY_DAYS)
+
+
+class KeyRotated(KeyCreated):
+    replaced: KeyOut = Field(description="The key this one replaces, as it is now (expiring or revoked)")

@@ -8,6 +8,12 @@ Review M3: a leaked key must not be able to outlive its revocation. So
   version condition), never by listing and then writing. The same version serialises a revocation with
   creations by the keys it revokes, so a key created during the revocation is seen and revoked too, or
   refused because its creator is already revoked.
+
+A key's name and expiry can change (`update_key`: the expiry only within the same year's bound, never on
+a key already expired or revoked), and a key can be rotated (`rotate_key`): a new secret with the same
+name and scope takes its place, and the old one keeps working for a grace period of at most a day (0:
+revoked at once). During the grace the old key keeps its slot, so a rotation at the cap holds one slot
+more than the cap until the old key expires; a rotation is not a way to add keys, since the old one goes.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dmarcwatch.store import accounts as account_store
 
 DEFAULT_EXPIRY_DAYS = 365
 MAX_EXPIRY_DAYS = 365
+MAX_ROTATION_GRACE_SECONDS = 86_400
 # A version condition fails only when another key of the tenant changed in between: a few rounds settle it.
 _ATTEMPTS = 6
 
@@ -149,6 +156,77 @@ def descendants(key_id: str, keys: list[ApiKey]) -> list[ApiKey]:
                 found.append(child)
                 pending.append(child.id)
     return found
+
+
+@dataclass(frozen=True)
+class RotatedKey:
+    issued: IssuedKey
+    # The key it replaces, as it is now: expiring at the end of the grace, or revoked.
+    replaced: ApiKey
+
+
+def _changeable(tenant: Tenant, key_id: str, now: datetime) -> ApiKey:
+    api_key = account_store.get_key(tenant, key_id)
+    if api_key is None or api_key.revoked_at is not None:
+        raise not_found("API key")
+    if not api_key.is_active(now):
+        raise ApiError(ErrorCode.CONFLICT, "this key has expired; create a new one")
+    return api_key
+
+
+def update_key(tenant: Tenant, key_id: str, *, name: str | None, expires_at: datetime | None) -> ApiKey:
+    """Rename the key and/or move its expiry (later than now, at most MAX_EXPIRY_DAYS from now)."""
+    for _ in range(_ATTEMPTS):
+        now = utcnow()
+        if expires_at is not None and not now < expires_at <= now + timedelta(days=MAX_EXPIRY_DAYS):
+            raise ApiError(
+                ErrorCode.VALIDATION_ERROR,
+                f"expires_at must be in the future and at most {MAX_EXPIRY_DAYS} days away",
+                details=[{"field": "expires_at", "issue": "out_of_range"}],
+            )
+        slots = account_store.key_slots(tenant)
+        current = _changeable(tenant, key_id, now)
+        changed = current.model_copy(
+            update={"name": name or current.name, "expires_at": expires_at or current.expires_at}
+        )
+        if account_store.change_key(changed, slots, now):
+            return changed
+    raise _busy()
+
+
+def rotate_key(tenant: Tenant, key_id: str, grace_seconds: int, expires_in_days: int) -> RotatedKey:
+    """A new secret for the key (same name and scope, the old key's creator as its creator); the old
+    secret keeps working for `grace_seconds` (0: revoked at once), never past its own expiry. If the
+    old key is revoked meanwhile (directly or with its creator), the write fails and it is not found."""
+    if not 0 <= grace_seconds <= MAX_ROTATION_GRACE_SECONDS:
+        raise ApiError(
+            ErrorCode.VALIDATION_ERROR,
+            f"grace_seconds is 0 to {MAX_ROTATION_GRACE_SECONDS}",
+            details=[{"field": "grace_seconds", "issue": "out_of_range"}],
+        )
+    check_expiry(expires_in_days)
+    for _ in range(_ATTEMPTS):
+        now = utcnow()
+        slots = account_store.key_slots(tenant)
+        old = _changeable(tenant, key_id, now)
+        issued = new_key(
+            tenant.account_id,
+            tenant.environment,
+            old.name,
+            expires_in_days,
+            now,
+            scope=old.scope,
+            created_by_key_id=old.created_by_key_id,
+        )
+        ends = now + timedelta(seconds=grace_seconds)
+        replaced = old.model_copy(
+            update={"revoked_at": now}
+            if grace_seconds == 0
+            else {"expires_at": min(ends, old.expires_at) if old.expires_at else ends}
+        )
+        if account_store.replace_key(replaced, issued.key, slots, now):
+            return RotatedKey(issued, replaced)
+    raise _busy()
 
 
 def _revoked(tenant: Tenant, key_id: str) -> bool:

@@ -336,23 +336,55 @@ def revoke_keys(keys: list[ApiKey], slots: KeySlots, revoked_at: datetime) -> bo
     changed since they were read (a key was created or revoked: list again)."""
     items: list[dict[str, Any]] = []
     for api_key in keys:
-        for copy in (
-            key(t.tenant_pk(api_key.account_id, api_key.environment), t.key_sk(api_key.id)),
-            key(t.key_hash_pk(api_key.key_hash), t.KEY_HASH_SK),
-        ):
-            items.append(
-                {
-                    "Update": {
-                        "TableName": table().name,
-                        "Key": to_wire(copy),
-                        "UpdateExpression": "SET revoked_at = :r",
-                        "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revoked_at)",
-                        "ExpressionAttributeValues": to_wire({":r": ts(revoked_at)}),
-                    }
-                }
-            )
+        items.extend(_set_on_unrevoked_key(api_key, {"revoked_at": ts(revoked_at)}))
     gone = {api_key.id for api_key in keys}
     items.append(_slots_write(slots, {k: v for k, v in slots.live(revoked_at).items() if k not in gone}))
+    return transact(items)
+
+
+def _key_copies(api_key: ApiKey) -> list[dict[str, str]]:
+    """The key's two items: the tenant's (listing) and the auth copy every request reads."""
+    return [
+        key(t.tenant_pk(api_key.account_id, api_key.environment), t.key_sk(api_key.id)),
+        key(t.key_hash_pk(api_key.key_hash), t.KEY_HASH_SK),
+    ]
+
+
+def _set_on_unrevoked_key(api_key: ApiKey, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Updates setting `values` on both copies of a key that exists and is not revoked."""
+    names = {f"#a{i}": name for i, name in enumerate(values)}
+    return [
+        {
+            "Update": {
+                "TableName": table().name,
+                "Key": to_wire(copy),
+                "UpdateExpression": "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
+                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revoked_at)",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_wire({f":v{i}": v for i, v in enumerate(values.values())}),
+            }
+        }
+        for copy in _key_copies(api_key)
+    ]
+
+
+def change_key(api_key: ApiKey, slots: KeySlots, now: datetime) -> bool:
+    """Store the key's name and expiry on both copies and its slot's expiry, atomically. False when a
+    condition failed: it was revoked meanwhile, or the slots changed since they were read."""
+    items = _set_on_unrevoked_key(api_key, {"name": api_key.name, "expires_at": ts(api_key.expires_at)})
+    items.append(_slots_write(slots, {**slots.live(now), api_key.id: api_key.expires_at}))
+    return transact(items)
+
+
+def replace_key(old: ApiKey, new: ApiKey, slots: KeySlots, now: datetime) -> bool:
+    """Rotation: store `new`, and `old` with its shortened expiry (or revoked), in one transaction with
+    the slots (the old key keeps its slot until it expires). False when a condition failed."""
+    change = {"revoked_at": ts(old.revoked_at)} if old.revoked_at else {"expires_at": ts(old.expires_at)}
+    items = [*_set_on_unrevoked_key(old, change), *_key_puts(new)]
+    active = {k: v for k, v in slots.live(now).items() if k != old.id or old.revoked_at is None}
+    if old.revoked_at is None:
+        active[old.id] = old.expires_at
+    items.append(_slots_write(slots, {**active, new.id: new.expires_at}))
     return transact(items)
 
 
