@@ -11,6 +11,7 @@ from dmarcwatch import __version__
 from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.contracts import without_fastapi_422
 from dmarcwatch.api.errors import install_error_handlers
+from dmarcwatch.api.etag import etag_of, matches
 from dmarcwatch.api.registry import API_PREFIX, FUNCTION_GROUPS, FunctionGroup, routers_for
 from dmarcwatch.observability import logger
 
@@ -48,6 +49,8 @@ def create_app(groups: Sequence[FunctionGroup] = FUNCTION_GROUPS, *, prefix: str
         request_id = request_id_of(request)
         logger.append_keys(request_id=request_id)
         response = await call_next(request)
+        if request.method == "GET" and response.status_code == 200:
+            response = await _conditional(request, response)
         response.headers["X-Request-Id"] = request_id
         for name, value in (getattr(request.state, "rate_headers", None) or {}).items():
             response.headers.setdefault(name, value)
@@ -58,3 +61,18 @@ def create_app(groups: Sequence[FunctionGroup] = FUNCTION_GROUPS, *, prefix: str
         return response
 
     return app
+
+
+async def _conditional(request: Request, response: Response) -> Response:
+    """Add the ETag to a 200 GET; answer 304 without a body when If-None-Match names it."""
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        return response
+    body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    tag = etag_of(body)
+    if tag is not None:
+        headers["ETag"] = tag
+        if matches(request.headers.get("if-none-match"), tag):
+            headers.pop("content-type", None)
+            return Response(status_code=304, headers=headers)
+    return Response(content=body, status_code=response.status_code, headers=headers)

@@ -77,10 +77,19 @@ class DocumentedRoute(APIRoute):
 
 
 def without_fastapi_422(document: dict[str, Any]) -> dict[str, Any]:
-    """Drop the 422 FastAPI adds to every operation with parameters (the API answers 400 instead)."""
+    """Drop the 422 FastAPI adds to every operation with parameters (the API answers 400 instead), and
+    declare the conditional GET (`api/etag.py`): every GET's 200 carries an ETag, and If-None-Match
+    naming it answers 304 without a body."""
     for operations in document.get("paths", {}).values():
-        for operation in operations.values():
-            operation.get("responses", {}).pop("422", None)
+        for method, operation in operations.items():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            if method == "get" and "200" in responses:
+                responses["200"].setdefault("headers", {})["ETag"] = {
+                    "description": "Weak tag of the body (without meta.request_id); send it in If-None-Match",
+                    "schema": {"type": "string"},
+                }
+                responses["304"] = {"description": "Not modified: If-None-Match names the current ETag"}
     schemas = document.get("components", {}).get("schemas", {})
     for name in _VALIDATION_ERROR_SCHEMAS:
         schemas.pop(name, None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dmarcwatch.models import KeyScope
 
@@ -10,6 +10,7 @@ from dmarcwatch.models import KeyScope
 class HealthOut(BaseModel):
     status: str
     version: str
+    timestamp: str = Field(description="The server's time (UTC, ISO 8601)")
 
 
 class CallerOut(BaseModel):

@@ -12,6 +12,7 @@ from dmarcwatch.api.deps import CurrentPrincipal
 from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.meta_schemas import HealthOut, IndexOut
 from dmarcwatch.api.schemas import Envelope
+from dmarcwatch.models import iso, utcnow
 
 router = APIRouter(tags=["meta"], route_class=DocumentedRoute)
 
@@ -20,7 +21,7 @@ router = APIRouter(tags=["meta"], route_class=DocumentedRoute)
     "/health", summary="Liveness check", openapi_extra={"x-public": True}, response_model=Envelope[HealthOut]
 )
 def health(request: Request) -> dict[str, Any]:
-    return data_response(request, {"status": "ok", "version": __version__})
+    return data_response(request, {"status": "ok", "version": __version__, "timestamp": iso(utcnow())})
 
 
 @router.get("/", summary="API index: version, caller and endpoints", response_model=Envelope[IndexOut])
