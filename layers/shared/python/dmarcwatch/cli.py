@@ -19,12 +19,19 @@ def _emit(payload: dict[str, object]) -> None:
 def _create_account(args: argparse.Namespace) -> int:
     from dmarcwatch.services import admin
 
-    created = admin.create_account(args.email, PlanName(args.plan), args.name, args.expires_in_days)
+    created = admin.create_account(
+        args.email,
+        PlanName(args.plan),
+        args.name,
+        args.expires_in_days,
+        production_access=args.production_access,
+    )
     _emit(
         {
             "account_id": created.account.id,
             "email": created.account.email,
             "plan": created.account.plan.value,
+            "production_access": created.account.production_access,
             "gateway_key_id": created.account.gateway_key_id,
             "live_key": created.live_key.secret,
             "test_key": created.test_key.secret,
@@ -58,6 +65,14 @@ def _set_subscription(args: argparse.Namespace) -> int:
 
     admin.set_subscription(args.account, SubscriptionStatus(args.status))
     _emit({"account_id": args.account, "subscription_status": args.status})
+    return 0
+
+
+def _production_access(args: argparse.Namespace) -> int:
+    from dmarcwatch.services import admin
+
+    admin.set_production_access(args.account, args.granted)
+    _emit({"account_id": args.account, "production_access": args.granted})
     return 0
 
 
@@ -129,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_account.add_argument(
         "--expires-in-days", type=int, default=365, help="1 to 365; the first keys have the admin scope"
     )
+    create_account.add_argument(
+        "--no-production-access",
+        dest="production_access",
+        action="store_false",
+        help="a sandbox account: its live key answers 403 until `admin production-access --grant`",
+    )
     create_account.set_defaults(func=_create_account)
 
     create_key = admin_commands.add_parser("create-key", help="issue another key for an account")
@@ -164,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI document (docs/openapi.json)")
     openapi.set_defaults(func=_openapi)
+
+    production = admin_commands.add_parser(
+        "production-access", help="grant or withdraw an account's production access (its live keys)"
+    )
+    production.add_argument("--account", required=True)
+    granted = production.add_mutually_exclusive_group(required=True)
+    granted.add_argument("--grant", dest="granted", action="store_true")
+    granted.add_argument("--revoke", dest="granted", action="store_false")
+    production.set_defaults(func=_production_access)
 
     subscription = admin_commands.add_parser(
         "set-subscription",

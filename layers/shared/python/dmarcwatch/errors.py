@@ -10,6 +10,7 @@ class ErrorCode(StrEnum):
     INVALID_API_KEY = "invalid_api_key"
     KEY_EXPIRED = "key_expired"
     SUBSCRIPTION_REQUIRED = "subscription_required"
+    PRODUCTION_ACCESS_REQUIRED = "production_access_required"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -26,6 +27,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.INVALID_API_KEY: 401,
     ErrorCode.KEY_EXPIRED: 401,
     ErrorCode.SUBSCRIPTION_REQUIRED: 403,
+    ErrorCode.PRODUCTION_ACCESS_REQUIRED: 403,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,

@@ -48,6 +48,9 @@ class Account(Model):
     # The local part of the account's rua address: `<token>@<reports domain>` (live) and
     # `<token>+test@<reports domain>` (test).
     inbound_token: str
+    # Whether the account's live keys work (the operator grants it: `admin production-access`); test keys
+    # always do. Accounts stored before the setting existed had working live keys: True.
+    production_access: bool = True
 
 
 class Tenant(Model):

@@ -34,6 +34,9 @@ class AccountOut(BaseModel):
     environment: str
     created_at: str | None
     subscription_status: str
+    production_access: bool = Field(
+        description="Whether the live keys work; without it they answer 403 production_access_required"
+    )
     inbound_address: str = Field(
         description="Your rua address: publish v=DMARC1; p=none; rua=mailto:<this address> at _dmarc.<domain>"
     )

@@ -27,7 +27,8 @@ from dmarcwatch.api.schemas import ErrorEnvelope
 _DESCRIPTIONS: dict[int, str] = {
     400: "validation_error or invalid_date: `details` names each field",
     401: "invalid_api_key (missing, malformed, unknown or revoked) or key_expired",
-    403: "subscription_required, or forbidden: the key's scope does not allow this call",
+    403: "subscription_required; production_access_required (a live key of an account the operator has "
+    "not granted production access); or forbidden: the key's scope does not allow this call",
     404: "not_found (also for every id of another account or environment)",
     409: "conflict",
     413: "payload_too_large",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dmarcwatch.auth.apikeys import hash_key, parse_key
 from dmarcwatch.errors import ApiError, ErrorCode
-from dmarcwatch.models import Account, ApiKey, SubscriptionStatus, Tenant, utcnow
+from dmarcwatch.models import Account, ApiKey, Environment, SubscriptionStatus, Tenant, utcnow
 from dmarcwatch.plans import Plan, get_plan
 from dmarcwatch.store import accounts as account_store
 
@@ -39,7 +39,8 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def authenticate(token: str | None, *, check_subscription: bool = True) -> Principal:
-    """The principal for `token`, or ApiError invalid_api_key / key_expired / subscription_required.
+    """The principal for `token`, or ApiError invalid_api_key / key_expired / subscription_required /
+    production_access_required (a live key of an account without production access).
 
     Revocation and expiry are checked against a strongly consistent read on every call, which is why
     the API Gateway authorizer may cache its result: the app never trusts the cache for them. The
@@ -60,5 +61,10 @@ def authenticate(token: str | None, *, check_subscription: bool = True) -> Princ
         raise ApiError(ErrorCode.INVALID_API_KEY, "invalid or revoked API key")
     if check_subscription and account.subscription_status == SubscriptionStatus.CANCELED:
         raise ApiError(ErrorCode.SUBSCRIPTION_REQUIRED, "the account's subscription is not active")
+    if check_subscription and api_key.environment == Environment.LIVE and not account.production_access:
+        raise ApiError(
+            ErrorCode.PRODUCTION_ACCESS_REQUIRED,
+            "this account has no production access yet: use its test key until the operator grants it",
+        )
     account_store.touch_key(api_key, now)
     return Principal(account=account, key=api_key)

@@ -28,9 +28,15 @@ class CreatedAccount:
 
 
 def create_account(
-    email: str, plan: PlanName, name: str | None = None, expires_in_days: int = DEFAULT_EXPIRY_DAYS
+    email: str,
+    plan: PlanName,
+    name: str | None = None,
+    expires_in_days: int = DEFAULT_EXPIRY_DAYS,
+    *,
+    production_access: bool = True,
 ) -> CreatedAccount:
-    """A new account with a first `admin` key in each environment (returned once, stored hashed)."""
+    """A new account with a first `admin` key in each environment (returned once, stored hashed); its
+    live key works only with `production_access` (the operator may withhold it and grant it later)."""
     now = utcnow()
     account = Account(
         id=new_id(IdPrefix.ACCOUNT),
@@ -39,6 +45,7 @@ def create_account(
         plan=plan,
         created_at=now,
         inbound_token=new_inbound_token(),
+        production_access=production_access,
     )
     live = new_key(account.id, Environment.LIVE, "first live key", expires_in_days, now)
     test = new_key(account.id, Environment.TEST, "first test key", expires_in_days, now)

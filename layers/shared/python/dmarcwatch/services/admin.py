@@ -15,10 +15,10 @@ from dmarcwatch.store import reports as report_store
 
 
 def create_account(
-    email: str, plan: PlanName, name: str | None, expires_in_days: int
+    email: str, plan: PlanName, name: str | None, expires_in_days: int, *, production_access: bool = True
 ) -> accounts.CreatedAccount:
     """Create the account and, where a deployment published its usage plans, its gateway key."""
-    created = accounts.create_account(email, plan, name, expires_in_days)
+    created = accounts.create_account(email, plan, name, expires_in_days, production_access=production_access)
     plan_ids = gateway.usage_plan_ids()
     if plan_ids is not None:
         key_id, key_value = gateway.create_account_key(created.account.id, plan_ids[plan.value])
@@ -46,6 +46,13 @@ def create_key(
 
 def get_account(account_id: str) -> Account | None:
     return account_store.get_account(account_id)
+
+
+def set_production_access(account_id: str, granted: bool) -> None:
+    """Grant or withdraw production access: the account's live keys work, or answer 403
+    production_access_required (within seconds on every API process: `store.accounts.recent_account`)."""
+    if not account_store.set_production_access(account_id, granted):
+        raise ApiError(ErrorCode.NOT_FOUND, f"no account {account_id}")
 
 
 def set_subscription(account_id: str, status: SubscriptionStatus) -> None:

@@ -66,6 +66,7 @@ def _account_item(account: Account) -> dict[str, Any]:
         "gateway_key_id": account.gateway_key_id,
         "gateway_key_value": account.gateway_key_value,
         "inbound_token": account.inbound_token,
+        "production_access": account.production_access,
     }
 
 
@@ -436,32 +437,36 @@ def subscription_statuses(account_ids: Iterable[str]) -> dict[str, SubscriptionS
     return found
 
 
-def set_subscription_status(account_id: str, status: str) -> bool:
-    """False when there is no such account."""
+def _update_if_account(account_id: str, **update: Any) -> bool:
+    """`_update_account`, False (nothing written) when there is no such account."""
     try:
-        _update_account(
-            account_id,
-            UpdateExpression="SET subscription_status = :s",
-            ExpressionAttributeValues={":s": status},
-        )
+        _update_account(account_id, **update)
     except ClientError as error:
         if is_conditional_failure(error):
             return False
         raise
     return True
+
+
+def set_subscription_status(account_id: str, status: str) -> bool:
+    """False when there is no such account."""
+    return _update_if_account(
+        account_id, UpdateExpression="SET subscription_status = :s", ExpressionAttributeValues={":s": status}
+    )
+
+
+def set_production_access(account_id: str, granted: bool) -> bool:
+    """False when there is no such account."""
+    return _update_if_account(
+        account_id, UpdateExpression="SET production_access = :g", ExpressionAttributeValues={":g": granted}
+    )
 
 
 def set_plan(account_id: str, plan: str) -> bool:
     """False when there is no such account."""
-    try:
-        _update_account(
-            account_id,
-            UpdateExpression="SET #p = :p",
-            ExpressionAttributeNames={"#p": "plan"},
-            ExpressionAttributeValues={":p": plan},
-        )
-    except ClientError as error:
-        if is_conditional_failure(error):
-            return False
-        raise
-    return True
+    return _update_if_account(
+        account_id,
+        UpdateExpression="SET #p = :p",
+        ExpressionAttributeNames={"#p": "plan"},
+        ExpressionAttributeValues={":p": plan},
+    )

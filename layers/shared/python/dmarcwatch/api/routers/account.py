@@ -34,6 +34,7 @@ def get_account(request: Request, principal: CurrentPrincipal) -> dict[str, Any]
             "environment": principal.key.environment.value,
             "created_at": iso(account.created_at),
             "subscription_status": account.subscription_status.value,
+            "production_access": account.production_access,
             "inbound_address": accounts.inbound_address(account, principal.key.environment),
             "plan": {
                 "name": plan.name.value,
