@@ -160,7 +160,7 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/domains/{domain_id}/changes"): Case(
         lambda w: (f"/domains/{d(w)}/changes", {}),
-        lambda w: (f"/domains/{d(w)}/changes", {"params": {"limit": 101}}),
+        lambda w: (f"/domains/{d(w)}/changes", {"params": {"limit": 1001}}),
     ),
     ("GET", "/domains/{domain_id}/stats"): Case(
         lambda w: (

@@ -202,7 +202,7 @@ def test_search_filters_and_paginates(client: TestClient, account: ApiAccount) -
     assert second["meta"]["next_cursor"] is None
 
 
-@pytest.mark.parametrize("limit", [0, 101, -1, "abc"])
+@pytest.mark.parametrize("limit", [0, 1001, -1, "abc"])
 def test_limit_out_of_range_is_a_validation_error(
     client: TestClient, account: ApiAccount, limit: object
 ) -> None:
@@ -260,3 +260,21 @@ def test_test_environment_never_sees_live_domains(client: TestClient, account: A
     test_id = add(client, account, "live-only.example", environment="test")["domains"][0]["id"]
     assert test_id != live_id
     assert client.get(f"/v1/domains/{test_id}", headers=account.headers()).status_code == 404
+
+
+def test_a_page_holds_up_to_a_thousand_domains(
+    client: TestClient, make_account: Callable[..., ApiAccount]
+) -> None:
+    big = make_account(PlanName.ENTERPRISE)
+    names = [f"bulk{i:04}.example" for i in range(1000)]
+    for start in (0, 500):
+        added = client.post(
+            "/v1/domains", headers=big.headers(), json={"domains": names[start : start + 500]}
+        )
+        assert added.status_code == 201
+    client.post("/v1/domains", headers=big.headers(), json={"domains": ["zz-last.example"]})
+    page = client.get("/v1/domains?limit=1000", headers=big.headers()).json()
+    assert [d["domain"] for d in page["data"]] == names
+    assert page["meta"]["next_cursor"]
+    rest = client.get(f"/v1/domains?limit=1000&cursor={page['meta']['next_cursor']}", headers=big.headers())
+    assert [d["domain"] for d in rest.json()["data"]] == ["zz-last.example"]

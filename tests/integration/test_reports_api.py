@@ -283,3 +283,46 @@ def test_smtp_tls_reports_are_stored_as_their_own_kind(client: TestClient, accou
     assert [r["id"] for r in listed] == [stored[0]["id"]]
     detail = client.get(f"/v1/reports/{stored[0]['id']}", headers=account.headers()).json()["data"]
     assert detail["records"][0]["policy"]["policy-domain"] == "company-y.example"
+
+
+def test_reports_filter_by_when_they_arrived(client: TestClient, monitored: ApiAccount) -> None:
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    headers = monitored.headers()
+    early = upload(client, monitored, aggregate_xml("example.com", ROWS, report_id="early"))["stored"][0]
+    first = early["id"]
+    # Arrival times are kept to the second: the second report arrives in a later one.
+    boundary = datetime.fromisoformat(early["received_at"].replace("Z", "+00:00")) + timedelta(seconds=1)
+    time.sleep(max(0.0, (boundary - datetime.now(UTC)).total_seconds()))
+    between = boundary.isoformat()
+    second = upload(client, monitored, aggregate_xml("example.com", ROWS, report_id="late"))["report_ids"][0]
+
+    def ids(**params: str) -> list[str]:
+        response = client.get("/v1/reports", headers=headers, params=params)
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()["data"]]
+
+    assert set(ids()) == {first, second}
+    assert ids(received_after=between) == [second]
+    assert ids(received_before=between) == [first]
+    assert ids(received_after=between, received_before=between) == []
+    # Paging keeps the bound; a cursor of another bound is refused.
+    page = client.get("/v1/reports", headers=headers, params={"limit": 1, "received_before": between}).json()
+    assert [r["id"] for r in page["data"]] == [first]
+    if page["meta"]["next_cursor"]:  # the index may hold more: the next page is read with the same bound
+        rest = client.get(
+            "/v1/reports",
+            headers=headers,
+            params={"limit": 1, "received_before": between, "cursor": page["meta"]["next_cursor"]},
+        ).json()
+        assert rest["data"] == []
+    all_page = client.get("/v1/reports", headers=headers, params={"limit": 1}).json()
+    cursor = all_page["meta"]["next_cursor"]
+    assert cursor
+    refused = client.get("/v1/reports", headers=headers, params={"cursor": cursor, "received_after": between})
+    assert refused.status_code == 400
+    for bad in ("yesterday", "2026-11-30T10:00:00"):
+        invalid = client.get("/v1/reports", headers=headers, params={"received_after": bad})
+        assert invalid.status_code == 400
+        assert invalid.json()["error"]["code"] == "validation_error"

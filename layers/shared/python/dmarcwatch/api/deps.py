@@ -60,7 +60,7 @@ async def admin_principal(principal: Annotated[Principal, Depends(current_princi
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size (default 25, at most 100)")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (default 25, at most 1,000)")]
 Day = Annotated[str | None, Query(description="YYYY-MM-DD", max_length=10)]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
 # Path ids: an over-long one is a validation error, never a lookup.

@@ -79,6 +79,8 @@ def list_reports(
     start_date: str | None,
     end_date: str | None,
     kind: str | None,
+    received_after: datetime | None = None,
+    received_before: datetime | None = None,
 ) -> tuple[list[StoredReport], str | None]:
     filters: dict[str, str] = {}
     if domain_id:
@@ -98,6 +100,8 @@ def list_reports(
         end=end.isoformat() if end else None,
         filters=filters,
         after=after,
+        received_after=received_after,
+        received_before=received_before,
     )
 
 

@@ -345,8 +345,11 @@ def list_reports(
     end: str | None,
     filters: dict[str, str],
     after: str | None,
+    received_after: datetime | None = None,
+    received_before: datetime | None = None,
 ) -> tuple[list[StoredReport], str | None]:
-    """Complete reports, newest first, with date bounds on the index key and the other filters applied.
+    """Complete reports, newest first, with date bounds on the index key and the other filters applied
+    (when the report arrived, `received_after` <= received_at < `received_before`, on the read items).
 
     `after` is the index sort key of the last report returned before; the returned cursor likewise.
     """
@@ -390,7 +393,12 @@ def list_reports(
         response = table().query(**query)
         items = response["Items"]
         for position, item in enumerate(items):
-            found.append(_report_from(item))
+            report = _report_from(item)
+            if (received_after and report.received_at < received_after) or (
+                received_before and report.received_at >= received_before
+            ):
+                continue
+            found.append(report)
             if len(found) == limit:
                 more = position < len(items) - 1 or "LastEvaluatedKey" in response
                 return found, (str(item["gsi1sk"]) if more else None)

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime
 
 from dmarcwatch.api.contracts import DocumentedRoute, error_responses
 from dmarcwatch.api.deps import CurrentPrincipal, Cursor, Day, Limit, ReportId
@@ -36,6 +37,12 @@ def list_reports(
     start_date: Day = None,
     end_date: Day = None,
     kind: Literal["aggregate", "tlsrpt"] | None = None,
+    received_after: Annotated[
+        AwareDatetime | None, Query(description="Received at or after (ISO 8601 with a zone)")
+    ] = None,
+    received_before: Annotated[
+        AwareDatetime | None, Query(description="Received before (ISO 8601 with a zone)")
+    ] = None,
     limit: Limit = 25,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
@@ -48,10 +55,23 @@ def list_reports(
         "end_date": end_date,
         "kind": kind,
     }
-    after = decode_cursor(tenant, query, cursor) if cursor else None
-    found, position = reports.list_reports(tenant, limit=limit, after=after, **query)
+    # The cursor is bound to every filter, the received bounds included.
+    bound = {
+        **query,
+        "received_after": received_after.isoformat() if received_after else None,
+        "received_before": received_before.isoformat() if received_before else None,
+    }
+    after = decode_cursor(tenant, bound, cursor) if cursor else None
+    found, position = reports.list_reports(
+        tenant,
+        limit=limit,
+        after=after,
+        received_after=received_after,
+        received_before=received_before,
+        **query,
+    )
     return list_response(
-        request, tenant, [ReportOut.of(r) for r in found], limit=limit, query=query, position=position
+        request, tenant, [ReportOut.of(r) for r in found], limit=limit, query=bound, position=position
     )
 
 
