@@ -84,6 +84,9 @@ def test_bulk_add_reports_invalid_ones_one_by_one_without_failing_the_valid(
     assert result["existing"] == 1
     assert result["existing_domains"] == ["existing.example"]
     assert result["invalid"] == 4
+    assert (
+        result["scans_queued"] == 0
+    )  # no scan queue here: all due on the schedule (queued: test_scan_requests)
     reasons = {item["domain"]: item["reason"] for item in result["invalid_domains"]}
     assert reasons == {
         "10.0.0.1": "ip_address",

@@ -112,9 +112,10 @@ def test_a_bulk_add_beyond_the_hourly_budget_is_left_to_the_next_hours_schedule(
     set_budget(monkeypatch, 3)
     tenant = new_tenant()
     names = [f"d{i}.change.test" for i in range(5)]
-    domains.add_domains(tenant, get_plan(PlanName.PRO), names)
+    added = domains.add_domains(tenant, get_plan(PlanName.PRO), names)
     queued = [m["domain"] for m in drain(scan_queue)]
     assert len(queued) == 3
+    assert added.scans_queued == 3  # what POST /v1/domains reports as scans_queued
     left = sorted(set(names) - set(queued))
     next_hour = queueing.next_hour(utcnow())
     for name in left:
@@ -135,9 +136,9 @@ def test_a_large_bulk_add_queues_a_minutes_worth_and_schedules_the_rest_due_at_o
     tenant = new_tenant(PlanName.ENTERPRISE)
     names = [f"bulk{i:02}.change.test" for i in range(queueing.SCANS_QUEUED_PER_CALL + 15)]
     before = utcnow()
-    domains.add_domains(tenant, get_plan(PlanName.ENTERPRISE), names)
+    added = domains.add_domains(tenant, get_plan(PlanName.ENTERPRISE), names)
     queued = {m["domain"] for m in drain(scan_queue)}
-    assert len(queued) == queueing.SCANS_QUEUED_PER_CALL
+    assert len(queued) == queueing.SCANS_QUEUED_PER_CALL == added.scans_queued
     for name in set(names) - queued:
         item = domain_item(tenant, name)
         assert "queued_until" not in item

@@ -104,6 +104,10 @@ class BulkAddOut(BaseModel):
     existing: int
     duplicates: int
     invalid: int
+    scans_queued: int = Field(
+        description="First scans of the added domains sent to the scan queue now (seed 002); the others "
+        "are due on the schedule at once"
+    )
     domains: list[DomainOut]
     existing_domains: list[str]
     invalid_domains: list[InvalidDomainOut]

@@ -23,6 +23,9 @@ class AddResult:
     existing: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     invalid: list[InvalidDomain] = field(default_factory=list)
+    # First scans sent to the scan queue now; the rest of the added domains are due on the schedule at
+    # once (over the per-call or hourly budget, or no queue).
+    scans_queued: int = 0
 
 
 def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
@@ -74,7 +77,7 @@ def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
         result.added.extend(added)
         result.existing.extend(d.name for d in raced)
         if added:
-            queue_scans(tenant, added, now)
+            result.scans_queued = len(queue_scans(tenant, added, now).queued)
     return result
 
 

@@ -113,6 +113,7 @@ def add_domains(
         existing=len(result.existing),
         duplicates=len(result.duplicates),
         invalid=len(result.invalid),
+        scans_queued=result.scans_queued,
         domains=[DomainOut.of(d) for d in result.added],
         existing_domains=result.existing,
         invalid_domains=[
