@@ -123,6 +123,10 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: (f"/keys/{w.spare_key_id()}/rotate", {"json": {"grace_seconds": 0}}),
         lambda w: (f"/keys/{TOO_LONG}/rotate", {"json": {"grace_seconds": 0}}),
     ),
+    ("GET", "/organizations/{account_id}/domains"): Case(
+        lambda w: (f"/organizations/{w.account.id}/domains", {}),
+        lambda w: (f"/organizations/{w.account.id}/domains", {"params": {"limit": 0}}),
+    ),
     ("GET", "/domains"): Case(
         lambda w: ("/domains", {"params": {"search": "corp"}}),
         lambda w: ("/domains", {"params": {"limit": 0}}),
@@ -251,7 +255,10 @@ def test_the_operation_answers_only_what_it_declares(world: World, spec: RouteSp
     for strangers in (world.other.headers(), world.account.headers("test")):
         foreign = call(world, spec, request, strangers)
         assert_declared(foreign, spec)
-        if "{" in spec.path:
+        # The account id names the account, both of whose environments may ask: its test key gets the
+        # test environment's listing, which must hold none of the live ids.
+        same_account = strangers == world.account.headers("test") and "{account_id}" in spec.path
+        if "{" in spec.path and not same_account:
             assert foreign.status_code == 404, foreign.text
         elif foreign.is_success:
             assert not any(i in foreign.text for i in world.ids), foreign.text

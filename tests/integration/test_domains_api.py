@@ -281,3 +281,30 @@ def test_a_page_holds_up_to_a_thousand_domains(
     assert page["meta"]["next_cursor"]
     rest = client.get(f"/v1/domains?limit=1000&cursor={page['meta']['next_cursor']}", headers=big.headers())
     assert [d["domain"] for d in rest.json()["data"]] == ["zz-last.example"]
+
+
+def test_the_organization_path_lists_the_callers_own_domains_only(
+    client: TestClient, account: ApiAccount, other_account: ApiAccount
+) -> None:
+    for name in ("one.example", "two.example", "three.example"):
+        add(client, account, name)
+    path = f"/v1/organizations/{account.id}/domains"
+    listed = client.get(path, headers=account.headers(), params={"limit": 2})
+    assert listed.status_code == 200
+    page = listed.json()
+    plain = client.get("/v1/domains", headers=account.headers(), params={"limit": 2}).json()
+    assert page["data"] == plain["data"]
+    assert page["meta"]["next"].startswith(f"http://testserver{path}?")
+    rest = client.get(path, headers=account.headers(), params={"cursor": page["meta"]["next_cursor"]})
+    assert [d["domain"] for d in rest.json()["data"]] == ["two.example"]
+    # The test environment of the same account lists its own (empty) portfolio.
+    assert client.get(path, headers=account.headers("test")).json()["data"] == []
+    for headers, target in (
+        (other_account.headers(), account.id),
+        (account.headers(), other_account.id),
+        (account.headers(), "acct_missing"),
+    ):
+        refused = client.get(f"/v1/organizations/{target}/domains", headers=headers)
+        assert refused.status_code == 404
+        assert refused.json()["error"]["code"] == "not_found"
+    assert client.get(path).status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from dmarcwatch.api.context import public_base_url, request_id_of
 from dmarcwatch.api.contracts import DocumentedRoute, error_responses
@@ -24,7 +24,7 @@ from dmarcwatch.api.domain_schemas import (
 from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
 from dmarcwatch.api.schemas import Envelope, ListEnvelope
-from dmarcwatch.errors import ApiError, ErrorCode
+from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.models import DomainStatus
 from dmarcwatch.services import dns_views, domains, verification
 
@@ -60,17 +60,43 @@ def list_domains(
     )
     next_cursor = encode_cursor(tenant, query, page.after) if page.after else None
     params = {k: v for k, v in {**query, "limit": limit, "cursor": next_cursor}.items() if v}
+    base = public_base_url(request, request.app.state.prefix)
     meta: dict[str, Any] = {
         "request_id": request_id_of(request),
         "limit": limit,
         "next_cursor": next_cursor,
-        "next": f"{public_base_url(request, request.app.state.prefix)}/domains?{urlencode(params)}"
-        if next_cursor
-        else None,
+        "next": f"{base}{_list_path(request)}?{urlencode(params)}" if next_cursor else None,
     }
     if not (search or email_gateway or dmarc_status):
         meta["total_count"] = domains.domain_count(tenant)
     return {"data": [DomainOut.of(d).model_dump() for d in page.items], "meta": meta}
+
+
+def _list_path(request: Request) -> str:
+    """The path this listing was asked on, under the API prefix (its `next` link repeats it)."""
+    return request.url.path.removeprefix(request.app.state.prefix)
+
+
+@router.get(
+    "/organizations/{account_id}/domains",
+    summary="List monitored domains (seed 001's path; the caller's own account only)",
+    description="The same listing as `GET /domains`. `account_id` must be the calling key's account "
+    "(`acct_…`): any other is 404, whether it exists or not.",
+    response_model=ListEnvelope[DomainOut],
+)
+def list_organization_domains(
+    request: Request,
+    principal: CurrentPrincipal,
+    account_id: Annotated[str, Path(max_length=64, description="The caller's account id (acct_…)")],
+    search: Search = None,
+    email_gateway: Annotated[str | None, Query(max_length=100, description="As for GET /domains")] = None,
+    dmarc_status: Literal["reject", "quarantine", "none", "missing"] | None = None,
+    limit: Limit = 25,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    if account_id != principal.account.id:
+        raise not_found("organization")
+    return list_domains(request, principal, search, email_gateway, dmarc_status, limit, cursor)
 
 
 @router.post(
