@@ -308,3 +308,15 @@ def test_the_organization_path_lists_the_callers_own_domains_only(
         assert refused.status_code == 404
         assert refused.json()["error"]["code"] == "not_found"
     assert client.get(path).status_code == 401
+
+
+def test_the_detail_names_the_public_suffix(client: TestClient, account: ApiAccount) -> None:
+    for name, suffix in (
+        ("shop.example.co.uk", "co.uk"),
+        ("example.com", "com"),
+        ("bücher.example", "example"),
+    ):
+        add(client, account, name)
+        detail = client.get(f"/v1/domains/{name}", headers=account.headers())
+        assert detail.status_code == 200
+        assert detail.json()["data"]["tld"] == suffix, name

@@ -75,6 +75,7 @@ class ChangeOut(BaseModel):
 
 
 class DomainDetailOut(DomainOut):
+    tld: str | None = Field(description="The domain's public suffix (co.uk for example.co.uk), from the PSL")
     scan_result: ScanResultsOut | None = Field(description="The latest scan; null before the first")
     recent_changes: list[ChangeOut]
 

@@ -38,17 +38,16 @@ taken to exist and a warning says that `np` might apply instead.
 from __future__ import annotations
 
 import asyncio
-import functools
 from enum import StrEnum
 from typing import Literal
 
-from publicsuffixlist import PublicSuffixList
 from pydantic import BaseModel, Field
 
 from dmarcwatch.dns.dmarc_record import DmarcPolicy, is_version, split_tags
 from dmarcwatch.dns.dmarc_record import parse_dmarc as parse_dmarc
 from dmarcwatch.dns.models import Issue, Severity
 from dmarcwatch.dns.resolver import DnsResult, DnsSession, Outcome
+from dmarcwatch.domain_names import public_suffix_list
 
 
 class DmarcStatus(StrEnum):
@@ -94,13 +93,6 @@ class DmarcResult(BaseModel):
     issues: list[Issue] = Field(default_factory=list)
 
 
-@functools.cache
-def _public_suffix_list() -> PublicSuffixList:
-    # Loaded once, on first use (~0.2 s): the packaged list, ICANN and private sections, unknown TLDs
-    # treated as public suffixes (the PSL's default "*" rule).
-    return PublicSuffixList()
-
-
 MAX_TREE_WALK = 8
 
 
@@ -120,7 +112,7 @@ def organizational_domain(domain: str) -> str:
     """RFC 7489 §3.2: the public suffix plus one label. A name that is itself a public suffix is returned
     unchanged. The fixture TLD `.test` is not in the list, so the default rule makes it a suffix."""
     name = domain.strip().rstrip(".").lower()
-    return _public_suffix_list().privatesuffix(name) or name
+    return public_suffix_list().privatesuffix(name) or name
 
 
 # --- discovery -------------------------------------------------------------------------------------------

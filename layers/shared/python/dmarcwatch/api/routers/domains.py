@@ -24,6 +24,7 @@ from dmarcwatch.api.domain_schemas import (
 from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
 from dmarcwatch.api.schemas import Envelope, ListEnvelope
+from dmarcwatch.domain_names import public_suffix
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.models import DomainStatus
 from dmarcwatch.services import dns_views, domains, verification
@@ -160,6 +161,7 @@ def get_domain(request: Request, domain_id: DomainRef, principal: CurrentPrincip
     recent, _ = dns_views.changes(principal.tenant, domain.id, 10, None)
     data = DomainDetailOut(
         **DomainOut.of(domain).model_dump(),
+        tld=public_suffix(domain.name),
         scan_result=ScanResultsOut.of(latest) if latest else None,
         recent_changes=[ChangeOut.model_validate(row) for row in recent],
     )
