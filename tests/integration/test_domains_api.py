@@ -198,10 +198,15 @@ def test_search_filters_and_paginates(client: TestClient, account: ApiAccount) -
     add(client, account, *[f"shop{i}.example" for i in range(5)], *[f"blog{i}.example" for i in range(5)])
     first = client.get("/v1/domains?search=SHOP&limit=3", headers=account.headers()).json()
     assert [d["domain"] for d in first["data"]] == ["shop0.example", "shop1.example", "shop2.example"]
-    assert first["meta"]["total_count"] is None
+    assert first["meta"]["total_count"] == 5  # a COUNT of the filtered listing, on every page
+    everything = client.get("/v1/domains?limit=3", headers=account.headers()).json()
+    assert everything["meta"]["total_count"] == 10
+    nothing = client.get("/v1/domains?search=nope&dmarc_status=reject", headers=account.headers()).json()
+    assert (nothing["data"], nothing["meta"]["total_count"]) == ([], 0)
     cursor = first["meta"]["next_cursor"]
     second = client.get(f"/v1/domains?search=SHOP&limit=3&cursor={cursor}", headers=account.headers()).json()
     assert [d["domain"] for d in second["data"]] == ["shop3.example", "shop4.example"]
+    assert second["meta"]["total_count"] == 5
     assert second["meta"]["next_cursor"] is None
 
 

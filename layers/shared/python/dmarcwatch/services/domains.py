@@ -93,6 +93,18 @@ def resolve(tenant: Tenant, id_or_name: str) -> Domain:
     return domain
 
 
+def _filters(
+    search: str | None, email_gateway: str | None, dmarc_status: str | None
+) -> tuple[str | None, dict[str, str]]:
+    needle = search.strip().lower() if search else None
+    equals = {}
+    if email_gateway:
+        equals["email_gateway_lc"] = email_gateway.strip().lower()
+    if dmarc_status:
+        equals["dmarc_status"] = dmarc_status
+    return needle or None, equals
+
+
 def list_domains(
     tenant: Tenant,
     *,
@@ -102,13 +114,18 @@ def list_domains(
     email_gateway: str | None = None,
     dmarc_status: str | None = None,
 ) -> store.DomainPage:
-    needle = search.strip().lower() if search else None
-    equals = {}
-    if email_gateway:
-        equals["email_gateway_lc"] = email_gateway.strip().lower()
-    if dmarc_status:
-        equals["dmarc_status"] = dmarc_status
-    return store.list_page(tenant, limit=limit, search=needle or None, after=after, equals=equals)
+    needle, equals = _filters(search, email_gateway, dmarc_status)
+    return store.list_page(tenant, limit=limit, search=needle, after=after, equals=equals)
+
+
+def count_domains(
+    tenant: Tenant, *, search: str | None, email_gateway: str | None = None, dmarc_status: str | None = None
+) -> int:
+    """The total a listing with these filters holds: the tenant counter when unfiltered, else a COUNT."""
+    needle, equals = _filters(search, email_gateway, dmarc_status)
+    if needle is None and not equals:
+        return store.domain_count(tenant)
+    return store.count_matching(tenant, search=needle, equals=equals)
 
 
 def set_status(tenant: Tenant, id_or_name: str, status: DomainStatus) -> Domain:

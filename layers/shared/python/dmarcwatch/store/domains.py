@@ -218,24 +218,11 @@ def get_by_id(tenant: Tenant, domain_id: str) -> Domain | None:
     return get_by_name(tenant, alias["name"]) if alias else None
 
 
-def list_page(
-    tenant: Tenant,
-    *,
-    limit: int,
-    search: str | None,
-    after: str | None,
-    equals: dict[str, str] | None = None,
-) -> DomainPage:
-    """Up to `limit` domains in name order whose name contains `search`.
-
-    A filtered query can return short pages, so this reads on until the page is full, and the cursor
-    is the key of the last item returned (not DynamoDB's LastEvaluatedKey), so no item is skipped.
-    """
-    items: list[Domain] = []
+def _domain_query(tenant: Tenant, search: str | None, equals: dict[str, str] | None) -> dict[str, Any]:
+    """The Query of the tenant's domains whose name contains `search` and whose `equals` attributes match."""
     query: dict[str, Any] = {
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sk)",
         "ExpressionAttributeValues": {":pk": _pk(tenant), ":sk": "DOMAIN#"},
-        "Limit": max(limit, 25),
     }
     filters: list[str] = []
     names: dict[str, str] = {}
@@ -250,6 +237,38 @@ def list_page(
     if filters:
         query["FilterExpression"] = " AND ".join(filters)
         query["ExpressionAttributeNames"] = names
+    return query
+
+
+def count_matching(tenant: Tenant, *, search: str | None, equals: dict[str, str] | None = None) -> int:
+    """How many of the tenant's domains a filtered listing holds: the same Query with Select=COUNT, read
+    to the end (DynamoDB reads, and bills, the tenant's domain items; no item is returned)."""
+    query = {**_domain_query(tenant, search, equals), "Select": "COUNT"}
+    total = 0
+    while True:
+        response = table().query(**query)
+        total += int(response["Count"])
+        if "LastEvaluatedKey" not in response:
+            return total
+        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def list_page(
+    tenant: Tenant,
+    *,
+    limit: int,
+    search: str | None,
+    after: str | None,
+    equals: dict[str, str] | None = None,
+) -> DomainPage:
+    """Up to `limit` domains in name order whose name contains `search`.
+
+    A filtered query can return short pages, so this reads on until the page is full, and the cursor
+    is the key of the last item returned (not DynamoDB's LastEvaluatedKey), so no item is skipped.
+    """
+    items: list[Domain] = []
+    query = _domain_query(tenant, search, equals)
+    query["Limit"] = max(limit, 25)
     cursor = key(_pk(tenant), after) if after else None
     while True:
         if cursor:

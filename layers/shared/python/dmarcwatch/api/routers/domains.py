@@ -68,8 +68,9 @@ def list_domains(
         "next_cursor": next_cursor,
         "next": f"{base}{_list_path(request)}?{urlencode(params)}" if next_cursor else None,
     }
-    if not (search or email_gateway or dmarc_status):
-        meta["total_count"] = domains.domain_count(tenant)
+    meta["total_count"] = domains.count_domains(
+        tenant, search=search, email_gateway=email_gateway, dmarc_status=dmarc_status
+    )
     return {"data": [DomainOut.of(d).model_dump() for d in page.items], "meta": meta}
 
 
