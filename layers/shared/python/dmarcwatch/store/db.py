@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,23 @@ def table() -> Any:
         made = (resource, resource.Table(name))
         _tables[name] = made
     return made[1]
+
+
+def query_pages(query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every page of a Query of the table, read to the end (each response; LastEvaluatedKey followed)."""
+    request = dict(query)
+    while True:
+        response = table().query(**request)
+        yield response
+        if "LastEvaluatedKey" not in response:
+            return
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def query_items(query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a Query of the table returns, page after page."""
+    for page in query_pages(query):
+        yield from page["Items"]
 
 
 def low_level() -> Any:

@@ -31,6 +31,8 @@ from dmarcwatch.store.db import (
     key,
     low_level,
     parse_ts,
+    query_items,
+    query_pages,
     table,
     to_wire,
     transact,
@@ -244,13 +246,7 @@ def count_matching(tenant: Tenant, *, search: str | None, equals: dict[str, str]
     """How many of the tenant's domains a filtered listing holds: the same Query with Select=COUNT, read
     to the end (DynamoDB reads, and bills, the tenant's domain items; no item is returned)."""
     query = {**_domain_query(tenant, search, equals), "Select": "COUNT"}
-    total = 0
-    while True:
-        response = table().query(**query)
-        total += int(response["Count"])
-        if "LastEvaluatedKey" not in response:
-            return total
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return sum(int(page["Count"]) for page in query_pages(query))
 
 
 def list_page(
@@ -381,16 +377,12 @@ def tenants_monitoring(name: str, *, verified_since: datetime | None) -> list[Te
         "ExpressionAttributeValues": {":pk": t.domain_name_index_pk(name)},
     }
     tenants = []
-    while True:
-        response = table().query(**query)
-        for item in response["Items"]:
-            if verified_since is not None and not _verified_since(item, verified_since):
-                continue
-            account_id, _, environment = str(item["gsi1sk"]).partition("#")
-            tenants.append(Tenant(account_id=account_id, environment=Environment(environment)))
-        if "LastEvaluatedKey" not in response:
-            return tenants
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    for item in query_items(query):
+        if verified_since is not None and not _verified_since(item, verified_since):
+            continue
+        account_id, _, environment = str(item["gsi1sk"]).partition("#")
+        tenants.append(Tenant(account_id=account_id, environment=Environment(environment)))
+    return tenants
 
 
 def _verified_since(item: dict[str, Any], since: datetime) -> bool:

@@ -16,22 +16,16 @@ from dmarcwatch import table as t
 from dmarcwatch.config import get_settings
 from dmarcwatch.models import Tenant
 from dmarcwatch.store import aws
-from dmarcwatch.store.db import key, table
+from dmarcwatch.store.db import key, query_items, table
 
 
 def _partition_keys(pk: str) -> list[dict[str, Any]]:
-    keys: list[dict[str, Any]] = []
     query: dict[str, Any] = {
         "KeyConditionExpression": "pk = :pk",
         "ExpressionAttributeValues": {":pk": pk},
         "ProjectionExpression": "pk, sk",
     }
-    while True:
-        response = table().query(**query)
-        keys.extend({"pk": i["pk"], "sk": i["sk"]} for i in response["Items"])
-        if "LastEvaluatedKey" not in response:
-            return keys
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return [{"pk": i["pk"], "sk": i["sk"]} for i in query_items(query)]
 
 
 def _delete(keys: list[dict[str, Any]]) -> int:
@@ -42,7 +36,6 @@ def _delete(keys: list[dict[str, Any]]) -> int:
 
 
 def _domain_reports(tenant: Tenant, domain_id: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
     query: dict[str, Any] = {
         "IndexName": "gsi1",
         "KeyConditionExpression": "gsi1pk = :pk",
@@ -53,12 +46,7 @@ def _domain_reports(tenant: Tenant, domain_id: str) -> list[dict[str, Any]]:
         },
         "ProjectionExpression": "pk, sk, id, payload_key",
     }
-    while True:
-        response = table().query(**query)
-        found.extend(response["Items"])
-        if "LastEvaluatedKey" not in response:
-            return found
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return list(query_items(query))
 
 
 def purge_domain(tenant: Tenant, domain_id: str) -> int:

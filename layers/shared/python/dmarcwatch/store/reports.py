@@ -33,6 +33,7 @@ from dmarcwatch.store.db import (
     check_item_size,
     is_conditional_failure,
     key,
+    query_items,
     table,
     to_wire,
     transact,
@@ -409,7 +410,6 @@ def list_reports(
 
 
 def daily_stats(tenant: Tenant, domain_id: str, start: str, end: str) -> list[dict[str, Any]]:
-    response_items: list[dict[str, Any]] = []
     query: dict[str, Any] = {
         "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
         "ExpressionAttributeValues": {
@@ -418,12 +418,7 @@ def daily_stats(tenant: Tenant, domain_id: str, start: str, end: str) -> list[di
             ":hi": end,
         },
     }
-    while True:
-        response = table().query(**query)
-        response_items.extend(response["Items"])
-        if "LastEvaluatedKey" not in response:
-            return [_counters_of(i) | {"day": i["sk"]} for i in response_items]
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return [_counters_of(i) | {"day": i["sk"]} for i in query_items(query)]
 
 
 def sources_for_days(tenant: Tenant, domain_id: str, days: Iterable[str]) -> list[dict[str, Any]]:
@@ -479,14 +474,7 @@ def _current_parts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _query_partition(pk: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    query: dict[str, Any] = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": pk}}
-    while True:
-        response = table().query(**query)
-        items.extend(response["Items"])
-        if "LastEvaluatedKey" not in response:
-            return items
-        query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return list(query_items({"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": pk}}))
 
 
 def _binary(value: Any) -> bytes:
