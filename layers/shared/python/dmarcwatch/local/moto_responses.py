@@ -18,9 +18,11 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.core.responses import ActionContext
-from moto.dynamodb.responses import DynamoResult
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
+from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication
+from werkzeug.http import HTTP_STATUS_CODES
 
 # Operations whose output is items, keys and consumed capacity: the calls the app makes on every request.
 ITEM_OPERATIONS = frozenset(
@@ -58,11 +60,6 @@ def dump(result: dict[str, Any], members: Collection[str]) -> str:
 
 def _dynamodb_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
     """A WSGI app for DynamoDB calls: what moto's Flask app does for them, without Flask."""
-    from botocore.exceptions import ClientError
-    from moto.dynamodb.responses import DynamoHandler
-    from moto.moto_server.werkzeug_app import BackendRequest
-    from werkzeug.http import HTTP_STATUS_CODES
-
     request = BackendRequest(environ)
     try:
         status, headers, body = DynamoHandler.dispatch(request, request.raw_url, dict(request.headers))

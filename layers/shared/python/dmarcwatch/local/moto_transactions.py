@@ -111,7 +111,8 @@ def _single_counter_update(handler: DynamoHandler) -> DynamoResult | None:
     with _SINGLE_LOCK:
         hash_key, range_key = backend.get_keys_value(table, body["Key"])
         current = table.get_item(hash_key, range_key)
-        before = copy.deepcopy(current.to_json()["Attributes"]) if current is not None else {}
+        # No copy needed: the update below puts a new item and leaves `current` as it was.
+        before = current.to_json()["Attributes"] if current is not None else {}
         if check is not None and not check.expr(current):
             if body.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current is not None:
                 raise ConditionalCheckFailed(item=before)
