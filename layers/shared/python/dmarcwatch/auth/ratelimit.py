@@ -56,13 +56,11 @@ def check_and_count(account_id: str, plan: Plan, now: float | None = None) -> Ra
     past its limit costs no more than one within it.
     """
     now = clock() if now is None else now
-    minute = int(now // 60)
-    minute_reset = (minute + 1) * 60
-    _, _, day_sk, day_reset = _windows(now)
+    _, minute_reset, day_sk, day_reset = _windows(now)
     tally = counters.count_request(
         f"account:{account_id}",
         day_sk,
-        minute,
+        int(now // 60),
         per_minute=plan.requests_per_minute,
         per_day=plan.requests_per_day,
         expires_at_epoch=day_reset + 86_400 * 2,

@@ -105,17 +105,15 @@ def _key_from(item: dict[str, Any]) -> ApiKey:
 
 def _key_puts(api_key: ApiKey) -> list[dict[str, Any]]:
     attrs = _key_attrs(api_key)
-    tenant_item = {**key(t.tenant_pk(api_key.account_id, api_key.environment), t.key_sk(api_key.id)), **attrs}
-    hash_item = {**key(t.key_hash_pk(api_key.key_hash), t.KEY_HASH_SK), **attrs}
     return [
         {
             "Put": {
                 "TableName": table().name,
-                "Item": to_wire(item),
+                "Item": to_wire({**copy, **attrs}),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
-        for item in (tenant_item, hash_item)
+        for copy in _key_copies(api_key)
     ]
 
 
@@ -382,7 +380,7 @@ def replace_key(old: ApiKey, new: ApiKey, slots: KeySlots, now: datetime) -> boo
     the slots (the old key keeps its slot until it expires). False when a condition failed."""
     change = {"revoked_at": ts(old.revoked_at)} if old.revoked_at else {"expires_at": ts(old.expires_at)}
     items = [*_set_on_unrevoked_key(old, change), *_key_puts(new)]
-    active = {k: v for k, v in slots.live(now).items() if k != old.id or old.revoked_at is None}
+    active = {k: v for k, v in slots.live(now).items() if k != old.id}
     if old.revoked_at is None:
         active[old.id] = old.expires_at
     items.append(_slots_write(slots, {**active, new.id: new.expires_at}))
