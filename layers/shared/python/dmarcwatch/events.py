@@ -18,6 +18,7 @@ class EventType(StrEnum):
     DNS_CHANGED = "dns.changed"
     DOMAIN_VERIFIED = "domain.verified"
     DOMAIN_UNVERIFIED = "domain.unverified"
+    EXPORT_COMPLETED = "export.completed"
 
 
 class ReportReceived(Model):
@@ -72,8 +73,26 @@ class DomainUnverified(Model):
     domain: str
 
 
+class ExportCompleted(Model):
+    """An export's file is ready: `GET /v1/exports/{export_id}` gives its download link."""
+
+    type: Literal[EventType.EXPORT_COMPLETED] = EventType.EXPORT_COMPLETED
+    export_id: str
+    export_type: str
+    dataset: str
+    row_count: int
+    file_size: int
+    truncated: bool
+
+
 EventPayload = Annotated[
-    ReportReceived | ReportQuarantined | DomainScanCompleted | DnsChanged | DomainVerified | DomainUnverified,
+    ReportReceived
+    | ReportQuarantined
+    | DomainScanCompleted
+    | DnsChanged
+    | DomainVerified
+    | DomainUnverified
+    | ExportCompleted,
     Field(discriminator="type"),
 ]
 

@@ -229,3 +229,21 @@ def dkim_selectors_sk(domain_id: str) -> str:
 
 def rate_pk(subject: str) -> str:
     return f"RATE#{subject}"
+
+
+def exports_pk(account_id: str, environment: str) -> str:
+    """A tenant's exports (sk = `export_sk`); gsi1 lists them newest first (`exports_index_sk`)."""
+    return f"{tenant_pk(account_id, environment)}#EXPORTS"
+
+
+def export_sk(export_id: str) -> str:
+    return f"EXPORT#{export_id}"
+
+
+def exports_index_sk(created_at: str, export_id: str) -> str:
+    return f"{created_at}#{export_id}"
+
+
+# Under the tenant's partition: `active`, how many of its exports are queued or running, changed only with
+# the export's own state changes (the atomic cap on concurrent exports).
+EXPORT_SLOTS_SK = "EXPORTSLOTS"
