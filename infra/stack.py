@@ -43,6 +43,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.scanning import Scanning
 from infra.constructs.ses_receiving import RuleSetChoice, RuleSetMode
 from infra.constructs.storage import Storage
+from infra.constructs.tasks import Tasks
 from infra.constructs.waf import (
     DEFAULT_RATE_LIMIT_PER_5_MIN,
     DEFAULT_UNAUTHENTICATED_RATE_LIMIT_PER_5_MIN,
@@ -155,6 +156,7 @@ class DmarcwatchStack(Stack):
             hosted_zone=hosted_zone,
         )
         scanning = Scanning(self, "Scanning", workers=workers)
+        tasks = Tasks(self, "Tasks", workers=workers, access_log_bucket=inbound.access_log_bucket)
         functions = Functions(
             self,
             "Functions",
@@ -166,7 +168,12 @@ class DmarcwatchStack(Stack):
             reports_domain=reports_domain,
             deps_layer_dir=deps_layer_dir,
             raw_bucket=inbound.raw_bucket,
-            queues={Resource.INGEST_QUEUE: inbound.ingest_queue, Resource.SCAN_QUEUE: scanning.scan_queue},
+            queues={
+                Resource.INGEST_QUEUE: inbound.ingest_queue,
+                Resource.SCAN_QUEUE: scanning.scan_queue,
+                **tasks.queues,
+            },
+            exports_bucket=tasks.exports_bucket,
         )
         api = Api(
             self,
@@ -195,7 +202,12 @@ class DmarcwatchStack(Stack):
             | {"authorizer": functions.authorizer}
             | {f"worker-{name}": fn for name, fn in functions.worker_functions.items()}
             | {f"scheduled-{name}": fn for name, fn in functions.scheduled_functions.items()},
-            dead_letter_queues={"IngestDlq": inbound.dead_letter_queue, "ScanDlq": scanning.dead_letter_queue}
+            dead_letter_queues={
+                "IngestDlq": inbound.dead_letter_queue,
+                "ScanDlq": scanning.dead_letter_queue,
+                "ExportDlq": tasks.export_dead_letter_queue,
+                "WhoisDlq": tasks.whois_dead_letter_queue,
+            }
             | (
                 {"ScheduleDlq": functions.schedule_dead_letter_queue}
                 if functions.schedule_dead_letter_queue is not None
@@ -204,6 +216,8 @@ class DmarcwatchStack(Stack):
             queue_max_ages={
                 "IngestQueue": (inbound.ingest_queue, inbound.max_message_age),
                 "ScanQueue": (scanning.scan_queue, scanning.max_message_age),
+                "ExportQueue": (tasks.export_queue, tasks.export_max_message_age),
+                "WhoisQueue": (tasks.whois_queue, tasks.whois_max_message_age),
             },
             alarm_email=alarm_email,
         )
@@ -211,6 +225,7 @@ class DmarcwatchStack(Stack):
         self.storage = storage
         self.inbound = inbound
         self.scanning = scanning
+        self.tasks = tasks
         self.functions = functions
         self.api = api
         self.waf = waf
@@ -242,6 +257,12 @@ class DmarcwatchStack(Stack):
             "IngestQueueUrl",
             value=inbound.ingest_queue.queue_url,
             description="SQS queue of new raw mail for the parser (DLQ after 5 receives)",
+        )
+        CfnOutput(
+            self,
+            "ExportsBucketName",
+            value=tasks.exports_bucket.bucket_name,
+            description="S3 bucket of export files (exports/, expired after 7 days)",
         )
         CfnOutput(
             self,

@@ -163,6 +163,8 @@ INBOUND_PREFIX = "inbound/"
 PAYLOAD_PREFIX = "payloads/"
 # Short-lived computed snapshots (source rankings the API pages through); expired by the lifecycle.
 CACHE_PREFIX = "cache/"
+# Export files, in the exports bucket (written by the export worker, presigned by the exports API).
+EXPORTS_PREFIX = "exports/"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from dmarcwatch.observability import NAMESPACE, SERVICE
 from infra import REPO_ROOT
 from infra.constructs.access import (
     AUTHORIZER_TABLE_ACCESS,
+    EXPORTS_PREFIX,
     INDEX_ACTIONS,
     TableAccess,
     bucket_access_of,
@@ -145,6 +146,7 @@ class DeploymentNames:
     cursor_secret_arn: str
     raw_bucket: str
     queue_urls: Mapping[Resource, str]
+    exports_bucket: str | None = None
 
 
 def function_environment(
@@ -170,9 +172,18 @@ def function_environment(
         environment["DMARCWATCH_CURSOR_SECRET_ARN"] = names.cursor_secret_arn
     if Resource.RAW_BUCKET in resources:
         environment["DMARCWATCH_RAW_BUCKET"] = names.raw_bucket
+    if Resource.EXPORTS_BUCKET in resources and names.exports_bucket is not None:
+        environment["DMARCWATCH_EXPORTS_BUCKET"] = names.exports_bucket
     for resource in sorted(resources & names.queue_urls.keys()):
         environment[queue_url_setting(resource)] = names.queue_urls[resource]
     return environment
+
+
+EXPORTS_BUCKET_REASON = (
+    "Export files get keys generated at runtime (one per export id), so the grant is on the exports/ "
+    "prefix of the exports bucket: object reads, writes, deletes and multipart aborts, no listing, and "
+    "only for functions whose registry entry names Resource.EXPORTS_BUCKET."
+)
 
 
 class DepsLayerMissingError(RuntimeError):
@@ -200,6 +211,7 @@ class Functions(Construct):
         deps_layer_dir: Path,
         raw_bucket: s3.IBucket,
         queues: Mapping[Resource, sqs.IQueue],
+        exports_bucket: s3.IBucket | None = None,
         workers: Sequence[WorkerFunction] = (),
         scheduled: Sequence[ScheduledFunction] = (),
         functions_dir: Path = REPO_ROOT / "functions",
@@ -209,6 +221,7 @@ class Functions(Construct):
         check_deps_layer(deps_layer_dir)
         self._storage = storage
         self._raw_bucket = raw_bucket
+        self._exports_bucket = exports_bucket
         self._queues = dict(queues)
 
         self.shared_layer = lambda_.LayerVersion(
@@ -238,6 +251,7 @@ class Functions(Construct):
             cursor_secret_arn=storage.cursor_secret.secret_arn,
             raw_bucket=raw_bucket.bucket_name,
             queue_urls={resource: queue.queue_url for resource, queue in self._queues.items()},
+            exports_bucket=exports_bucket.bucket_name if exports_bucket is not None else None,
         )
 
         self.api_functions: dict[str, lambda_.Function] = {}
@@ -373,6 +387,8 @@ class Functions(Construct):
         for resource in sorted(resources):
             if resource is Resource.RAW_BUCKET:
                 self._grant_raw_bucket(function, name, resources)
+            elif resource is Resource.EXPORTS_BUCKET and self._exports_bucket is not None:
+                self._grant_exports_bucket(function)
             elif resource in self._queues and resource is consumes:
                 # Receive, delete, change visibility, read attributes of this queue only.
                 self._queues[resource].grant_consume_messages(function)
@@ -407,6 +423,22 @@ class Functions(Construct):
                 f"AwsSolutions-IAM5[Resource::<{_logical_id_of(self._raw_bucket)}.Arn>/{prefix}*]",
                 RAW_BUCKET_REASON,
             )
+
+    def _grant_exports_bucket(self, function: lambda_.Function) -> None:
+        """Objects under exports/ only: write (multipart uploads included), read (presigned downloads are
+        signed with the API function's role), delete and abort; no listing."""
+        assert self._exports_bucket is not None
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                resources=[self._exports_bucket.arn_for_objects(f"{EXPORTS_PREFIX}*")],
+            )
+        )
+        acknowledge(
+            function.role,  # type: ignore[arg-type]
+            f"AwsSolutions-IAM5[Resource::<{_logical_id_of(self._exports_bucket)}.Arn>/{EXPORTS_PREFIX}*]",
+            EXPORTS_BUCKET_REASON,
+        )
 
     def _trigger_queue(self, worker: WorkerFunction) -> sqs.IQueue:
         queue = self._queues.get(worker.trigger)

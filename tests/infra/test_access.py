@@ -584,9 +584,7 @@ def recorder(aws: None, monkeypatch: pytest.MonkeyPatch) -> Recorder:
 
 def _policies(synth: Synth) -> dict[str, Policy]:
     table_id, _ = _single(synth, "AWS::DynamoDB::Table")
-    [bucket_id] = [
-        k for k, v in synth.of_type("AWS::S3::Bucket").items() if "LoggingConfiguration" in v["Properties"]
-    ]
+    [bucket_id] = [k for k in synth.of_type("AWS::S3::Bucket") if k.startswith("InboundRawBucket")]
     return {
         name: Policy(_role_statements(synth, props), table_id, bucket_id)
         for name, (_, props) in _functions_by_name(synth).items()

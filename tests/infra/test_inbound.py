@@ -42,11 +42,11 @@ INGEST_WORKERS = [w for w in WORKER_FUNCTIONS if w.trigger is Resource.INGEST_QU
 
 
 def _raw_bucket(synth: Synth) -> tuple[str, dict[str, Any]]:
-    """The bucket SES writes to (the other bucket is its access log target)."""
+    """The bucket SES writes to (not the access log target nor the exports bucket)."""
     [(logical_id, bucket)] = [
         (k, v)
         for k, v in synth.of_type("AWS::S3::Bucket").items()
-        if "LoggingConfiguration" in v["Properties"]
+        if "LoggingConfiguration" in v["Properties"] and k.startswith("InboundRawBucket")
     ]
     return logical_id, bucket
 
@@ -103,6 +103,11 @@ def test_raw_bucket_is_versioned_encrypted_private_and_retained(synth: Synth) ->
     assert _denies_insecure_transport(_bucket_policy(synth, bucket_id))
 
 
+def _exports_bucket_id(synth: Synth) -> str:
+    [bucket_id] = [k for k in synth.of_type("AWS::S3::Bucket") if k.startswith("TasksExportsBucket")]
+    return bucket_id
+
+
 def test_raw_bucket_logs_to_a_separate_private_bucket(synth: Synth) -> None:
     bucket_id, bucket = _raw_bucket(synth)
     log_target = bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
@@ -115,9 +120,11 @@ def test_raw_bucket_logs_to_a_separate_private_bucket(synth: Synth) -> None:
     }
     statements = _bucket_policy(synth, log_target)
     assert _denies_insecure_transport(statements)
-    [delivery] = [s for s in statements if s["Effect"] == "Allow"]
-    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
-    assert delivery["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+    # One delivery grant per logged bucket (the raw bucket and the exports bucket), each scoped to it.
+    deliveries = [s for s in statements if s["Effect"] == "Allow"]
+    assert all(s["Principal"] == {"Service": "logging.s3.amazonaws.com"} for s in deliveries)
+    sources = [s["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::GetAtt"][0] for s in deliveries]
+    assert sorted(sources) == sorted([bucket_id, _exports_bucket_id(synth)])
 
 
 def test_raw_bucket_lifecycle_tiers_inbound_and_expires_only_noncurrent_versions(synth: Synth) -> None:

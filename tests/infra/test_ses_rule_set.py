@@ -28,9 +28,7 @@ RAW_PREFIX = "inbound/raw/"
 
 def _raw_bucket_id(resources: dict[str, Any]) -> str:
     [bucket_id] = [
-        k
-        for k, v in resources.items()
-        if v["Type"] == "AWS::S3::Bucket" and "LoggingConfiguration" in v["Properties"]
+        k for k, v in resources.items() if v["Type"] == "AWS::S3::Bucket" and k.startswith("InboundRawBucket")
     ]
     return bucket_id
 

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     exports_bucket: str = "dmarcwatch-exports"
     ingest_queue_url: str | None = None
     scan_queue_url: str | None = None
+    export_queue_url: str | None = None
+    whois_queue_url: str | None = None
     # The local scheduler's period for scheduled functions (AWS uses each function's EventBridge rate).
     scheduler_interval_seconds: float = 60.0
     # Transactions of one report's statistics in flight at once (DynamoDB takes many; the local stack's

@@ -24,6 +24,9 @@ class Resource(StrEnum):
     RAW_BUCKET = "raw_bucket"  # read/write raw mail and payloads, presign downloads
     INGEST_QUEUE = "ingest_queue"  # send (uploads, reprocessing) and consume (parser) ingestion messages
     SCAN_QUEUE = "scan_queue"  # send (API, dispatcher) and consume (scanner) domain scan requests
+    EXPORT_QUEUE = "export_queue"  # send (API) and consume (export worker) export runs
+    WHOIS_QUEUE = "whois_queue"  # send (API, schedule) and consume (WHOIS worker) RDAP lookups
+    EXPORTS_BUCKET = "exports_bucket"  # write export files (worker), presign their downloads (API)
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,18 @@ def bootstrap_scanning() -> str:
     return _queue_with_dlq(SCAN_QUEUE, visibility_timeout=120)
 
 
+EXPORT_QUEUE = "dmarcwatch-export"
+WHOIS_QUEUE = "dmarcwatch-whois"
+
+
+def bootstrap_task_queues() -> dict[str, str]:
+    """The export and WHOIS queues (with their DLQs): the environment variables naming their URLs."""
+    return {
+        "DMARCWATCH_EXPORT_QUEUE_URL": _queue_with_dlq(EXPORT_QUEUE, visibility_timeout=900),
+        "DMARCWATCH_WHOIS_QUEUE_URL": _queue_with_dlq(WHOIS_QUEUE, visibility_timeout=120),
+    }
+
+
 def bootstrap() -> None:
     settings = get_settings()
     try:

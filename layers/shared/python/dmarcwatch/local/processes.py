@@ -104,10 +104,9 @@ def run_embedded_aws() -> None:
 
 
 def _queue_url(trigger: Resource) -> str:
-    settings = get_settings()
-    urls = {Resource.INGEST_QUEUE: settings.ingest_queue_url, Resource.SCAN_QUEUE: settings.scan_queue_url}
-    url = urls.get(trigger)
-    if url is None:
+    # Each queue Resource's URL is the setting `<resource>_url` (as the CDK stack names its variable).
+    url = getattr(get_settings(), f"{trigger.value}_url", None)
+    if not isinstance(url, str):
         raise RuntimeError(f"no local queue for {trigger}")
     return url
 

@@ -77,7 +77,12 @@ def _banner(lines: list[str]) -> None:
 
 
 def run(wait: Callable[[threading.Event], None] | None = None) -> int:
-    from dmarcwatch.local.bootstrap import bootstrap, bootstrap_inbound, bootstrap_scanning
+    from dmarcwatch.local.bootstrap import (
+        bootstrap,
+        bootstrap_inbound,
+        bootstrap_scanning,
+        bootstrap_task_queues,
+    )
     from dmarcwatch.models import Environment
     from dmarcwatch.plans import PlanName
     from dmarcwatch.services import accounts, admin
@@ -93,6 +98,7 @@ def run(wait: Callable[[threading.Event], None] | None = None) -> int:
         bootstrap()
         os.environ["DMARCWATCH_INGEST_QUEUE_URL"] = bootstrap_inbound()
         os.environ["DMARCWATCH_SCAN_QUEUE_URL"] = bootstrap_scanning()
+        os.environ.update(bootstrap_task_queues())
         aws.reset()
         settings = get_settings()
         created = admin.create_account(
