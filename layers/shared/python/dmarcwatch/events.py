@@ -18,6 +18,7 @@ class EventType(StrEnum):
     DNS_CHANGED = "dns.changed"
     DOMAIN_VERIFIED = "domain.verified"
     DOMAIN_UNVERIFIED = "domain.unverified"
+    DOMAIN_EXPIRING = "domain.expiring"
     EXPORT_COMPLETED = "export.completed"
 
 
@@ -85,6 +86,19 @@ class ExportCompleted(Model):
     truncated: bool
 
 
+class DomainExpiring(Model):
+    """The registration expires within `threshold_days` (30, 14, 7 or 1): sent once per threshold and
+    expiry date, so a renewal starts the countdown again."""
+
+    type: Literal[EventType.DOMAIN_EXPIRING] = EventType.DOMAIN_EXPIRING
+    domain_id: str
+    domain: str
+    expiry_date: datetime
+    days_to_expiry: int
+    threshold_days: int
+    registrar: str | None
+
+
 EventPayload = Annotated[
     ReportReceived
     | ReportQuarantined
@@ -92,7 +106,8 @@ EventPayload = Annotated[
     | DnsChanged
     | DomainVerified
     | DomainUnverified
-    | ExportCompleted,
+    | ExportCompleted
+    | DomainExpiring,
     Field(discriminator="type"),
 ]
 

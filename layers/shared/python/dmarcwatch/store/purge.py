@@ -4,8 +4,9 @@ so a retried message finishes what a timed-out one began.
 
 What goes: the domain's daily statistics, its sources (every day that has statistics: the per-report
 source items and the legacy per-IP items of all shards), its reports with their records, applied-batch
-markers and parsed payloads, the latest scan, the DNS change history and the DKIM selectors seen. The raw
-mails stay under the bucket's own lifecycle: one mail can hold reports for several domains.
+markers and parsed payloads, the latest scan, the DNS change history, the DKIM selectors seen and the
+WHOIS data. The raw mails stay under the bucket's own lifecycle: one mail can hold reports for several
+domains.
 """
 
 from __future__ import annotations
@@ -70,5 +71,11 @@ def purge_domain(tenant: Tenant, domain_id: str) -> int:
     deleted += _delete(_partition_keys(t.changes_pk(account, env, domain_id)))
     deleted += _delete(_partition_keys(stats_pk))
     tenant_pk = t.tenant_pk(account, env)
-    deleted += _delete([key(tenant_pk, t.scan_sk(domain_id)), key(tenant_pk, t.dkim_selectors_sk(domain_id))])
+    deleted += _delete(
+        [
+            key(tenant_pk, t.scan_sk(domain_id)),
+            key(tenant_pk, t.dkim_selectors_sk(domain_id)),
+            key(tenant_pk, t.whois_sk(domain_id)),
+        ]
+    )
     return deleted

@@ -9,6 +9,9 @@ from typing import Any
 from dmarcwatch.config import get_settings
 from dmarcwatch.store import aws
 
+# SQS delays a message by 15 minutes at most.
+MAX_DELAY_SECONDS = 900
+
 
 def _send_batches(url: str | None, bodies: list[str], what: str) -> int:
     """Send in batches of ten; returns how many were sent (0 when no queue is configured)."""
@@ -37,6 +40,17 @@ def send_scan_requests(messages: list[dict[str, Any]]) -> int:
 def send_whois_requests(bodies: list[str]) -> int:
     """Queue WHOIS/RDAP lookups; returns how many were sent (0 when no queue is configured)."""
     return _send_batches(get_settings().whois_queue_url, bodies, "WHOIS")
+
+
+def send_whois_request_later(body: str, delay_seconds: int) -> bool:
+    """Queue one WHOIS lookup to be delivered after `delay_seconds` (at most SQS's 900); False when no
+    queue is configured."""
+    url = get_settings().whois_queue_url
+    if not url:
+        return False
+    delay = max(0, min(delay_seconds, MAX_DELAY_SECONDS))
+    aws.client("sqs").send_message(QueueUrl=url, MessageBody=body, DelaySeconds=delay)
+    return True
 
 
 def send_export_request(body: str) -> None:

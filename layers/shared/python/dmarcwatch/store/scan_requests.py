@@ -14,7 +14,6 @@ dispatcher leases up to thousands of domains per run and must not spend a round 
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,17 +23,14 @@ from botocore.exceptions import ClientError
 from dmarcwatch import table as t
 from dmarcwatch.models import Tenant
 from dmarcwatch.store.db import (
+    conditional_updates,
     is_conditional_failure,
     key,
-    low_level,
     parse_ts,
     table,
     to_wire,
     ts,
 )
-
-# Concurrent writes of one batch of leases or deferrals.
-WRITERS = 16
 
 
 @dataclass(frozen=True)
@@ -52,24 +48,6 @@ def _domain_key(tenant: Tenant, name: str) -> dict[str, Any]:
 def _schedule_values(tenant: Tenant, name: str, at: datetime) -> dict[str, Any]:
     keys = t.scan_schedule(tenant.account_id, tenant.environment.value, name, str(ts(at)))
     return {":gpk": keys["gsi2pk"], ":gsk": keys["gsi2sk"], ":at": keys["next_scan_at"]}
-
-
-def _conditional(call: dict[str, Any]) -> bool:
-    """Run one UpdateItem; False when its condition failed."""
-    try:
-        low_level().update_item(**call)
-    except ClientError as error:
-        if is_conditional_failure(error):
-            return False
-        raise
-    return True
-
-
-def _in_parallel(calls: list[dict[str, Any]]) -> list[bool]:
-    if len(calls) <= 1:
-        return [_conditional(call) for call in calls]
-    with ThreadPoolExecutor(max_workers=min(WRITERS, len(calls))) as pool:
-        return list(pool.map(_conditional, calls))
 
 
 def _lease_call(request: LeaseRequest, now: datetime, until: datetime, due_only: bool) -> dict[str, Any]:
@@ -96,7 +74,7 @@ def lease(
 ) -> list[bool]:
     """Take the queue lease of each domain until `until`, in parallel; per request, whether it was taken
     (False: a lease is active, the domain is gone, or with `due_only` it is no longer due)."""
-    return _in_parallel([_lease_call(request, now, until, due_only) for request in requests])
+    return conditional_updates([_lease_call(request, now, until, due_only) for request in requests])
 
 
 def release(requests: list[LeaseRequest], *, reschedule_at: datetime | None = None) -> None:
@@ -119,13 +97,13 @@ def release(requests: list[LeaseRequest], *, reschedule_at: datetime | None = No
                 _schedule_values(request.tenant, request.name, reschedule_at)
             )
         calls.append(call)
-    _in_parallel(calls)
+    conditional_updates(calls)
 
 
 def schedule_unscheduled(requests: list[LeaseRequest], at: datetime) -> None:
     """Give each scheduled-kind domain that has no schedule (deactivated and activated again while its
     request waited) one at `at`, in parallel; a domain with a schedule keeps it."""
-    _in_parallel(
+    conditional_updates(
         [
             {
                 "TableName": table().name,
@@ -142,7 +120,7 @@ def schedule_unscheduled(requests: list[LeaseRequest], at: datetime) -> None:
 
 def defer(domains: list[tuple[Tenant, str]], until: datetime) -> None:
     """Move the schedule of each (still scheduled) domain to `until`, in parallel."""
-    _in_parallel(
+    conditional_updates(
         [
             {
                 "TableName": table().name,

@@ -1,0 +1,5 @@
+"""Lambda: WHOIS lookups over RDAP from the WHOIS queue."""
+
+from dmarcwatch.whois.worker import handler
+
+__all__ = ["handler"]

@@ -1,0 +1,5 @@
+"""Lambda: the scheduled weekly WHOIS refresh (EventBridge)."""
+
+from dmarcwatch.whois.scheduler import handler
+
+__all__ = ["handler"]
