@@ -51,6 +51,12 @@ class World:
         created = self.client.post("/v1/keys", headers=self.account.headers(), json={"name": "spare"})
         return str(created.json()["data"]["id"])
 
+    def folder_id(self) -> str:
+        created = self.client.post(
+            "/v1/folders", headers=self.account.headers(), json={"name": f"folder {uuid.uuid4().hex[:8]}"}
+        )
+        return str(created.json()["data"]["id"])
+
     def upload_id(self) -> str:
         uploaded = self.client.post(
             "/v1/reports",
@@ -201,6 +207,32 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: (f"/quarantine/{w.quarantine_id}/reprocess", {}),
         lambda w: (f"/quarantine/{TOO_LONG}/reprocess", {}),
     ),
+    # Portfolio: the domain's own fields, folders and tags.
+    ("PATCH", "/domains/{domain_id}"): Case(
+        lambda w: (f"/domains/{d(w)}", {"json": {"tags": ["prod"], "is_favorite": True}}),
+        lambda w: (f"/domains/{d(w)}", {"json": {"colour": "red"}}),
+    ),
+    ("POST", "/domains/bulk-update"): Case(
+        # By name: a stranger's answer echoes the refs it sent as not found (never an id of ours).
+        lambda w: ("/domains/bulk-update", {"json": {"ids": [DOMAIN], "add_tags": ["eu"]}}),
+        lambda w: ("/domains/bulk-update", {"json": {"ids": []}}),
+    ),
+    ("GET", "/folders"): Case(lambda w: ("/folders", {})),
+    ("POST", "/folders"): Case(
+        lambda w: ("/folders", {"json": {"name": f"new {uuid.uuid4().hex[:8]}"}}),
+        lambda w: ("/folders", {"json": {"name": ""}}),
+    ),
+    ("GET", "/folders/{folder_id}"): Case(
+        lambda w: (f"/folders/{w.folder_id()}", {}), lambda w: (f"/folders/{TOO_LONG}", {})
+    ),
+    ("PATCH", "/folders/{folder_id}"): Case(
+        lambda w: (f"/folders/{w.folder_id()}", {"json": {"name": f"renamed {uuid.uuid4().hex[:8]}"}}),
+        lambda w: (f"/folders/{w.folder_id()}", {"json": {"name": "x" * 101}}),
+    ),
+    ("DELETE", "/folders/{folder_id}"): Case(
+        lambda w: (f"/folders/{w.folder_id()}", {}), lambda w: (f"/folders/{TOO_LONG}", {})
+    ),
+    ("GET", "/tags"): Case(lambda w: ("/tags", {})),
 }
 
 

@@ -97,7 +97,7 @@ def test_results_records_history_and_detail_after_a_scan(
     assert changes["data"] == []
     detail = client.get(f"/v1/domains/{corp}", headers=account.headers()).json()["data"]
     assert detail["scan_result"]["result"]["spf_dns_lookups"] == 4
-    assert detail["recent_changes"] == []
+    assert detail["change_history"] == []
 
 
 def test_list_filters_by_dmarc_status(client: TestClient, account: ApiAccount, corp: str) -> None:

@@ -18,6 +18,7 @@ from dmarcwatch.plans import PlanName, get_plan
 from dmarcwatch.scanning import rescans
 from dmarcwatch.scanning.lease import QUEUED_LEASE
 from dmarcwatch.services import admin, domains
+from dmarcwatch.services.domains import DomainFilter
 from dmarcwatch.store import aws as aws_clients
 from dmarcwatch.store import scans
 from dmarcwatch.store.events import recent_events
@@ -73,7 +74,7 @@ def test_rescans_record_changes_only_when_dns_changed(
     assert kinds.count("dns.changed") == len(changed)
     assert kinds.count("domain.scan.completed") == 3
     # The list filters see the new policy.
-    page = domains.list_domains(tenant, limit=10, search=None, after=None, dmarc_status="reject")
+    page = domains.list_domains(tenant, limit=10, after=None, filters=DomainFilter(dmarc_status="reject"))
     assert [d.name for d in page.items] == ["change.test"]
 
 

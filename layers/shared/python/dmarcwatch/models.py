@@ -116,6 +116,23 @@ class Domain(Model):
     spf_status: str | None = None
     last_scan_at: datetime | None = None
     next_scan_at: datetime | None = None
+    # The portfolio fields the account sets (PATCH /domains/{id}); `rev` advances with every change of
+    # them, the optimistic lock of the facet index (store.domain_fields).
+    folder_id: str | None = None
+    is_favorite: bool = False
+    tags: list[str] = Field(default_factory=list)
+    notes: str | None = None
+    custom_label: str | None = None
+    rev: int = 0
+    spf_record: str | None = None
+
+
+class Folder(Model):
+    id: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    domain_count: int = 0
 
 
 # --- what ingestion stores ---------------------------------------------------------------------------

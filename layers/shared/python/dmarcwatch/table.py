@@ -223,6 +223,30 @@ def changes_pk(account_id: str, environment: str, domain_id: str) -> str:
     return f"{tenant_pk(account_id, environment)}#CHANGES#{domain_id}"
 
 
+# --- portfolio: folders, and the facet index of the domain list's filters ---------------------------------
+
+
+def folder_sk(folder_id: str) -> str:
+    return f"FOLDER#{folder_id}"
+
+
+def folder_name_sk(name: str) -> str:
+    """The lock that makes folder names unique per tenant, case-insensitively."""
+    return f"FOLDERNAME#{name.casefold()}"
+
+
+def facet_pk(account_id: str, environment: str, facet: str) -> str:
+    """One partition per facet value (`folder:<id>`, `folder:none`, `tag:<tag>`, `favorite:true`, …), an item
+    per member domain (sk = its name): the index the filtered domain list reads instead of the tenant."""
+    return f"{tenant_pk(account_id, environment)}#FACET#{facet}"
+
+
+def facet_count_sk(facet: str) -> str:
+    """Under the tenant partition: how many domains a facet value holds (`domains`), kept in the same
+    transactions as its members."""
+    return f"FACETCOUNT#{facet}"
+
+
 def dkim_selectors_sk(domain_id: str) -> str:
     return f"DKIMSEL#{domain_id}"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from dmarcwatch.api.dns_schemas import ScanResultsOut
+from dmarcwatch.api.report_schemas import Counts
 from dmarcwatch.domain_names import MAX_BULK
 from dmarcwatch.models import Domain, iso
 
@@ -42,6 +43,15 @@ class DomainOut(BaseModel):
     spf_status: str | None
     last_scan_at: str | None
     next_scan_at: str | None
+    # Seed 002's list fields.
+    dmarc_policy_p: str | None = Field(description="The DMARC policy in force (null when there is none)")
+    spf: str | None = Field(description="The SPF record (latest scan)")
+    scanned_at: str | None = Field(description="When the latest scan ran (= last_scan_at)")
+    added_at: str | None = Field(description="When the domain was added (= created_at)")
+    folder_id: str | None
+    is_favorite: bool
+    tags: list[str]
+    custom_label: str | None
 
     @classmethod
     def of(cls, domain: Domain) -> DomainOut:
@@ -57,6 +67,14 @@ class DomainOut(BaseModel):
             spf_status=domain.spf_status,
             last_scan_at=iso(domain.last_scan_at),
             next_scan_at=iso(domain.next_scan_at),
+            dmarc_policy_p=domain.dmarc_status if domain.dmarc_status != "missing" else None,
+            spf=domain.spf_record or None,
+            scanned_at=iso(domain.last_scan_at),
+            added_at=iso(domain.created_at),
+            folder_id=domain.folder_id,
+            is_favorite=domain.is_favorite,
+            tags=domain.tags,
+            custom_label=domain.custom_label,
             verification=VerificationOut(
                 verified=domain.verified_at is not None,
                 verified_at=iso(domain.verified_at),
@@ -67,17 +85,25 @@ class DomainOut(BaseModel):
 
 
 class ChangeOut(BaseModel):
+    """A DNS change, in seed 002's names."""
+
     id: str
-    field: str
-    old: str | None
-    new: str | None
+    domain_name: str
+    field_name: str
+    old_value: str | None
+    new_value: str | None
     detected_at: str
 
 
 class DomainDetailOut(DomainOut):
     tld: str | None = Field(description="The domain's public suffix (co.uk for example.co.uk), from the PSL")
+    notes: str | None
+    first_seen: str | None = Field(description="When the domain was first added to this environment")
+    last_scanned: str | None = Field(description="When the latest scan ran")
+    scan_count: int = Field(description="Scans recorded since the domain was added")
     scan_result: ScanResultsOut | None = Field(description="The latest scan; null before the first")
-    recent_changes: list[ChangeOut]
+    change_history: list[ChangeOut] = Field(description="The last 100 DNS changes, newest first")
+    stats_30d: Counts = Field(description="DMARC totals of the last 30 days (as GET /domains/{id}/stats)")
 
 
 class VerifyOut(BaseModel):

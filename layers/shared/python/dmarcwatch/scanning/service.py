@@ -71,12 +71,18 @@ def dmarc_status(result: ScanResult) -> str:
     return "missing"
 
 
+SPF_RECORD_KEPT = 2048
+
+
 def summary_fields(result: ScanResult) -> dict[str, Any]:
     return {
         "email_gateway": result.email_gateway or "none",
         "email_gateway_lc": (result.email_gateway or "none").lower(),
         "dmarc_status": dmarc_status(result),
         "spf_status": result.spf_status or "unknown",
+        # The list's `spf` (seed 002; "" when there is none): a record is a few hundred bytes, the cut
+        # keeps the item small whatever is published.
+        "spf_record": (result.spf or "")[:SPF_RECORD_KEPT],
     }
 
 

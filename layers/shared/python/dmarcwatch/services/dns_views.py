@@ -80,7 +80,12 @@ def latest_or_none(tenant: Tenant, domain_id: str) -> dict[str, Any] | None:
     found = scan_store.latest(tenant, domain_id)
     if found is None:
         return None
-    return {"result": found.result, "previous": found.previous, "scanned_at": found.scanned_at}
+    return {
+        "result": found.result,
+        "previous": found.previous,
+        "scanned_at": found.scanned_at,
+        "scan_count": found.scan_count,
+    }
 
 
 def latest(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
@@ -128,6 +133,18 @@ def dns_records(tenant: Tenant, account: Account, domain_ref: str) -> dict[str, 
 def changes(
     tenant: Tenant, domain_ref: str, limit: int, before: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the domain's DNS changes, newest first, in seed 002's names."""
     domain = domains.resolve(tenant, domain_ref)
     rows, position = scan_store.list_changes(tenant, domain.id, limit=limit, before=before)
-    return [row.__dict__ for row in rows], position
+    entries = [
+        {
+            "id": row.id,
+            "domain_name": domain.name,
+            "field_name": row.field,
+            "old_value": row.old,
+            "new_value": row.new,
+            "detected_at": row.detected_at,
+        }
+        for row in rows
+    ]
+    return entries, position

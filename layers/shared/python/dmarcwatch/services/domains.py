@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dmarcwatch import facets
 from dmarcwatch.domain_names import DomainName, InvalidDomain, normalize_domain
-from dmarcwatch.errors import not_found
+from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.ids import IdPrefix, has_prefix, new_id, random_base62
 from dmarcwatch.ingest.messages import PurgeDomain
 from dmarcwatch.models import Domain, DomainStatus, Tenant, utcnow
 from dmarcwatch.plans import Plan
 from dmarcwatch.scanning.queueing import queue_scans
 from dmarcwatch.store import domains as store
+from dmarcwatch.store import facets as store_facets
 from dmarcwatch.store import queues
 from dmarcwatch.store import scans as scan_store
 
@@ -93,61 +95,128 @@ def resolve(tenant: Tenant, id_or_name: str) -> Domain:
     return domain
 
 
-def _filters(
-    search: str | None, email_gateway: str | None, dmarc_status: str | None
-) -> tuple[str | None, dict[str, str]]:
-    needle = search.strip().lower() if search else None
-    equals = {}
-    if email_gateway:
-        equals["email_gateway_lc"] = email_gateway.strip().lower()
-    if dmarc_status:
-        equals["dmarc_status"] = dmarc_status
-    return needle or None, equals
+@dataclass(frozen=True)
+class DomainFilter:
+    """The domain list's filters. Facet filters (folder, tags, favourite, status) are served from the facet
+    index; the others (search, gateway, DMARC policy) narrow what it returns, or filter the tenant's
+    domain items when no facet filter is given."""
+
+    search: str | None = None
+    email_gateway: str | None = None
+    dmarc_status: str | None = None
+    folder_id: str | None = None  # a folder id, or "none" for domains in no folder
+    tags: tuple[str, ...] = ()
+    is_favorite: bool | None = None
+    status: str | None = None
+
+    @property
+    def needle(self) -> str | None:
+        return self.search.strip().lower() or None if self.search else None
+
+    @property
+    def equals(self) -> dict[str, str]:
+        equals = {}
+        if self.email_gateway:
+            equals["email_gateway_lc"] = self.email_gateway.strip().lower()
+        if self.dmarc_status:
+            equals["dmarc_status"] = self.dmarc_status
+        return equals
+
+    @property
+    def facets(self) -> list[str]:
+        wanted = [facets.tag_facet(tag) for tag in self.tags]
+        if self.folder_id is not None:
+            wanted.append(facets.folder_facet(None if self.folder_id == facets.NO_FOLDER else self.folder_id))
+        if self.is_favorite is not None:
+            wanted.append(facets.favorite_facet(self.is_favorite))
+        if self.status is not None:
+            wanted.append(facets.status_facet(self.status))
+        return wanted
+
+    def accepts(self, domain: Domain) -> bool:
+        """The same test as the filters, in memory (for domains read through the facet index)."""
+        needle = self.needle
+        if needle and needle not in domain.name and needle not in domain.unicode_name:
+            return False
+        if self.email_gateway and (domain.email_gateway or "").lower() != self.equals["email_gateway_lc"]:
+            return False
+        if self.dmarc_status and domain.dmarc_status != self.dmarc_status:
+            return False
+        return facets.matches(domain, self.facets)
+
+
+def _driver(tenant: Tenant, wanted: list[str]) -> tuple[str, int]:
+    """The facet value with the fewest domains (the cheapest to read through) and its count."""
+    counts = store_facets.counts(tenant, wanted)
+    driver = min(wanted, key=lambda f: (counts[f], f))
+    return driver, counts[driver]
 
 
 def list_domains(
-    tenant: Tenant,
-    *,
-    limit: int,
-    search: str | None,
-    after: str | None,
-    email_gateway: str | None = None,
-    dmarc_status: str | None = None,
+    tenant: Tenant, *, limit: int, after: str | None, filters: DomainFilter = DomainFilter()
 ) -> store.DomainPage:
-    needle, equals = _filters(search, email_gateway, dmarc_status)
-    return store.list_page(tenant, limit=limit, search=needle, after=after, equals=equals)
+    wanted = filters.facets
+    if not wanted:
+        return store.list_page(
+            tenant, limit=limit, search=filters.needle, after=after, equals=filters.equals
+        )
+    driver, _ = _driver(tenant, wanted)
+    return store.list_by_facets(tenant, driver, limit=limit, after=after, accept=filters.accepts)
 
 
-def count_domains(
-    tenant: Tenant, *, search: str | None, email_gateway: str | None = None, dmarc_status: str | None = None
-) -> int:
-    """The total a listing with these filters holds: the tenant counter when unfiltered, else a COUNT."""
-    needle, equals = _filters(search, email_gateway, dmarc_status)
-    if needle is None and not equals:
-        return store.domain_count(tenant)
-    return store.count_matching(tenant, search=needle, equals=equals)
+def count_domains(tenant: Tenant, filters: DomainFilter = DomainFilter()) -> int:
+    """The total a listing with these filters holds: the tenant counter when unfiltered, a facet count for
+    one facet filter alone, else a COUNT query (no facet) or a read of the smallest facet's members."""
+    wanted = filters.facets
+    residual = filters.needle is not None or bool(filters.equals)
+    if not wanted:
+        if not residual:
+            return store.domain_count(tenant)
+        return store.count_matching(tenant, search=filters.needle, equals=filters.equals)
+    driver, count = _driver(tenant, wanted)
+    if len(wanted) == 1 and not residual:
+        return count
+    total, after = 0, None
+    while True:
+        page = store.list_by_facets(tenant, driver, limit=1000, after=after, accept=filters.accepts)
+        total += len(page.items)
+        if page.after is None:
+            return total
+        after = page.after
+
+
+# A change guarded by the domain's revision is read and tried again this often when another change won.
+CHANGE_ATTEMPTS = 5
 
 
 def set_status(tenant: Tenant, id_or_name: str, status: DomainStatus) -> Domain:
     """Deactivated domains leave the rescan schedule; activated ones are scanned again soon."""
-    domain = resolve(tenant, id_or_name)
-    if domain.status != status:
+    for _ in range(CHANGE_ATTEMPTS):
+        domain = resolve(tenant, id_or_name)
+        if domain.status == status:
+            return domain
         now = utcnow()
-        store.set_status(tenant, domain, status, now)
-        domain = domain.model_copy(update={"status": status, "updated_at": now})
-        if status == DomainStatus.ACTIVE:
-            queue_scans(tenant, [domain], now)
-        else:
-            scan_store.unschedule(tenant, domain)
+        if store.set_status(tenant, domain, status, now):
+            break
+    else:
+        raise ApiError(ErrorCode.CONFLICT, "the domain kept changing; try again")
+    domain = domain.model_copy(update={"status": status, "updated_at": now, "rev": domain.rev + 1})
+    if status == DomainStatus.ACTIVE:
+        queue_scans(tenant, [domain], now)
+    else:
+        scan_store.unschedule(tenant, domain)
     return domain
 
 
 def delete_domain(tenant: Tenant, id_or_name: str) -> Domain:
     """Stop monitoring the domain and queue the deletion of everything stored under it (statistics,
     sources, reports and records, scans, history), which the parser worker carries out."""
-    domain = resolve(tenant, id_or_name)
-    if not store.delete(tenant, domain):
-        raise not_found("domain")
+    for _ in range(CHANGE_ATTEMPTS):
+        domain = resolve(tenant, id_or_name)
+        if store.delete(tenant, domain):
+            break
+    else:
+        raise ApiError(ErrorCode.CONFLICT, "the domain kept changing; try again")
     purge = PurgeDomain(
         account_id=tenant.account_id, environment=tenant.environment.value, domain_id=domain.id
     )

@@ -15,7 +15,7 @@ routing trusts only a verification granted or confirmed recently (`tenants_monit
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,9 @@ from dmarcwatch import table as t
 from dmarcwatch.events import Event
 from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant
 from dmarcwatch.store import events as event_store
+from dmarcwatch.store import facets as facet_store
 from dmarcwatch.store.db import (
+    from_wire,
     is_conditional_failure,
     key,
     low_level,
@@ -40,8 +42,9 @@ from dmarcwatch.store.db import (
     ts,
 )
 
-# A transaction holds at most 100 items: two per domain plus the counter.
-_DOMAINS_PER_TRANSACTION = 49
+# A transaction holds at most 100 items: per domain its item, its id alias and its three facet members
+# (no folder, not a favourite, active), plus the domain counter and the three facet counts.
+_DOMAINS_PER_TRANSACTION = 19
 
 
 class AllowanceExceeded(Exception):
@@ -73,7 +76,16 @@ def _item(tenant: Tenant, domain: Domain) -> dict[str, Any]:
         "updated_at": ts(domain.updated_at),
         "verification_token": domain.verification_token,
         "verified_at": ts(domain.verified_at),
+        **_fields(domain),
     }
+
+
+# The portfolio fields the account sets (PATCH /domains/{id}), with the facet index's lock.
+PORTFOLIO_FIELDS = ("folder_id", "is_favorite", "tags", "notes", "custom_label")
+
+
+def _fields(domain: Domain) -> dict[str, Any]:
+    return {**{f: getattr(domain, f) for f in PORTFOLIO_FIELDS}, "rev": domain.rev}
 
 
 def _from(item: dict[str, Any]) -> Domain:
@@ -174,6 +186,7 @@ def _insert_chunk(tenant: Tenant, domains: list[Domain], allowance: int) -> list
                 }
             }
         )
+    items.extend(facet_store.added_items(tenant, domains))
     items.append(_counter_update(tenant, len(domains), allowance))
     return transact_reasons(items)
 
@@ -280,14 +293,108 @@ def list_page(
             return DomainPage(items, None)
 
 
-def set_status(tenant: Tenant, domain: Domain, status: DomainStatus, now: Any) -> None:
-    table().update_item(
-        Key=key(_pk(tenant), t.domain_sk(domain.name)),
-        UpdateExpression="SET #s = :s, updated_at = :u",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":s": status.value, ":u": ts(now)},
-        ConditionExpression="attribute_exists(pk)",
-    )
+def list_by_facets(
+    tenant: Tenant,
+    driver: str,
+    *,
+    limit: int,
+    after: str | None,
+    accept: Callable[[Domain], bool],
+) -> DomainPage:
+    """Up to `limit` domains in name order among the members of facet value `driver` that `accept` takes,
+    continuing after the domain sort key `after`. Reads the members a page at a time and the domains of
+    each page in one BatchGetItem, on until the page is full."""
+    items: list[Domain] = []
+    position = after.removeprefix("DOMAIN#") if after else None
+    while True:
+        names, more = facet_store.member_names(tenant, driver, after=position, limit=max(limit, 100))
+        found = get_many(tenant, names)
+        for name in names:
+            domain = found.get(name)
+            if domain is not None and accept(domain):
+                items.append(domain)
+                if len(items) == limit:
+                    rest = more or name != names[-1]
+                    return DomainPage(items, t.domain_sk(name) if rest else None)
+        if not more or not names:
+            return DomainPage(items, None)
+        position = names[-1]
+
+
+def set_status(tenant: Tenant, domain: Domain, status: DomainStatus, now: datetime) -> bool:
+    """Change the status (and its facet); False when the domain changed meanwhile or is gone."""
+    after = domain.model_copy(update={"status": status, "updated_at": now})
+    return update_fields(tenant, domain, after, {"status": status.value})
+
+
+def update_fields(
+    tenant: Tenant,
+    before: Domain,
+    after: Domain,
+    values: dict[str, Any],
+    *,
+    folder_must_exist: str | None = None,
+) -> bool:
+    """Write `values` (attribute -> value; None removes it) and `updated_at` onto the domain, moving its
+    facet members and counts from `before` to `after`, in one transaction guarded by the domain's `rev`
+    (so two concurrent changes cannot both move the same members). With `folder_must_exist`, that folder
+    must still exist (a folder deleted meanwhile takes no new domains). False when a condition failed."""
+    names = {f"#v{i}": field for i, field in enumerate(values)}
+    sets = [f"#v{i} = :v{i}" for i, v in enumerate(values.values()) if v is not None]
+    removes = [f"#v{i}" for i, v in enumerate(values.values()) if v is None]
+    wire = {f":v{i}": v for i, v in enumerate(values.values()) if v is not None}
+    expression = "SET " + ", ".join([*sets, "updated_at = :u", "rev = :next"])
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    condition = _rev_condition(before)
+    items: list[dict[str, Any]] = [
+        {
+            "Update": {
+                "TableName": table().name,
+                "Key": to_wire(key(_pk(tenant), t.domain_sk(before.name))),
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_wire(
+                    {**wire, ":u": ts(after.updated_at), ":rev": before.rev, ":next": before.rev + 1}
+                ),
+            }
+        },
+        *facet_store.transition_items(tenant, before, after),
+    ]
+    if folder_must_exist is not None:
+        items.append(
+            {
+                "ConditionCheck": {
+                    "TableName": table().name,
+                    "Key": to_wire(key(_pk(tenant), t.folder_sk(folder_must_exist))),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            }
+        )
+    return transact(items)
+
+
+def _rev_condition(domain: Domain) -> str:
+    """The item exists and is at the revision `domain` was read at (`:rev`)."""
+    if domain.rev == 0:
+        return "attribute_exists(pk) AND (attribute_not_exists(rev) OR rev = :rev)"
+    return "attribute_exists(pk) AND rev = :rev"
+
+
+def get_many(tenant: Tenant, names: list[str]) -> dict[str, Domain]:
+    """The tenant's domains of these names (consistent BatchGetItem), by name; missing ones left out."""
+    found: dict[str, Domain] = {}
+    for start in range(0, len(names), 100):
+        keys = [key(_pk(tenant), t.domain_sk(n)) for n in names[start : start + 100]]
+        request: dict[str, Any] = {table().name: {"Keys": [to_wire(k) for k in keys], "ConsistentRead": True}}
+        while request:
+            response = low_level().batch_get_item(RequestItems=request)
+            for raw in response["Responses"].get(table().name, []):
+                item = from_wire(raw)
+                found[str(item["name"])] = _from(item)
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def mark_verified(tenant: Tenant, domain: Domain, at: datetime, event: Event | None = None) -> bool:
@@ -351,17 +458,20 @@ def drop_verification(tenant: Tenant, name: str, verified_at: datetime, event: E
 
 
 def delete(tenant: Tenant, domain: Domain) -> bool:
-    """Delete the domain, its id alias and one from the counter; False if it was already gone."""
+    """Delete the domain, its id alias, its facet members and one from the counters; False if it was
+    already gone or changed since it was read."""
     items = [
         {
             "Delete": {
                 "TableName": table().name,
                 "Key": to_wire(key(_pk(tenant), t.domain_sk(domain.name))),
-                "ConditionExpression": "attribute_exists(pk)",
+                "ConditionExpression": _rev_condition(domain),
+                "ExpressionAttributeValues": to_wire({":rev": domain.rev}),
             }
         },
         {"Delete": {"TableName": table().name, "Key": to_wire(key(_pk(tenant), t.domain_id_sk(domain.id)))}},
         _counter_update(tenant, -1, None),
+        *facet_store.removed_items(tenant, domain),
     ]
     return transact(items)
 

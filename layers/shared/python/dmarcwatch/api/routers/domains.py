@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from dmarcwatch.api.context import public_base_url, request_id_of
 from dmarcwatch.api.contracts import DocumentedRoute, error_responses
@@ -13,21 +13,23 @@ from dmarcwatch.api.deps import CurrentPrincipal, Cursor, DomainRef, Limit
 from dmarcwatch.api.dns_schemas import ScanResultsOut
 from dmarcwatch.api.domain_schemas import (
     BulkAddOut,
-    ChangeOut,
     DomainCreate,
     DomainDeleted,
     DomainDetailOut,
     DomainOut,
+    ChangeOut,
     InvalidDomainOut,
     VerifyOut,
 )
 from dmarcwatch.api.listing import data_response
 from dmarcwatch.api.pagination import decode_cursor, encode_cursor
+from dmarcwatch.api.portfolio_schemas import BulkUpdateOut, DomainBulkUpdate, DomainPatch
 from dmarcwatch.api.schemas import Envelope, ListEnvelope
 from dmarcwatch.domain_names import public_suffix
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
-from dmarcwatch.models import DomainStatus
-from dmarcwatch.services import dns_views, domains, verification
+from dmarcwatch.models import DomainStatus, iso
+from dmarcwatch.services import dns_views, domain_fields, domains, reports, verification
+from dmarcwatch.services.domains import DomainFilter
 
 router = APIRouter(tags=["domains"], route_class=DocumentedRoute)
 
@@ -36,29 +38,63 @@ Search = Annotated[
 ]
 
 
-@router.get("/domains", summary="List monitored domains", response_model=ListEnvelope[DomainOut])
-def list_domains(
-    request: Request,
-    principal: CurrentPrincipal,
+def domain_filters(
     search: Search = None,
     email_gateway: Annotated[
         str | None, Query(max_length=100, description="Detected gateway, e.g. 'Google Workspace' or 'none'")
     ] = None,
     dmarc_status: Literal["reject", "quarantine", "none", "missing"] | None = None,
-    limit: Limit = 25,
-    cursor: Cursor = None,
-) -> dict[str, Any]:
-    tenant = principal.tenant
-    query = {"search": search or "", "email_gateway": email_gateway or "", "dmarc_status": dmarc_status or ""}
-    after = decode_cursor(tenant, query, cursor) if cursor else None
-    page = domains.list_domains(
-        tenant,
-        limit=limit,
+    folder_id: Annotated[
+        str | None,
+        Query(pattern=r"^(fld_[A-Za-z0-9]{20}|none)$", description="A folder id, or `none` for no folder"),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, Query(max_length=20, description="Repeatable: domains carrying every tag given")
+    ] = None,
+    is_favorite: bool | None = None,
+    status: Annotated[
+        DomainStatus | None, Query(description="active or inactive (removed domains are not listed)")
+    ] = None,
+) -> DomainFilter:
+    """The list's filters. Folder, tag, favourite and status are read through the facet index."""
+    tags = tuple(dict.fromkeys(t.strip().lower() for t in tag or () if t.strip()))
+    if any(len(t) > 40 for t in tags):
+        raise ApiError(ErrorCode.VALIDATION_ERROR, "a tag is at most 40 characters")
+    return DomainFilter(
         search=search,
-        after=after,
         email_gateway=email_gateway,
         dmarc_status=dmarc_status,
+        folder_id=folder_id,
+        tags=tags,
+        is_favorite=is_favorite,
+        status=status.value if status else None,
     )
+
+
+Filters = Annotated[DomainFilter, Depends(domain_filters)]
+
+
+def _bound(filters: DomainFilter) -> dict[str, Any]:
+    """The filters as the cursor binds them and the `next` link repeats them."""
+    return {
+        "search": filters.search or "",
+        "email_gateway": filters.email_gateway or "",
+        "dmarc_status": filters.dmarc_status or "",
+        "folder_id": filters.folder_id or "",
+        "tag": list(filters.tags),
+        "is_favorite": "" if filters.is_favorite is None else str(filters.is_favorite).lower(),
+        "status": filters.status or "",
+    }
+
+
+@router.get("/domains", summary="List monitored domains", response_model=ListEnvelope[DomainOut])
+def list_domains(
+    request: Request, principal: CurrentPrincipal, filters: Filters, limit: Limit = 25, cursor: Cursor = None
+) -> dict[str, Any]:
+    tenant = principal.tenant
+    query = _bound(filters)
+    after = decode_cursor(tenant, query, cursor) if cursor else None
+    page = domains.list_domains(tenant, limit=limit, after=after, filters=filters)
     next_cursor = encode_cursor(tenant, query, page.after) if page.after else None
     params = {k: v for k, v in {**query, "limit": limit, "cursor": next_cursor}.items() if v}
     base = public_base_url(request, request.app.state.prefix)
@@ -66,11 +102,9 @@ def list_domains(
         "request_id": request_id_of(request),
         "limit": limit,
         "next_cursor": next_cursor,
-        "next": f"{base}{_list_path(request)}?{urlencode(params)}" if next_cursor else None,
+        "next": f"{base}{_list_path(request)}?{urlencode(params, doseq=True)}" if next_cursor else None,
+        "total_count": domains.count_domains(tenant, filters),
     }
-    meta["total_count"] = domains.count_domains(
-        tenant, search=search, email_gateway=email_gateway, dmarc_status=dmarc_status
-    )
     return {"data": [DomainOut.of(d).model_dump() for d in page.items], "meta": meta}
 
 
@@ -90,15 +124,13 @@ def list_organization_domains(
     request: Request,
     principal: CurrentPrincipal,
     account_id: Annotated[str, Path(max_length=64, description="The caller's account id (acct_…)")],
-    search: Search = None,
-    email_gateway: Annotated[str | None, Query(max_length=100, description="As for GET /domains")] = None,
-    dmarc_status: Literal["reject", "quarantine", "none", "missing"] | None = None,
+    filters: Filters,
     limit: Limit = 25,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     if account_id != principal.account.id:
         raise not_found("organization")
-    return list_domains(request, principal, search, email_gateway, dmarc_status, limit, cursor)
+    return list_domains(request, principal, filters, limit, cursor)
 
 
 @router.post(
@@ -151,20 +183,31 @@ def add_domains(
     return data_response(request, out.model_dump())
 
 
+# The detail's change history: seed 002's last 100.
+HISTORY_KEPT = 100
+
+
 @router.get(
     "/domains/{domain_id}",
-    summary="One domain, by id or by name, with its latest scan and recent DNS changes",
+    summary="One domain, by id or by name, with its latest scan, DNS change history and 30-day totals",
     response_model=Envelope[DomainDetailOut],
 )
 def get_domain(request: Request, domain_id: DomainRef, principal: CurrentPrincipal) -> dict[str, Any]:
-    domain = domains.resolve(principal.tenant, domain_id)
-    latest = dns_views.latest_or_none(principal.tenant, domain.id)
-    recent, _ = dns_views.changes(principal.tenant, domain.id, 10, None)
+    tenant = principal.tenant
+    domain = domains.resolve(tenant, domain_id)
+    latest = dns_views.latest_or_none(tenant, domain.id)
+    history, _ = dns_views.changes(tenant, domain.id, HISTORY_KEPT, None)
+    stats = reports.daily_statistics(tenant, domain.id, None, None)
     data = DomainDetailOut(
         **DomainOut.of(domain).model_dump(),
         tld=public_suffix(domain.name),
+        notes=domain.notes,
+        first_seen=iso(domain.created_at),
+        last_scanned=iso(domain.last_scan_at),
+        scan_count=latest["scan_count"] if latest else 0,
         scan_result=ScanResultsOut.of(latest) if latest else None,
-        recent_changes=[ChangeOut.model_validate(row) for row in recent],
+        change_history=[ChangeOut.model_validate(row) for row in history],
+        stats_30d=stats["totals"],
     )
     return data_response(request, data)
 
@@ -175,6 +218,41 @@ def get_domain(request: Request, domain_id: DomainRef, principal: CurrentPrincip
 def delete_domain(request: Request, domain_id: DomainRef, principal: CurrentPrincipal) -> dict[str, Any]:
     domain = domains.delete_domain(principal.tenant, domain_id)
     return data_response(request, {"id": domain.id, "domain": domain.name, "deleted": True})
+
+
+@router.patch(
+    "/domains/{domain_id}",
+    summary="Set a domain's folder, favourite, tags, notes or label",
+    description="Only the fields sent change; `null` clears folder_id, notes and custom_label; tags "
+    "(at most 20, 1 to 40 characters, stored lowercased) replace the list. Unknown fields are refused (400).",
+    response_model=Envelope[DomainOut],
+)
+def update_domain(
+    request: Request, domain_id: DomainRef, body: DomainPatch, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    domain = domain_fields.update_domain(principal.tenant, domain_id, body.change())
+    return data_response(request, DomainOut.of(domain).model_dump())
+
+
+@router.post(
+    "/domains/bulk-update",
+    summary="One change (folder, favourite, tags, label) for up to 500 domains",
+    description="Counts each outcome: updated, unchanged, not found, failed (changed concurrently). "
+    "`add_tags`/`remove_tags` edit the tags; `tags` replaces them.",
+    response_model=Envelope[BulkUpdateOut],
+)
+def bulk_update(request: Request, body: DomainBulkUpdate, principal: CurrentPrincipal) -> dict[str, Any]:
+    outcome = domain_fields.bulk_update(principal.tenant, body.ids, body.change())
+    out = BulkUpdateOut(
+        submitted=outcome.submitted,
+        updated=len(outcome.updated),
+        unchanged=len(outcome.unchanged),
+        not_found=len(outcome.not_found),
+        failed=len(outcome.failed),
+        not_found_ids=outcome.not_found,
+        failed_ids=outcome.failed,
+    )
+    return data_response(request, out)
 
 
 @router.post("/domains/{domain_id}/activate", summary="Resume monitoring", response_model=Envelope[DomainOut])
