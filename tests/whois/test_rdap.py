@@ -17,9 +17,9 @@ from dmarcwatch.whois.messages import WhoisOrigin, WhoisRequest
 from dmarcwatch.whois.refresh import Done, run_requests
 from dmarcwatch.whois_record import WhoisState, WhoisStatus
 from tests.support.rdap import FakeRdap, Reply
+from tests.whois.support import days_from_now, delayed, queued, serve_domain, tenant_with_domains
 
 pytestmark = pytest.mark.filterwarnings("ignore::whoisit.errors.QueryWarning")
-from tests.whois.support import days_from_now, delayed, queued, serve_domain, tenant_with_domains
 
 
 def look_up(*names: str) -> list[WhoisState]:
