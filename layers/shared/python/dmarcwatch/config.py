@@ -66,6 +66,12 @@ class Settings(BaseModel):
     dns_port: int = 53
     dns_timeout: float = 2.0
 
+    # Operator-supplied MaxMind-format files (`dmarcwatch.ipdata`, docs/geo.md): the ASN file
+    # (GeoLite2-ASN layout) gives sources and servers their AS number and name, the city file (GeoLite2-City
+    # layout) their region, city and coordinates. Optional: without them those fields are null.
+    geoip_asn_file: str | None = None
+    geoip_city_file: str | None = None
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     smtp_port: int = 2525

@@ -195,3 +195,9 @@ class SourceOut(Counts):
     network: str | None
     country: str | None
     known_sender: str | None
+    asn: int | None = Field(None, description="AS number (from the operator's ASN file; null without one)")
+    as_org: str | None = Field(None, description="AS organisation (from the operator's ASN file)")
+    region: str | None = Field(None, description="Region or state (from the operator's city file)")
+    city: str | None = Field(None, description="City (from the operator's city file)")
+    latitude: float | None = Field(None, description="From the operator's city file")
+    longitude: float | None = Field(None, description="From the operator's city file")

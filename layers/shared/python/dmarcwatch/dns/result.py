@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from dmarcwatch.modeling import Model
 
@@ -104,7 +104,14 @@ class ScanResult(Model):
     # The host addresses of the MX hosts (in MX order), and where the primary MX's first address is.
     mx_server_ips: list[str] = Field(default_factory=list)
     mx_server_country: str | None = None
+    # The primary MX's network (`dmarcwatch.ipdata`): its AS number needs the operator's ASN file, its
+    # region, city and coordinates the city file; the AS name is the ASN file's, else geoip2fast's.
+    mx_server_asn: int | None = None
     mx_server_asn_org: str | None = None
+    mx_server_region: str | None = None
+    mx_server_city: str | None = None
+    mx_server_lat: float | None = None
+    mx_server_lon: float | None = None
     email_gateway: str | None = None
 
     spf: str | None = None
@@ -141,8 +148,14 @@ class ScanResult(Model):
     tech_in_dns: list[str] = Field(default_factory=list)
     a: list[str] = Field(default_factory=list)
     aaaa: list[str] = Field(default_factory=list)
+    # Where the first web server address is, as for the primary MX.
     a_server_country: str | None = None
+    a_server_asn: int | None = None
     a_server_asn_org: str | None = None
+    a_server_region: str | None = None
+    a_server_city: str | None = None
+    a_server_lat: float | None = None
+    a_server_lon: float | None = None
     ns: list[str] = Field(default_factory=list)
     soa: SoaInfo | None = None
     bimi: BimiInfo | None = None
@@ -158,6 +171,27 @@ class ScanResult(Model):
     scanned_at: datetime
     queries_sent: int = 0
     duration_ms: float = 0.0
+
+    # The address lists by family, derived (so results stored before they existed have them too).
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mx_server_ipv4(self) -> list[str]:
+        return [ip for ip in self.mx_server_ips if ":" not in ip]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mx_server_ipv6(self) -> list[str]:
+        return [ip for ip in self.mx_server_ips if ":" in ip]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def a_server_ipv4(self) -> list[str]:
+        return [ip for ip in self.a if ":" not in ip]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def a_server_ipv6(self) -> list[str]:
+        return [ip for ip in self.aaaa if ":" in ip]
 
     def failed_checks(self) -> set[str]:
         return {error.check for error in self.errors}

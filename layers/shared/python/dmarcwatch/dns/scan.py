@@ -35,7 +35,7 @@ from datetime import datetime
 import dns.reversename
 from dns.rdtypes.ANY.PTR import PTR
 
-from dmarcwatch import geo
+from dmarcwatch import ipdata
 from dmarcwatch.dns import dkim, records
 from dmarcwatch.dns.detect import Detector, default_detector
 from dmarcwatch.dns.dmarc import DmarcResult, DmarcStatus, check_dmarc, organizational_domain
@@ -139,12 +139,20 @@ def _spf_targets(node: SpfNode) -> list[str]:
     return found
 
 
-def _geo(address: str | None) -> tuple[str | None, str | None]:
-    """(country, AS organisation) from the offline database; (None, None) without an address."""
-    if address is None:
-        return None, None
-    info = geo.lookup(address)
-    return info.country, info.org
+def _locate(address: str | None) -> ipdata.IpData:
+    """Where an address is and whose network it is on (offline data); nothing without an address."""
+    return ipdata.lookup(address) if address is not None else ipdata.NOTHING
+
+
+def _apply_locations(scan: ScanResult, mx_address: str | None, a_address: str | None) -> None:
+    """The servers' network and location; the AS name is the ASN file's, else geoip2fast's."""
+    mx, a = _locate(mx_address), _locate(a_address)
+    scan.mx_server_country, scan.mx_server_region, scan.mx_server_city = mx.country, mx.region, mx.city
+    scan.mx_server_asn, scan.mx_server_asn_org = mx.asn, mx.as_org or mx.org
+    scan.mx_server_lat, scan.mx_server_lon = mx.latitude, mx.longitude
+    scan.a_server_country, scan.a_server_region, scan.a_server_city = a.country, a.region, a.city
+    scan.a_server_asn, scan.a_server_asn_org = a.asn, a.as_org or a.org
+    scan.a_server_lat, scan.a_server_lon = a.latitude, a.longitude
 
 
 def _first_address(addresses: list[str]) -> str | None:
@@ -299,7 +307,6 @@ def _assemble(
     scan.mx_server_ips = list(dict.fromkeys(ip for ips in mx_part.addresses.values() for ip in ips))
     scan.email_gateway = detector.email_gateway(entry.host for entry in mx_part.entries)
     primary = next((ips for ips in mx_part.addresses.values() if ips), [])
-    scan.mx_server_country, scan.mx_server_asn_org = _geo(_first_address(primary))
 
     _apply_spf(scan, found.spf, detector, errors)
     _apply_dmarc(scan, found.dmarc, errors)
@@ -318,7 +325,7 @@ def _assemble(
     scan.tech_in_dns = detector.tech_in_txt(scan.txt)
     scan.a = sorted(simple["a"].addresses(), key=_address_key)
     scan.aaaa = sorted(simple["aaaa"].addresses(), key=_address_key)
-    scan.a_server_country, scan.a_server_asn_org = _geo(_first_address(scan.a + scan.aaaa))
+    _apply_locations(scan, _first_address(primary), _first_address(scan.a + scan.aaaa))
     scan.ns = records.ns(simple["ns"])
     scan.soa = records.soa(found.soa)
     scan.caa = records.caa(simple["caa"])

@@ -1,9 +1,12 @@
 """Source enrichment from offline data and reverse DNS, cached per IP.
 
-Country and network organisation come from `dmarcwatch.geo` (the offline database of the `geoip2fast`
-package, no network), base domains from the public suffix list of `publicsuffixlist`, the sender name from
-`data/known_senders.json`. Reverse DNS asks the configured resolvers with a short timeout; a failed
-lookup is recorded as such, not as "no hostname". Results are cached in DynamoDB for a week.
+Country, network, AS number and location come from `dmarcwatch.ipdata` (offline: the `geoip2fast`
+database and the operator's MaxMind-format files, when configured), base domains from the public suffix
+list of `publicsuffixlist`, the sender name from `data/known_senders.json`. Reverse DNS asks the
+configured resolvers with a short timeout; a failed lookup is recorded as such, not as "no hostname".
+Results are cached in DynamoDB for a week; an item cached with other offline data (before the operator
+added or updated a file, or before these fields existed) gets its offline fields from the current data
+when read (microseconds) and keeps its reverse DNS answer.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+from dataclasses import asdict, fields
 from datetime import timedelta
 from functools import cache
 from importlib import resources
@@ -19,7 +23,7 @@ from typing import Any
 import dns.reversename
 from pydantic import BaseModel
 
-from dmarcwatch import geo
+from dmarcwatch import ipdata
 from dmarcwatch.dns.dmarc import organizational_domain
 from dmarcwatch.dns.resolver import DnsSession
 from dmarcwatch.models import utcnow
@@ -46,6 +50,15 @@ class IpInfo(BaseModel):
     network: str | None = None
     country: str | None = None
     known_sender: str | None = None
+    # From the operator's ASN and city files; null without them.
+    asn: int | None = None
+    as_org: str | None = None
+    region: str | None = None
+    city: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    # `ipdata.version()` of the offline data these fields come from (None: an item cached before it).
+    offline_version: str | None = None
 
 
 @cache
@@ -70,8 +83,23 @@ def known_sender(base: str | None, org: str | None) -> str | None:
 
 
 def offline_info(ip: str) -> IpInfo:
-    found = geo.lookup(ip)
-    return IpInfo(ip=ip, org=found.org, network=found.network, country=found.country)
+    return IpInfo(ip=ip, **asdict(ipdata.lookup(ip)), offline_version=ipdata.version())
+
+
+_OFFLINE_FIELDS = {field.name for field in fields(ipdata.IpData)}
+
+
+def _current(info: IpInfo, version: str) -> IpInfo:
+    """A cached item with its offline fields from the data in use now (its reverse DNS kept)."""
+    if info.offline_version == version:
+        return info
+    fresh = offline_info(info.ip)
+    return info.model_copy(
+        update={
+            **fresh.model_dump(include=_OFFLINE_FIELDS | {"offline_version"}),
+            "known_sender": known_sender(info.base_domain, fresh.org),
+        }
+    )
 
 
 async def _ptr(session: DnsSession, ip: str) -> tuple[str | None, str]:
@@ -121,7 +149,9 @@ def lookup(ips: list[str], deadline: float = LOOKUP_DEADLINE_SECONDS) -> dict[st
     """Info for every IP: from the cache, else looked up (concurrently, within `deadline` seconds) and
     cached: answers for a week, failures for an hour, unfinished lookups not at all."""
     wanted = list(dict.fromkeys(ips))
-    cached = {ip: IpInfo.model_validate(data) for ip, data in cache_store.get_many(wanted).items()}
+    version = ipdata.version()
+    stored = cache_store.get_many(wanted)
+    cached = {ip: _current(IpInfo.model_validate(data), version) for ip, data in stored.items()}
     missing = [ip for ip in wanted if ip not in cached]
     if missing:
         fresh = asyncio.run(_enrich(missing, deadline))

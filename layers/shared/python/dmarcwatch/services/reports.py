@@ -315,7 +315,7 @@ def _rank_sources(tenant: Tenant, domain_id: str, start: date, end: date) -> lis
 
 def enrich_sources(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     info = ipinfo.lookup([row["ip"] for row in rows])
-    return [{**row, **info[row["ip"]].model_dump(exclude={"ip"})} for row in rows]
+    return [{**row, **info[row["ip"]].model_dump(exclude={"ip", "offline_version"})} for row in rows]
 
 
 # --- quarantine ---------------------------------------------------------------------------------------
