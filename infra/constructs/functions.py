@@ -78,9 +78,15 @@ RAW_BUCKET_ACTIONS = {
 # the DLQ without ever being scanned.
 SCAN_QUEUE_CONSUMER_CONCURRENCY = 10
 SCANNER_CONCURRENCY_CONTEXT = "scannerConcurrency"
+# The WHOIS worker: 2 at a time, so the RDAP lookups of every tenant together stay gentle with registries
+# (each server also has a per-minute budget shared through DynamoDB, dmarcwatch.whois.transport).
+WHOIS_QUEUE_CONSUMER_CONCURRENCY = 2
 RESERVED_CONCURRENCY_BY_TRIGGER: Mapping[Resource, int] = {
-    Resource.SCAN_QUEUE: SCAN_QUEUE_CONSUMER_CONCURRENCY
+    Resource.SCAN_QUEUE: SCAN_QUEUE_CONSUMER_CONCURRENCY,
+    Resource.WHOIS_QUEUE: WHOIS_QUEUE_CONSUMER_CONCURRENCY,
 }
+# Workers that send to the queue that triggers them (a rate-limited WHOIS lookup comes back delayed).
+REQUEUEING_TRIGGERS = frozenset({Resource.WHOIS_QUEUE})
 
 
 def reserved_concurrency(trigger: Resource, scanner_concurrency: object = None) -> int | None:
@@ -392,6 +398,8 @@ class Functions(Construct):
             elif resource in self._queues and resource is consumes:
                 # Receive, delete, change visibility, read attributes of this queue only.
                 self._queues[resource].grant_consume_messages(function)
+                if resource in REQUEUEING_TRIGGERS:
+                    self._queues[resource].grant_send_messages(function)
             elif resource in self._queues:
                 # SendMessage (which also covers SendMessageBatch), GetQueueUrl, GetQueueAttributes.
                 self._queues[resource].grant_send_messages(function)

@@ -17,7 +17,9 @@ from botocore.exceptions import ClientError
 from dmarcwatch.config import get_settings
 from dmarcwatch.store import aws
 
-KEY = "rdap/dns.json"
+# The object prefix the WHOIS worker may read and write (infra/constructs/access.py grants it).
+PREFIX = "rdap/"
+KEY = f"{PREFIX}dns.json"
 
 
 @dataclass(frozen=True)

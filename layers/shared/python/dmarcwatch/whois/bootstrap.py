@@ -65,7 +65,7 @@ def _fetch(now: datetime) -> CachedBootstrap:
             response = client.get(url, headers={"Accept": "application/json"})
         response.raise_for_status()
         document = response.json()
-    except (httpx.HTTPError, ValueError) as error:
+    except (httpx.HTTPError, ValueError, OSError) as error:
         raise BootstrapUnavailable(f"the RDAP bootstrap could not be fetched from {url}: {error}") from error
     if not isinstance(document, dict) or not isinstance(document.get("services"), list):
         raise BootstrapUnavailable(f"{url} did not answer an RDAP bootstrap document")

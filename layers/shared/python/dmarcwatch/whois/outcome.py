@@ -57,7 +57,7 @@ def next_refresh(domain_id: str, record: WhoisRecord | None, now: datetime) -> d
         upcoming = [when for when in crossings if when > now]
         if upcoming:
             at = min(at, max(min(upcoming), now + MIN_INTERVAL))
-    return at
+    return at.replace(microsecond=0)
 
 
 def _expiry_event(state: WhoisState, record: WhoisRecord, now: datetime) -> tuple[ExpiryNotice | None, bool]:
