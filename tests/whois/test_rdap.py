@@ -209,6 +209,10 @@ def test_without_any_bootstrap_every_lookup_fails_with_the_reason(rdap: FakeRdap
     (state,) = look_up("corp.test")
     assert state.status is WhoisStatus.ERROR
     assert (state.last_error or "").startswith("no RDAP bootstrap data")
+    # The failure is remembered for a while: the next batch does not ask again.
+    (again,) = look_up("corp.test")
+    assert again.last_error == state.last_error
+    assert rdap.count("/bootstrap/dns.json") == 1
 
 
 def test_an_http_bootstrap_url_is_refused(rdap: FakeRdap, monkeypatch: pytest.MonkeyPatch) -> None:

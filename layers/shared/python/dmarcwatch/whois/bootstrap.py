@@ -44,6 +44,8 @@ class _Loaded:
 
 
 _loaded: _Loaded | None = None
+# The last failed fetch while no copy was to be had, and why: not tried again for RETRY_FETCH_AFTER.
+_failed: tuple[datetime, str] | None = None
 
 
 def ssl_context() -> ssl.SSLContext:
@@ -107,14 +109,18 @@ def ensure_loaded(now: datetime) -> CachedBootstrap:
         return _loaded.cached
     if _loaded is not None and _loaded.failed_fetch_at and now - _loaded.failed_fetch_at < RETRY_FETCH_AFTER:
         return _loaded.cached
+    global _failed
     stored = bootstrap_store.get()
     if stored is not None and _fresh(stored, now):
         return _use(stored)
+    if stored is None and _loaded is None and _failed is not None and now - _failed[0] < RETRY_FETCH_AFTER:
+        raise BootstrapUnavailable(_failed[1])
     try:
         fetched = _fetch(now)
     except BootstrapUnavailable as error:
         stale = stored or (_loaded.cached if _loaded else None)
         if stale is None:
+            _failed = (now, str(error))
             raise
         logger.warning(
             "using a stale RDAP bootstrap", extra={"reason": str(error), "fetched_at": str(stale.fetched_at)}
@@ -126,8 +132,8 @@ def ensure_loaded(now: datetime) -> CachedBootstrap:
 
 def forget() -> None:
     """Drop what this process loaded (tests; a new bucket copy is then read on the next lookup)."""
-    global _loaded
-    _loaded = None
+    global _loaded, _failed
+    _loaded, _failed = None, None
     whoisit.clear_bootstrapping()
 
 
