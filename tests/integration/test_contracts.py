@@ -233,6 +233,10 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: (f"/folders/{w.folder_id()}", {}), lambda w: (f"/folders/{TOO_LONG}", {})
     ),
     ("GET", "/tags"): Case(lambda w: ("/tags", {})),
+    ("GET", "/dashboard/summary"): Case(
+        lambda w: ("/dashboard/summary", {}),
+        lambda w: ("/dashboard/summary", {"params": {"folder_id": "none", "tag": "eu"}}),
+    ),
 }
 
 

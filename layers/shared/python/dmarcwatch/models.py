@@ -125,6 +125,8 @@ class Domain(Model):
     custom_label: str | None = None
     rev: int = 0
     spf_record: str | None = None
+    # From the latest good WHOIS/RDAP answer: the dashboard counts domains expiring soon by it.
+    registration_expires_at: datetime | None = None
 
 
 class Folder(Model):
@@ -179,6 +181,9 @@ class StoredReport(Model):
     chunk_starts: list[int] = Field(default_factory=list)
     # Items written before this flag existed had their statistics applied before completing.
     aggregates_applied: bool = True
+    # The dashboard scopes (portfolio_metrics) of the domain when the report was first stored: its
+    # statistics go to these scopes' counters too, the same on every retry.
+    scopes: list[str] = Field(default_factory=list)
     # sha256 of the parsed report: part of the id, so a forged report with another's org and report id
     # cannot make the real one a "duplicate".
     content_hash: str = ""

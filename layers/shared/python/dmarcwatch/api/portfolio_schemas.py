@@ -137,3 +137,62 @@ class FolderDeleted(BaseModel):
 class TagOut(BaseModel):
     tag: str
     count: int = Field(description="Domains carrying the tag")
+
+
+class Share(BaseModel):
+    count: int
+    percentage: float = Field(description="Of total_domains, one decimal")
+
+
+class GatewayShare(Share):
+    gateway_name: str
+
+
+class DmarcDistribution(BaseModel):
+    reject: Share
+    quarantine: Share
+    none: Share
+    missing: Share = Field(description="No DMARC record, or an invalid one")
+
+
+class SpfStatusCounts(BaseModel):
+    valid: int
+    over_limit: int
+    missing: int
+    invalid: int = Field(description="A permerror other than a limit (beyond seed 002's three)")
+    error: int = Field(description="The SPF tree could not be read completely (DNS trouble)")
+
+
+class ScanFreshness(BaseModel):
+    scanned_last_24h: int
+    scanned_last_7d: int
+    percentage_24h: float
+    percentage_7d: float
+
+
+class RecentChange(BaseModel):
+    id: str
+    domain_id: str
+    domain_name: str
+    field_name: str
+    old_value: str | None
+    new_value: str | None
+    detected_at: str
+
+
+class DashboardSummaryOut(BaseModel):
+    total_domains: int
+    email_gateway_distribution: list[GatewayShare] = Field(
+        description="Scanned domains by gateway, largest first"
+    )
+    dmarc_distribution: DmarcDistribution
+    spf_status: SpfStatusCounts
+    scan_freshness: ScanFreshness
+    recent_changes: list[RecentChange] = Field(description="The last 20 DNS changes of the past 7 days")
+    needs_attention_count: int = Field(
+        description="Scanned domains whose DMARC policy is none or missing (or invalid), or whose SPF is "
+        "missing, invalid or over the lookup limit"
+    )
+    messages_30d: int = Field(description="Messages in DMARC aggregate reports of the last 30 days")
+    pass_rate_30d: float | None = Field(description="DMARC pass rate of those messages (null without any)")
+    expiring_30d: int = Field(description="Domains whose registration expires within 30 days (WHOIS/RDAP)")

@@ -50,7 +50,7 @@ FUNCTION_GROUPS: tuple[FunctionGroup, ...] = (
     FunctionGroup("account", ("account", "keys"), "Account and API keys"),
     FunctionGroup(
         "domains",
-        ("domains", "dns", "folders"),
+        ("domains", "dns", "folders", "dashboard"),
         "Monitored domains, DNS scans and change history",
         # Removing a domain queues the deletion of its data for the parser worker.
         resources=frozenset({Resource.SCAN_QUEUE, Resource.INGEST_QUEUE}),

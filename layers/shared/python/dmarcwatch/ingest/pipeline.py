@@ -23,6 +23,7 @@ from dmarcwatch.ingest.reasons import Reason
 from dmarcwatch.ingest.sanity import Implausible
 from dmarcwatch.models import Domain, QuarantineEntry, ReportStatus, StoredReport, Tenant, utcnow
 from dmarcwatch.observability import logger
+from dmarcwatch.portfolio_metrics import scopes_of
 from dmarcwatch.reports.extract import extract_reports
 from dmarcwatch.reports.models import ExtractionResult
 from dmarcwatch.store import blobs, counters
@@ -224,6 +225,7 @@ def _candidate(context: _Context, tenant: Tenant, domain: Domain, form: ReportFo
         source="upload" if context.envelope.receiver == "upload" else "mail",
         reporter_dkim_domain=check.dkim_domain,
         reporter_authenticated=check.authenticated,
+        scopes=sorted(scopes_of(domain)),
         **form.fields,
     )
 

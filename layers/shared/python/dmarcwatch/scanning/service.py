@@ -43,6 +43,7 @@ from dmarcwatch.scanning.queueing import admit_requested_scan, end_lease, hand_b
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import events as event_store
+from dmarcwatch.store import facets as facet_store
 from dmarcwatch.store import scans as scan_store
 from dmarcwatch.store.db import ts
 
@@ -72,6 +73,8 @@ def dmarc_status(result: ScanResult) -> str:
 
 
 SPF_RECORD_KEPT = 2048
+# How often a scan is recorded when the domain changes under it (see _finish).
+RECORD_ATTEMPTS = 3
 
 
 def summary_fields(result: ScanResult) -> dict[str, Any]:
@@ -171,6 +174,14 @@ def _finish(job: _Job, result: ScanResult, ownership: OwnershipCheck | None) -> 
     found_token = ownership is not None and ownership.status is Ownership.FOUND
     extra = {"verification_checked_at": ts(result.scanned_at)} if found_token else {}
     recorded = _record(tenant, domain, job.previous, result, job.queued, extra)
+    for _ in range(RECORD_ATTEMPTS - 1):
+        # Lost to a change of the domain's folder, tags or status meanwhile (its revision moved): record
+        # again on the domain as it is now. Lost to another scan (same revision): that one stands.
+        current = domain_store.get_by_name(tenant, domain.name)
+        if recorded.recorded or current is None or current.rev == domain.rev:
+            break
+        domain = current
+        recorded = _record(tenant, domain, job.previous, result, job.queued, extra)
     if recorded.recorded:
         if domain.status == DomainStatus.ACTIVE:
             scan_store.schedule(tenant, domain, result.scanned_at + interval(tenant))
@@ -257,17 +268,27 @@ def _record(
     for change in changes:
         previous_fields = {**previous_fields, change.field: {"value": change.old, "changed_at": stamp}}
     count = previous.scan_count if previous else 0
+    summary = {**summary_fields(result), **extra}
+    scanned = domain.model_copy(
+        update={
+            "email_gateway": summary["email_gateway"],
+            "dmarc_status": summary["dmarc_status"],
+            "spf_status": summary["spf_status"],
+            "last_scan_at": at,
+        }
+    )
     recorded = scan_store.record_scan(
         tenant,
         domain,
         result_json=result.model_dump_json(),
-        summary={**summary_fields(result), **extra},
+        summary=summary,
         previous=previous_fields,
         expected_count=count,
         changes=rows,
         events=_events(tenant, domain, changes, at, count + 1),
         scanned_at=at,
         release_lease=queued,
+        counter_items=facet_store.change_items(tenant, [(domain, scanned)]),
     )
     return RecordedScan(result, changes, recorded)
 

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dmarcwatch import portfolio_metrics as metrics
 from dmarcwatch import table as t
 from dmarcwatch.events import Event
-from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant
+from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant, utcnow
 from dmarcwatch.store import events as event_store
 from dmarcwatch.store import facets as facet_store
+from dmarcwatch.store import reports as report_store
 from dmarcwatch.store.db import (
     from_wire,
     is_conditional_failure,
@@ -97,6 +99,7 @@ def _from(item: dict[str, Any]) -> Domain:
             "verified_at": parse_ts(item.get("verified_at")),
             "last_scan_at": parse_ts(item.get("last_scan_at")),
             "next_scan_at": parse_ts(item.get("next_scan_at")),
+            "registration_expires_at": parse_ts(item.get("registration_expires_at")),
         }
     )
 
@@ -186,7 +189,7 @@ def _insert_chunk(tenant: Tenant, domains: list[Domain], allowance: int) -> list
                 }
             }
         )
-    items.extend(facet_store.added_items(tenant, domains))
+    items.extend(facet_store.change_items(tenant, [(None, d) for d in domains]))
     items.append(_counter_update(tenant, len(domains), allowance))
     return transact_reasons(items)
 
@@ -360,7 +363,7 @@ def update_fields(
                 ),
             }
         },
-        *facet_store.transition_items(tenant, before, after),
+        *facet_store.change_items(tenant, [(before, after)], _moving_stats(tenant, before, after)),
     ]
     if folder_must_exist is not None:
         items.append(
@@ -373,6 +376,16 @@ def update_fields(
             }
         )
     return transact(items)
+
+
+def _moving_stats(tenant: Tenant, before: Domain, after: Domain | None) -> dict[str, metrics.Daily]:
+    """The domain's recent daily statistics when its dashboard scopes change (they move with it)."""
+    if after is not None and metrics.scopes_of(before) == metrics.scopes_of(after):
+        return {}
+    today = utcnow().date()
+    start = (today - timedelta(days=metrics.STATS_DAYS)).isoformat()
+    rows = report_store.daily_stats(tenant, before.id, start, today.isoformat())
+    return {before.id: {row["day"]: (int(row["messages"]), int(row["dmarc_pass"])) for row in rows}}
 
 
 def _rev_condition(domain: Domain) -> str:
@@ -471,7 +484,7 @@ def delete(tenant: Tenant, domain: Domain) -> bool:
         },
         {"Delete": {"TableName": table().name, "Key": to_wire(key(_pk(tenant), t.domain_id_sk(domain.id)))}},
         _counter_update(tenant, -1, None),
-        *facet_store.removed_items(tenant, domain),
+        *facet_store.change_items(tenant, [(domain, None)], _moving_stats(tenant, domain, None)),
     ]
     return transact(items)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from dmarcwatch import table as t
 from dmarcwatch.events import Event
-from dmarcwatch.store.db import key, table, ts
+from dmarcwatch.store.db import key, query_pages, table, ts
 
 RETENTION = timedelta(days=30)
 
@@ -32,6 +32,29 @@ def recent_events(account_id: str, environment: str, limit: int = 50) -> list[Ev
         Limit=limit,
     )
     return [Event.model_validate(json.loads(item["body"])) for item in response["Items"]]
+
+
+def events_since(
+    account_id: str, environment: str, event_type: str, since: datetime, *, limit: int
+) -> list[Event]:
+    """Up to `limit` events of one type at or after `since`, newest first (reads pages of the log until
+    enough are found or the window is read)."""
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk AND sk >= :since",
+        "FilterExpression": "event_type = :type",
+        "ExpressionAttributeValues": {
+            ":pk": f"{t.tenant_pk(account_id, environment)}#EVENTS",
+            ":since": str(ts(since)),
+            ":type": event_type,
+        },
+        "ScanIndexForward": False,
+    }
+    found: list[Event] = []
+    for page in query_pages(query):
+        found += [Event.model_validate(json.loads(item["body"])) for item in page["Items"]]
+        if len(found) >= limit:
+            break
+    return found[:limit]
 
 
 def put_event(event: Event) -> None:

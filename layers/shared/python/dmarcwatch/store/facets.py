@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from dmarcwatch import portfolio_metrics as metrics
 from dmarcwatch import table as t
 from dmarcwatch.facets import facets_of
 from dmarcwatch.models import Domain, Tenant
@@ -38,50 +39,58 @@ def _delete_member(tenant: Tenant, facet: str, name: str) -> dict[str, Any]:
     return {"Delete": {"TableName": table().name, "Key": to_wire(_member_key(tenant, facet, name))}}
 
 
-def count_updates(tenant: Tenant, deltas: Counter[str]) -> list[dict[str, Any]]:
-    """One ADD per facet value whose count changes."""
-    return [
-        {
-            "Update": {
-                "TableName": table().name,
-                "Key": to_wire(_count_key(tenant, facet)),
-                "UpdateExpression": "ADD domains :d",
-                "ExpressionAttributeValues": to_wire({":d": delta}),
+def counter_updates(tenant: Tenant, deltas: dict[str, Counter[str]]) -> list[dict[str, Any]]:
+    """One ADD per counter item (facet value or dashboard scope) with every attribute that changes."""
+    updates = []
+    for facet, counts in sorted(deltas.items()):
+        changed = sorted((name, value) for name, value in counts.items() if value)
+        if not changed:
+            continue
+        updates.append(
+            {
+                "Update": {
+                    "TableName": table().name,
+                    "Key": to_wire(_count_key(tenant, facet)),
+                    "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(changed))),
+                    "ExpressionAttributeNames": {f"#a{i}": name for i, (name, _) in enumerate(changed)},
+                    "ExpressionAttributeValues": to_wire({f":a{i}": v for i, (_, v) in enumerate(changed)}),
+                }
             }
-        }
-        for facet, delta in sorted(deltas.items())
-        if delta
-    ]
+        )
+    return updates
 
 
-def added_items(tenant: Tenant, domains: Iterable[Domain]) -> list[dict[str, Any]]:
-    """The members of new domains and one count update per facet value (for a batch insert)."""
+def change_items(
+    tenant: Tenant,
+    changes: list[tuple[Domain | None, Domain | None]],
+    daily: dict[str, metrics.Daily] | None = None,
+) -> list[dict[str, Any]]:
+    """The member puts and deletes and the counter updates for domains going from `before` to `after`
+    (None: absent), aggregated so each counter item is updated once (a transaction names an item once).
+
+    Folder and tag values (and `all`) carry the dashboard counters of `portfolio_metrics`, whose
+    `domains` is their member count; the favourite and status values count their members only. `daily`
+    (by domain id) is the recent daily statistics of domains whose scopes change, which move with them."""
     items: list[dict[str, Any]] = []
-    deltas: Counter[str] = Counter()
-    for domain in domains:
-        for facet in sorted(facets_of(domain)):
-            items.append(_put_member(tenant, facet, domain))
-            deltas[facet] += 1
-    return items + count_updates(tenant, deltas)
+    counters = metrics.deltas(changes, daily)
+    for before, after in changes:
+        old = facets_of(before) if before is not None else frozenset()
+        new = facets_of(after) if after is not None else frozenset()
+        if before is not None:
+            items += [_delete_member(tenant, f, before.name) for f in sorted(old - new)]
+        if after is not None:
+            items += [_put_member(tenant, f, after) for f in sorted(new - old)]
+        for facet in old - new:
+            if facet.startswith(_COUNT_ONLY):
+                counters.setdefault(facet, Counter())[metrics.DOMAINS] -= 1
+        for facet in new - old:
+            if facet.startswith(_COUNT_ONLY):
+                counters.setdefault(facet, Counter())[metrics.DOMAINS] += 1
+    return items + counter_updates(tenant, counters)
 
 
-def removed_items(tenant: Tenant, domain: Domain) -> list[dict[str, Any]]:
-    facets = sorted(facets_of(domain))
-    deltas: Counter[str] = Counter()
-    deltas.update({f: -1 for f in facets})
-    return [_delete_member(tenant, f, domain.name) for f in facets] + count_updates(tenant, deltas)
-
-
-def transition_items(tenant: Tenant, before: Domain, after: Domain) -> list[dict[str, Any]]:
-    """Members to drop and add, and the counts to move, when a domain's facets go from `before` to `after`
-    (nothing when they are the same)."""
-    old, new = facets_of(before), facets_of(after)
-    items = [_delete_member(tenant, f, before.name) for f in sorted(old - new)]
-    items += [_put_member(tenant, f, after) for f in sorted(new - old)]
-    deltas: Counter[str] = Counter()
-    deltas.update({f: -1 for f in old - new})
-    deltas.update({f: 1 for f in new - old})
-    return items + count_updates(tenant, deltas)
+# Facet values that count their members only (the others are dashboard scopes, see portfolio_metrics).
+_COUNT_ONLY = ("favorite:", "status:")
 
 
 def counts(tenant: Tenant, facets: Iterable[str]) -> dict[str, int]:
@@ -117,6 +126,26 @@ def counts_with_prefix(tenant: Tenant, prefix: str) -> dict[str, int]:
         if count > 0:
             out[str(item["sk"]).removeprefix("FACETCOUNT#")] = count
     return out
+
+
+def counters(tenant: Tenant, facet: str) -> dict[str, int]:
+    """Every counter of one facet value or dashboard scope (consistent read; empty when none)."""
+    item = table().get_item(Key=_count_key(tenant, facet), ConsistentRead=True).get("Item") or {}
+    return {name: int(value) for name, value in item.items() if name not in ("pk", "sk")}
+
+
+def members_among(tenant: Tenant, facet: str, names: Iterable[str]) -> set[str]:
+    """Which of `names` are members of the facet value (BatchGetItem of their member keys)."""
+    wanted = list(dict.fromkeys(names))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 100):
+        keys = [to_wire(_member_key(tenant, facet, n)) for n in wanted[start : start + 100]]
+        request: dict[str, Any] = {table().name: {"Keys": keys, "ProjectionExpression": "sk"}}
+        while request:
+            response = low_level().batch_get_item(RequestItems=request)
+            found.update(i["sk"]["S"] for i in response["Responses"].get(table().name, []))
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def member_names(tenant: Tenant, facet: str, *, after: str | None, limit: int) -> tuple[list[str], bool]:

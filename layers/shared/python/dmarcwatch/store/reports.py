@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from dmarcwatch import table as t
 from dmarcwatch.config import get_settings
 from dmarcwatch.models import COUNTERS, Environment, QuarantineEntry, ReportStatus, StoredReport, Tenant
+from dmarcwatch.portfolio_metrics import daily_counters
 from dmarcwatch.store.db import (
     ItemTooLarge,
     check_item_size,
@@ -163,9 +164,10 @@ def get_record_chunk(tenant: Tenant, report_id: str, index: int) -> list[dict[st
 def _counter_update(
     item_key: dict[str, Any], counters: dict[str, int], extra: dict[str, Any]
 ) -> dict[str, Any]:
-    names = {f"#{n}": n for n in counters}
-    values: dict[str, Any] = {f":{n}": v for n, v in counters.items()}
-    expression = "ADD " + ", ".join(f"#{n} :{n}" for n in counters)
+    # Placeholders by position: counter names may hold characters a placeholder may not (`m:<day>`).
+    names = {f"#c{i}": n for i, n in enumerate(counters)}
+    values: dict[str, Any] = {f":c{i}": v for i, v in enumerate(counters.values())}
+    expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters)))
     if extra:
         sets = []
         for i, (name, value) in enumerate(extra.items()):
@@ -196,6 +198,12 @@ def aggregate_updates(
         updates.append(
             _counter_update(key(t.stats_pk(account, env, domain_id), day), days[day], {"day": day})
         )
+    # The dashboard's messages and passes per day, in each scope the domain was in (portfolio_metrics).
+    daily = {day: (counts.get("messages", 0), counts.get("dmarc_pass", 0)) for day, counts in days.items()}
+    scope_counters = {name: value for name, value in daily_counters(daily).items() if value}
+    for scope in sorted(report.scopes) if scope_counters else ():
+        item_key = key(t.tenant_pk(account, env), t.facet_count_sk(scope))
+        updates.append(_counter_update(item_key, scope_counters, {}))
     return updates
 
 

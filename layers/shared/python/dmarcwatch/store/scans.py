@@ -129,6 +129,7 @@ def record_scan(
     events: list[dict[str, Any]],
     scanned_at: datetime,
     release_lease: bool = False,
+    counter_items: list[dict[str, Any]] | None = None,
 ) -> bool:
     """Write the new latest result, its changes and events, and the domain's summary fields, atomically;
     with `release_lease` (a scan from the queue) the domain's queue lease ends with it.
@@ -136,6 +137,7 @@ def record_scan(
     False when another scan of the same domain committed first (the caller's diff is stale).
     """
     name = table().name
+    counter_items = counter_items or []
     items: list[dict[str, Any]] = [
         {
             "Put": {
@@ -161,15 +163,24 @@ def record_scan(
                 "Key": to_wire(key(_tpk(tenant), t.domain_sk(domain.name))),
                 "UpdateExpression": "SET "
                 + ", ".join(f"#f{i} = :f{i}" for i in range(len(summary)))
-                + ", last_scan_at = :at"
+                + ", last_scan_at = :at, rev = :next"
                 + (" REMOVE queued_until" if release_lease else ""),
-                "ConditionExpression": "attribute_exists(pk)",
+                # The summary moves the domain's dashboard counters (`counter_items`): guarded by the
+                # revision they were computed from, as every change of them is.
+                "ConditionExpression": "attribute_exists(pk) AND "
+                + ("(attribute_not_exists(rev) OR rev = :rev)" if domain.rev == 0 else "rev = :rev"),
                 "ExpressionAttributeNames": {f"#f{i}": field for i, field in enumerate(summary)},
                 "ExpressionAttributeValues": to_wire(
-                    {**{f":f{i}": value for i, value in enumerate(summary.values())}, ":at": ts(scanned_at)}
+                    {
+                        **{f":f{i}": value for i, value in enumerate(summary.values())},
+                        ":at": ts(scanned_at),
+                        ":rev": domain.rev,
+                        ":next": domain.rev + 1,
+                    }
                 ),
             }
         },
+        *counter_items,
     ]
     pk = t.changes_pk(tenant.account_id, tenant.environment, domain.id)
     for change in changes:

@@ -13,11 +13,11 @@ from dmarcwatch.api.deps import CurrentPrincipal, Cursor, DomainRef, Limit
 from dmarcwatch.api.dns_schemas import ScanResultsOut
 from dmarcwatch.api.domain_schemas import (
     BulkAddOut,
+    ChangeOut,
     DomainCreate,
     DomainDeleted,
     DomainDetailOut,
     DomainOut,
-    ChangeOut,
     InvalidDomainOut,
     VerifyOut,
 )
