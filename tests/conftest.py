@@ -60,10 +60,14 @@ def aws(_moto_session: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # The ingest queue uploads and reprocessing go to (tests drain it with tests.support.worker).
     queue_url = aws_clients.client("sqs").create_queue(QueueName=f"dmarcwatch-ingest-{suffix}")["QueueUrl"]
     monkeypatch.setenv("DMARCWATCH_INGEST_QUEUE_URL", queue_url)
+    # The export queue (tests run it with tests.support.exports).
+    export_url = aws_clients.client("sqs").create_queue(QueueName=f"dmarcwatch-export-{suffix}")["QueueUrl"]
+    monkeypatch.setenv("DMARCWATCH_EXPORT_QUEUE_URL", export_url)
     get_settings.cache_clear()
     db.create_table()
     yield
     db.low_level().delete_table(TableName=get_settings().table_name)
     aws_clients.client("sqs").delete_queue(QueueUrl=queue_url)
+    aws_clients.client("sqs").delete_queue(QueueUrl=export_url)
     monkeypatch.undo()
     get_settings.cache_clear()

@@ -112,6 +112,9 @@ API_TABLE_ACCESS: Mapping[str, TableAccess] = {
     "reports": API_REQUEST.plus(
         read=frozenset({TENANT, IPINFO}), write=frozenset({IPINFO}), indexes=frozenset({"gsi1"})
     ),
+    # Export items and the tenant's export slots (TENANT#; the listing on gsi1); a request's domain or
+    # folder is looked up under TENANT#.
+    "exports": API_REQUEST.plus(read=frozenset({TENANT}), indexes=frozenset({"gsi1"})),
 }
 
 # The TOKEN authorizer: reads the key by hash and the account, records the key's last use.
@@ -135,6 +138,12 @@ WORKER_TABLE_ACCESS: Mapping[str, TableAccess] = {
     # Scans, changes, events, the schedule and the domain's queue lease under TENANT#; the scan interval
     # reads the account's plan; tenants' requested scans count against a per-account rate (RATE#).
     "scanner": TableAccess(read=frozenset({TENANT, ACCOUNT}), write=frozenset({TENANT, RATE})),
+    # An export run reads what the list endpoints read (domains, scans, changes, statistics under TENANT#;
+    # reports on gsi1; sources enriched from and into the IPINFO# cache) and writes its export item, its
+    # event and the tenant's export slots (TENANT#).
+    "exporter": TableAccess(
+        read=frozenset({TENANT, IPINFO}), write=frozenset({TENANT, IPINFO}), indexes=frozenset({"gsi1"})
+    ),
 }
 
 # By ScheduledFunction.name.
@@ -196,6 +205,8 @@ RAW_BUCKET_ACCESS: Mapping[str, BucketAccess] = {
     "parser": BucketAccess(
         read=(INBOUND_PREFIX,), write=(PAYLOAD_PREFIX,), tag=(INBOUND_PREFIX,), delete=(PAYLOAD_PREFIX,)
     ),
+    # The sources dataset ranks a domain's sources as the sources endpoint does: its snapshots under cache/.
+    "exporter": BucketAccess(read=(CACHE_PREFIX,), write=(CACHE_PREFIX,)),
 }
 
 

@@ -133,12 +133,12 @@ def test_every_function_needs_an_access_entry() -> None:
 
     with pytest.raises(KeyError, match="has no table access"):
         table_access_of(FunctionGroup("billing", ("billing",), "Billing"))
-    worker = WorkerFunction("exporter", "x", Resource.RAW_BUCKET, 128, 10, 1, frozenset(), "m:h")
+    worker = WorkerFunction("archiver", "x", Resource.RAW_BUCKET, 128, 10, 1, frozenset(), "m:h")
     with pytest.raises(KeyError, match="has no table access"):
         table_access_of(worker)
     with pytest.raises(KeyError, match="RAW_BUCKET_ACCESS"):
-        bucket_access_of("exporter", frozenset({Resource.RAW_BUCKET}))
-    assert bucket_access_of("exporter", frozenset()) is None
+        bucket_access_of("archiver", frozenset({Resource.RAW_BUCKET}))
+    assert bucket_access_of("archiver", frozenset()) is None
 
 
 # --- the rehearsal: recorder --------------------------------------------------------------------------------

@@ -57,6 +57,10 @@ class World:
         )
         return str(created.json()["data"]["id"])
 
+    def export_id(self) -> str:
+        created = self.client.post("/v1/exports", headers=self.account.headers(), json={})
+        return str(created.json()["data"]["id"])
+
     def upload_id(self) -> str:
         uploaded = self.client.post(
             "/v1/reports",
@@ -202,6 +206,17 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/uploads/{upload_id}"): Case(lambda w: (f"/uploads/{w.upload_id()}", {})),
     ("GET", "/quarantine"): Case(
         lambda w: ("/quarantine", {}), lambda w: ("/quarantine", {"params": {"limit": -1}})
+    ),
+    ("POST", "/exports"): Case(
+        lambda w: ("/exports", {"json": {"dataset": "domains", "columns": ["id", "domain"]}}),
+        lambda w: ("/exports", {"json": {"export_type": "pdf"}}),
+    ),
+    ("GET", "/exports"): Case(lambda w: ("/exports", {}), lambda w: ("/exports", {"params": {"limit": 0}})),
+    ("GET", "/exports/{export_id}"): Case(
+        lambda w: (f"/exports/{w.export_id()}", {}), lambda w: (f"/exports/{TOO_LONG}", {})
+    ),
+    ("DELETE", "/exports/{export_id}"): Case(
+        lambda w: (f"/exports/{w.export_id()}", {}), lambda w: (f"/exports/{TOO_LONG}", {})
     ),
     ("POST", "/quarantine/{quarantine_id}/reprocess"): Case(
         lambda w: (f"/quarantine/{w.quarantine_id}/reprocess", {}),

@@ -48,6 +48,11 @@ MAX_ACTIVE_EXPORTS = 3
 MAX_EXPORT_ROWS = 1_000_000
 # Files and items are kept this long after the export finished (the bucket's lifecycle expires the files).
 EXPORT_RETENTION = timedelta(days=7)
+# A running export whose worker showed no sign of life (a progress write) for this long is dead: a message
+# delivered again takes it over, and a full tenant's next request fails it. A queued one is given up after
+# QUEUED_STALE (its message lost, or retried and parked in the DLQ).
+RUNNING_STALE = timedelta(minutes=5)
+QUEUED_STALE = timedelta(hours=3)
 # A download link is made on each read of the export and works for this long.
 DOWNLOAD_URL_SECONDS = 15 * 60
 
@@ -94,6 +99,11 @@ class Export(Model):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     expires_at: datetime | None = None  # completed_at + EXPORT_RETENTION once finished
+    # The run's own: the attempt that holds it (a token set by each claim), when that attempt last showed
+    # life, and the S3 multipart upload it writes (aborted by the attempt that takes over).
+    attempt: str | None = None
+    heartbeat_at: datetime | None = None
+    upload_id: str | None = None
 
 
 class ExportRequest(Model):

@@ -63,6 +63,13 @@ FUNCTION_GROUPS: tuple[FunctionGroup, ...] = (
         # Uploads and reprocessing are stored in the raw bucket and queued for the parser worker.
         resources=frozenset({Resource.RAW_BUCKET, Resource.INGEST_QUEUE}),
     ),
+    FunctionGroup(
+        "exports",
+        ("exports",),
+        "Exports of domains, scans, changes, reports and statistics",
+        # Queues export runs; presigns downloads of the files (and deletes them with their export).
+        resources=frozenset({Resource.EXPORT_QUEUE, Resource.EXPORTS_BUCKET}),
+    ),
 )
 
 
@@ -106,6 +113,18 @@ WORKER_FUNCTIONS: tuple[WorkerFunction, ...] = (
         batch_size=5,
         resources=frozenset({Resource.SCAN_QUEUE}),
         handler="dmarcwatch.scanning.worker:handler",
+    ),
+    WorkerFunction(
+        "exporter",
+        "Export files: dataset pages streamed into an S3 multipart upload",
+        trigger=Resource.EXPORT_QUEUE,
+        # Memory stays at about one 8 MiB part plus a page of rows; the time is what a million rows take.
+        memory_mb=1024,
+        timeout_seconds=900,
+        batch_size=1,
+        # The sources dataset reads the ranking snapshots the sources endpoint keeps in the raw bucket.
+        resources=frozenset({Resource.EXPORT_QUEUE, Resource.EXPORTS_BUCKET, Resource.RAW_BUCKET}),
+        handler="dmarcwatch.services.export_worker:handler",
     ),
 )
 

@@ -29,6 +29,19 @@ def client(service: str) -> Any:
 
 
 @cache
+def presigning_client(service: str) -> Any:
+    """A client whose presigned links are SigV4 (`X-Amz-Expires` bounds them), whatever boto3's default
+    for the service and region."""
+    settings = get_settings()
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        region_name=settings.region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=_CONFIG.merge(Config(signature_version="s3v4")),
+    )
+
+
+@cache
 def resource(service: str) -> Any:
     settings = get_settings()
     return boto3.resource(
@@ -52,6 +65,7 @@ def forget_clients() -> None:
     credentials and connection pools (after a SnapStart restore). boto3 keeps the service models it loaded,
     so making them again is quick."""
     client.cache_clear()
+    presigning_client.cache_clear()
     resource.cache_clear()
 
 

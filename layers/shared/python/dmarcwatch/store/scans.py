@@ -26,8 +26,10 @@ from dmarcwatch import table as t
 from dmarcwatch.dkim_selector import normalize_selector
 from dmarcwatch.models import Domain, Environment, Tenant, utcnow
 from dmarcwatch.store.db import (
+    from_wire,
     is_conditional_failure,
     key,
+    low_level,
     table,
     to_wire,
     transact,
@@ -69,14 +71,33 @@ def shard_of(tenant: Tenant, name: str) -> int:
 
 def latest(tenant: Tenant, domain_id: str) -> LatestScan | None:
     item = table().get_item(Key=key(_tpk(tenant), t.scan_sk(domain_id)), ConsistentRead=True).get("Item")
-    if not item:
-        return None
+    return _latest_from(item) if item else None
+
+
+def _latest_from(item: dict[str, Any]) -> LatestScan:
     return LatestScan(
         result=json.loads(item["result"]),
         previous=json.loads(item.get("previous") or "{}"),
         scan_count=int(item.get("scan_count", 0)),
         scanned_at=str(item.get("scanned_at", "")),
     )
+
+
+def latest_many(tenant: Tenant, domain_ids: list[str]) -> dict[str, LatestScan]:
+    """The latest scans of many domains by domain id (BatchGetItem, 100 keys a request); domains never
+    scanned are absent."""
+    found: dict[str, LatestScan] = {}
+    wanted = list(dict.fromkeys(domain_ids))
+    for start in range(0, len(wanted), 100):
+        keys = [to_wire(key(_tpk(tenant), t.scan_sk(d))) for d in wanted[start : start + 100]]
+        request: dict[str, Any] = {table().name: {"Keys": keys}}
+        while request:
+            response = low_level().batch_get_item(RequestItems=request)
+            for wire in response["Responses"].get(table().name, []):
+                item = from_wire(wire)
+                found[str(item["sk"]).removeprefix(t.scan_sk(""))] = _latest_from(item)
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 # A scan result comes from a zone its tenant controls (TXT records, an SPF tree): bounded before it is
