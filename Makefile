@@ -66,6 +66,7 @@ bench: $(BIN)/.installed knot
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/local_stack.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
