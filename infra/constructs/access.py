@@ -157,6 +157,15 @@ SCHEDULED_TABLE_ACCESS: Mapping[str, TableAccess] = {
         read_actions=("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"),
         write_actions=("dynamodb:UpdateItem",),
     ),
+    # Every account (gsi1 ACCOUNTS), each tenant's domains, statistics, facet members and counters (reads
+    # under TENANT#), conditional corrections of counters and members, the tenant's reconciled_at.
+    "reconciler": TableAccess(
+        read=frozenset({TENANT}),
+        write=frozenset({TENANT}),
+        indexes=frozenset({"gsi1"}),
+        read_actions=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"),
+        write_actions=("dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+    ),
 }
 
 

@@ -487,6 +487,23 @@ def rehearse(recorder: Recorder) -> None:
         _ok(_api_call("domains", "POST", "/domains/gone.example/deactivate", key))
         _ok(_api_call("domains", "POST", "/domains/gone.example/activate", key))
         _ok(_api_call("domains", "DELETE", "/domains/gone.example", key))
+        # The portfolio: a folder, the domain's fields, a bulk change, tags, the dashboard, a folder delete.
+        folder = _ok(_api_call("domains", "POST", "/folders", key, {"name": "Brands"}), 201)
+        _ok(
+            _api_call(
+                "domains", "PATCH", "/domains/example.com", key, {"folder_id": folder["id"], "tags": ["eu"]}
+            )
+        )
+        _ok(
+            _api_call(
+                "domains", "POST", "/domains/bulk-update", key, {"ids": ["example.com"], "is_favorite": True}
+            )
+        )
+        _ok(_api_call("domains", "GET", "/domains", key, query={"tag": "eu"}))
+        _ok(_api_call("domains", "GET", "/folders", key))
+        _ok(_api_call("domains", "GET", "/tags", key))
+        _ok(_api_call("domains", "GET", "/dashboard/summary", key, query={"folder_id": folder["id"]}))
+        _ok(_api_call("domains", "DELETE", f"/folders/{folder['id']}", key))
 
     # Make example.com due (as the schedule would an interval later), then run the dispatcher.
     tenant = Tenant(account_id=account_id, environment=Environment.LIVE)
@@ -546,6 +563,9 @@ def rehearse(recorder: Recorder) -> None:
             for origin in ("request", "schedule")
         ]
         assert _handler("scanner")(_sqs_event(*requests), FakeContext()) == {"batchItemFailures": []}
+
+    with recorder.as_function("reconciler"):
+        assert _handler("reconciler")({}, FakeContext())["reconciled"] >= 2
 
     # Deleting a domain with reports queues a purge of its data (statistics, reports, payloads, ...).
     with recorder.as_function("domains"):

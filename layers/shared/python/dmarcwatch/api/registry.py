@@ -156,6 +156,15 @@ SCHEDULED_FUNCTIONS: tuple[ScheduledFunction, ...] = (
         resources=frozenset({Resource.SCAN_QUEUE}),
         handler="dmarcwatch.scanning.dispatcher:handler",
     ),
+    ScheduledFunction(
+        "reconciler",
+        "Recomputes each tenant's portfolio counters and facet index once a day and repairs drift",
+        rate_minutes=60,
+        memory_mb=512,
+        timeout_seconds=900,
+        resources=frozenset(),
+        handler="dmarcwatch.services.reconciler:handler",
+    ),
 )
 
 

@@ -36,6 +36,7 @@ from dmarcwatch.store.db import (
     key,
     low_level,
     parse_ts,
+    query_items,
     table,
     to_wire,
     transact,
@@ -468,3 +469,14 @@ def set_plan(account_id: str, plan: str) -> bool:
         ExpressionAttributeNames={"#p": "plan"},
         ExpressionAttributeValues={":p": plan},
     )
+
+
+def account_ids() -> list[str]:
+    """Every account's id (gsi1 ACCOUNTS, oldest first)."""
+    query = {
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :pk",
+        "ExpressionAttributeValues": {":pk": t.ACCOUNTS_INDEX_PK},
+        "ProjectionExpression": "id",
+    }
+    return [str(item["id"]) for item in query_items(query)]

@@ -382,10 +382,7 @@ def _moving_stats(tenant: Tenant, before: Domain, after: Domain | None) -> dict[
     """The domain's recent daily statistics when its dashboard scopes change (they move with it)."""
     if after is not None and metrics.scopes_of(before) == metrics.scopes_of(after):
         return {}
-    today = utcnow().date()
-    start = (today - timedelta(days=metrics.STATS_DAYS)).isoformat()
-    rows = report_store.daily_stats(tenant, before.id, start, today.isoformat())
-    return {before.id: {row["day"]: (int(row["messages"]), int(row["dmarc_pass"])) for row in rows}}
+    return {before.id: recent_daily_stats(tenant, before.id, utcnow())}
 
 
 def _rev_condition(domain: Domain) -> str:
@@ -514,3 +511,33 @@ def _verified_since(item: dict[str, Any], since: datetime) -> bool:
         return False
     checked_at = parse_ts(item.get("verification_checked_at"))
     return max(verified_at, checked_at or verified_at) >= since
+
+
+def all_domains(tenant: Tenant) -> list[Domain]:
+    """Every domain item of the tenant (the nightly reconciliation's full read)."""
+    query = {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sk)",
+        "ExpressionAttributeValues": {":pk": _pk(tenant), ":sk": "DOMAIN#"},
+        "ConsistentRead": True,
+    }
+    return [_from(item) for item in query_items(query)]
+
+
+def recent_daily_stats(tenant: Tenant, domain_id: str, today: datetime) -> metrics.Daily:
+    """The domain's messages and DMARC passes per day over the dashboard's window (STATS_DAYS)."""
+    start = (today.date() - timedelta(days=metrics.STATS_DAYS)).isoformat()
+    rows = report_store.daily_stats(tenant, domain_id, start, today.date().isoformat())
+    return {row["day"]: (int(row["messages"]), int(row["dmarc_pass"])) for row in rows}
+
+
+def reconciled_at(tenant: Tenant) -> datetime | None:
+    item = table().get_item(Key=key(_pk(tenant), t.TENANT_META_SK)).get("Item") or {}
+    return parse_ts(item.get("reconciled_at"))
+
+
+def mark_reconciled(tenant: Tenant, at: datetime) -> None:
+    table().update_item(
+        Key=key(_pk(tenant), t.TENANT_META_SK),
+        UpdateExpression="SET reconciled_at = :at",
+        ExpressionAttributeValues={":at": ts(at)},
+    )
