@@ -252,6 +252,23 @@ def test_domain_expiring_is_sent_once_per_threshold(rdap: FakeRdap) -> None:
     assert renewed.state.expiry_notice is None
 
 
+def test_a_paused_domain_is_looked_up_only_on_request(rdap: FakeRdap) -> None:
+    from dmarcwatch.models import DomainStatus
+    from dmarcwatch.services import domains
+
+    serve_domain(rdap, "paused.test")
+    tenant, (domain,) = tenant_with_domains("paused.test")
+    domains.set_status(tenant, domain.id, DomainStatus.INACTIVE)
+    scheduled = WhoisRequest.of(tenant, domain.id, domain.name, WhoisOrigin.SCHEDULE)
+    assert run_requests([scheduled])[0].done is Done.SKIPPED
+    assert rdap.asked == []
+    stored = whois_store.get(tenant, domain.id)
+    assert stored is not None
+    assert stored.state.status is WhoisStatus.PENDING
+    asked = WhoisRequest.of(tenant, domain.id, domain.name, WhoisOrigin.REFRESH)
+    assert run_requests([asked])[0].status is WhoisStatus.OK
+
+
 def test_a_deleted_domain_is_not_looked_up(rdap: FakeRdap) -> None:
     from dmarcwatch.services import domains
 
@@ -259,5 +276,6 @@ def test_a_deleted_domain_is_not_looked_up(rdap: FakeRdap) -> None:
     tenant, (domain,) = tenant_with_domains("gone.test")
     domains.delete_domain(tenant, domain.id)
     request = WhoisRequest.of(tenant, domain.id, domain.name, WhoisOrigin.ADDED)
-    assert run_requests([request])[0].done is Done.GONE
+    # Removed (kept for a while, so it can be restored) or gone altogether: not looked up either way.
+    assert run_requests([request])[0].done in (Done.GONE, Done.SKIPPED)
     assert rdap.asked == []

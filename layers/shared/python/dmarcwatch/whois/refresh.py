@@ -22,14 +22,14 @@ from enum import StrEnum
 from dmarcwatch.config import get_settings
 from dmarcwatch.events import Event
 from dmarcwatch.ids import IdPrefix, derived_id
-from dmarcwatch.models import utcnow
+from dmarcwatch.models import Domain, DomainStatus, utcnow
 from dmarcwatch.store import counters, queues
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import whois as whois_store
 from dmarcwatch.store.rdap_bootstrap import CachedBootstrap
 from dmarcwatch.whois import bootstrap, rdap
 from dmarcwatch.whois.messages import WhoisOrigin, WhoisRequest
-from dmarcwatch.whois.outcome import apply
+from dmarcwatch.whois.outcome import REFRESH_EVERY, apply
 from dmarcwatch.whois.queueing import QUEUED_LEASE, pending_state
 from dmarcwatch.whois_record import WhoisStatus
 
@@ -44,6 +44,8 @@ class Done(StrEnum):
     WAITING = "waiting"
     # Another lookup of the domain was recorded first.
     SUPERSEDED = "superseded"
+    # The domain is not monitored now (deactivated or removed).
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,12 @@ def _record(request: WhoisRequest, lookup: rdap.Lookup, now: datetime) -> Outcom
     return Outcome(Done.RECORDED, lookup.status, event is not None)
 
 
+def _wanted(request: WhoisRequest, domain: Domain) -> bool:
+    if domain.status is DomainStatus.ACTIVE:
+        return True
+    return request.origin is WhoisOrigin.REFRESH and domain.status is DomainStatus.INACTIVE
+
+
 def run_requests(requests: list[WhoisRequest], now: datetime | None = None) -> list[Outcome]:
     """Look up and record each request; one outcome per request, in order."""
     now = now or utcnow()
@@ -139,6 +147,13 @@ def run_requests(requests: list[WhoisRequest], now: datetime | None = None) -> l
         domain = domain_store.get_by_name(request.tenant, request.domain)
         if domain is None or domain.id != request.domain_id:
             outcomes.append(Outcome(Done.GONE))
+            continue
+        if not _wanted(request, domain):
+            # Paused or removed: the schedule asks again in a week (a tenant's refresh still looks up a
+            # paused domain).
+            ref = whois_store.WhoisRef(request.tenant, domain.id, domain.name)
+            whois_store.lease([ref], now, now + REFRESH_EVERY, due_only=False)
+            outcomes.append(Outcome(Done.SKIPPED))
             continue
         stored = whois_store.get(request.tenant, request.domain_id)
         waiting = stored.state.next_attempt_at if stored else None
