@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from dmarcwatch import table as t
 from dmarcwatch.api.registry import FunctionGroup, Resource, ScheduledFunction, WorkerFunction
+from dmarcwatch.store.rdap_bootstrap import PREFIX as RDAP_BOOTSTRAP_PREFIX
 
 _SENTINEL = "\x00"
 
@@ -144,6 +145,10 @@ WORKER_TABLE_ACCESS: Mapping[str, TableAccess] = {
     "exporter": TableAccess(
         read=frozenset({TENANT, IPINFO}), write=frozenset({TENANT, IPINFO}), indexes=frozenset({"gsi1"})
     ),
+    # RDAP lookups: the domain and its WHOIS item under TENANT# (the outcome, its schedule and the
+    # domain.expiring event in one transaction, a condition check on the domain), each RDAP server's
+    # requests of the minute (RATE#rdap:<host>).
+    "whois": TableAccess(read=frozenset({TENANT}), write=frozenset({TENANT, RATE})),
 }
 
 # By ScheduledFunction.name.
@@ -165,6 +170,15 @@ SCHEDULED_TABLE_ACCESS: Mapping[str, TableAccess] = {
         indexes=frozenset({"gsi1"}),
         read_actions=("dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"),
         write_actions=("dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"),
+    ),
+    # The WHOIS items due (gsi2), their accounts' subscription status, each item's lease (conditional
+    # updates under TENANT#).
+    "whois_scheduler": TableAccess(
+        read=frozenset({ACCOUNT}),
+        write=frozenset({TENANT}),
+        indexes=frozenset({"gsi2"}),
+        read_actions=("dynamodb:BatchGetItem",),
+        write_actions=("dynamodb:UpdateItem",),
     ),
 }
 
@@ -216,6 +230,8 @@ RAW_BUCKET_ACCESS: Mapping[str, BucketAccess] = {
     ),
     # The sources dataset ranks a domain's sources as the sources endpoint does: its snapshots under cache/.
     "exporter": BucketAccess(read=(CACHE_PREFIX,), write=(CACHE_PREFIX,)),
+    # IANA's RDAP bootstrap, fetched at most weekly and shared by every WHOIS worker.
+    "whois": BucketAccess(read=(RDAP_BOOTSTRAP_PREFIX,), write=(RDAP_BOOTSTRAP_PREFIX,)),
 }
 
 

@@ -166,6 +166,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/domains/{domain_id}/refresh_dns"): Case(
         lambda w: (f"/domains/{d(w)}/refresh_dns", {}), lambda w: (f"/domains/{TOO_LONG}/refresh_dns", {})
     ),
+    ("GET", "/domains/{domain_id}/whois"): Case(
+        lambda w: (f"/domains/{d(w)}/whois", {}), lambda w: (f"/domains/{TOO_LONG}/whois", {})
+    ),
+    ("POST", "/domains/{domain_id}/refresh_whois"): Case(
+        lambda w: (f"/domains/{d(w)}/refresh_whois", {}), lambda w: (f"/domains/{TOO_LONG}/refresh_whois", {})
+    ),
     ("GET", "/domains/{domain_id}/scan-results"): Case(
         lambda w: (f"/domains/{d(w)}/scan-results", {}), lambda w: (f"/domains/{TOO_LONG}/scan-results", {})
     ),

@@ -72,6 +72,17 @@ class Settings(BaseModel):
     geoip_asn_file: str | None = None
     geoip_city_file: str | None = None
 
+    # WHOIS over RDAP (`dmarcwatch.whois`): IANA's bootstrap of the registries' RDAP services (fetched at
+    # most once a week, kept in the raw bucket), the timeout of one request and of a whole lookup (registry
+    # and registrar), requests per RDAP server per minute shared by every worker, and a PEM bundle of extra
+    # CAs to trust (tests, private deployments; the system's CAs otherwise).
+    rdap_bootstrap_url: str = "https://data.iana.org/rdap/dns.json"
+    rdap_bootstrap_max_age_days: int = Field(default=7, ge=1, le=30)
+    rdap_timeout_seconds: float = Field(default=8.0, gt=0, le=30)
+    rdap_lookup_deadline_seconds: float = Field(default=20.0, gt=0, le=60)
+    rdap_requests_per_host_per_minute: int = Field(default=20, ge=1, le=600)
+    rdap_ca_bundle: str | None = None
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     smtp_port: int = 2525

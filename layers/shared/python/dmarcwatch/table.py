@@ -271,3 +271,26 @@ def exports_index_sk(created_at: str, export_id: str) -> str:
 # Under the tenant's partition: `active`, how many of its exports are queued or running, changed only with
 # the export's own state changes (the atomic cap on concurrent exports).
 EXPORT_SLOTS_SK = "EXPORTSLOTS"
+
+
+def whois_sk(domain_id: str) -> str:
+    """A domain's WHOIS/RDAP data and lookup state, under the tenant's partition."""
+    return f"WHOIS#{domain_id}"
+
+
+WHOIS_SHARDS = 4
+
+
+def whois_due_pk(shard: int) -> str:
+    """gsi2 partition of WHOIS items due for a refresh (the same sparse index as the rescans)."""
+    return f"WHOISDUE#{shard}"
+
+
+def whois_schedule(account_id: str, environment: str, domain_id: str, at: str) -> dict[str, str]:
+    """The attributes that put a WHOIS item on the refresh schedule (sparse gsi2), due at `at` (ISO)."""
+    digest = hashlib.sha256(f"{account_id}#{environment}#{domain_id}".encode()).digest()
+    return {
+        "gsi2pk": whois_due_pk(digest[0] % WHOIS_SHARDS),
+        "gsi2sk": f"{at}#{account_id}#{environment}#{domain_id}",
+        "next_refresh_at": at,
+    }
