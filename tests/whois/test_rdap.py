@@ -227,7 +227,8 @@ def test_an_http_bootstrap_url_is_refused(rdap: FakeRdap, monkeypatch: pytest.Mo
 
 
 def test_domain_expiring_is_sent_once_per_threshold(rdap: FakeRdap) -> None:
-    serve_domain(rdap, "renew.test", expiry=days_from_now(10.5))
+    expiry = days_from_now(10.5)
+    serve_domain(rdap, "renew.test", expiry=expiry)
     tenant, (domain,) = tenant_with_domains("renew.test")
     request = WhoisRequest.of(tenant, domain.id, domain.name, WhoisOrigin.ADDED)
     assert run_requests([request])[0].expiring_event
@@ -239,6 +240,12 @@ def test_domain_expiring_is_sent_once_per_threshold(rdap: FakeRdap) -> None:
     payload = expiring[0].payload
     assert payload.model_dump()["threshold_days"] == 14
     assert payload.model_dump()["days_to_expiry"] == 10
+    # The domain item carries the date for the dashboard's expiring_30d.
+    from dmarcwatch.store import domains as domain_store
+
+    listed = domain_store.get_by_id(tenant, domain.id)
+    assert listed is not None
+    assert listed.registration_expires_at == expiry
     # The next refresh comes before the 7-day threshold, not a week later.
     stored = whois_store.get(tenant, domain.id)
     assert stored is not None

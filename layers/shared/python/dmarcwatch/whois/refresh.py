@@ -8,7 +8,8 @@ counted per minute in DynamoDB (`RATE#rdap:<host>`), so all workers together sta
 for when SQS can delay that long (15 minutes), else left to the schedule at `next_attempt_at`.
 
 The outcome, the next refresh and a `domain.expiring` event are written in one transaction on the
-revision read (`store.whois.record`): a duplicate message that lost the race writes nothing.
+revision read (`store.whois.record`): a duplicate message that lost the race writes nothing. A new expiry
+date is then copied onto the domain item (`registration_expires_at`, the dashboard's `expiring_30d`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dmarcwatch.models import Domain, DomainStatus, utcnow
 from dmarcwatch.store import counters, queues
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import whois as whois_store
+from dmarcwatch.store.db import ts
 from dmarcwatch.store.rdap_bootstrap import CachedBootstrap
 from dmarcwatch.whois import bootstrap, rdap
 from dmarcwatch.whois.messages import WhoisOrigin, WhoisRequest
@@ -96,6 +98,18 @@ def _lookups(names: list[str], cached: CachedBootstrap | None, missing: str | No
     return explained
 
 
+def _sync_expiry(request: WhoisRequest, expiry: datetime | None, now: datetime) -> None:
+    """Copy the expiry date onto the domain item, where the dashboard counts expiring domains (its
+    counters move in the same transaction, on the domain's revision: retried when another change won)."""
+    for _ in range(3):
+        domain = domain_store.get_by_name(request.tenant, request.domain)
+        if domain is None or domain.id != request.domain_id or domain.registration_expires_at == expiry:
+            return
+        after = domain.model_copy(update={"registration_expires_at": expiry, "updated_at": now})
+        if domain_store.update_fields(request.tenant, domain, after, {"registration_expires_at": ts(expiry)}):
+            return
+
+
 def _record(request: WhoisRequest, lookup: rdap.Lookup, now: datetime) -> Outcome:
     tenant = request.tenant
     stored = whois_store.get(tenant, request.domain_id)
@@ -126,6 +140,8 @@ def _record(request: WhoisRequest, lookup: rdap.Lookup, now: datetime) -> Outcom
     state = applied.state.model_copy(update={"next_refresh_at": next_refresh_at})
     if not whois_store.record(tenant, state, stored.revision if stored else 0, next_refresh_at, event):
         return Outcome(Done.SUPERSEDED)
+    if lookup.record is not None and lookup.status is WhoisStatus.OK:
+        _sync_expiry(request, lookup.record.expiry_date, now)
     if retry:
         later = request.model_copy(update={"origin": WhoisOrigin.RETRY})
         queues.send_whois_request_later(later.model_dump_json(), lookup.retry_after or 0)
