@@ -55,7 +55,8 @@ ASSET_EXCLUDES = ["__pycache__", "**/__pycache__", "*.pyc", "**/*.pyc", "*.egg-i
 # never run in Lambda, and the layer contract (import-linter) guarantees no other module imports them.
 DEV_ONLY_PACKAGE_PATHS = ["python/dmarcwatch/local", "python/dmarcwatch/cli.py"]
 # Third-party packages that must never reach a Lambda artifact.
-DEV_ONLY_DISTRIBUTIONS = ("moto", "uvicorn", "aiosmtpd", "pytest", "httpx", "aws_cdk", "cdk_nag")
+# (httpx is a runtime dependency: whoisit speaks RDAP over it.)
+DEV_ONLY_DISTRIBUTIONS = ("moto", "uvicorn", "aiosmtpd", "pytest", "aws_cdk", "cdk_nag")
 
 # Table and raw bucket access per function: infra/constructs/access.py (item reads and writes limited to
 # the partitions each function's code touches by dynamodb:LeadingKeys, bucket objects by prefix). No Scan

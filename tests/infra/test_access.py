@@ -116,7 +116,13 @@ def test_every_partition_key_builder_is_known() -> None:
     from dmarcwatch import table as t
     from infra.constructs import access
 
-    index_only = {"domain_name_index_pk", "scan_due_pk", "reports_index_pk", "quarantine_index_pk"}
+    index_only = {
+        "domain_name_index_pk",
+        "scan_due_pk",
+        "whois_due_pk",
+        "reports_index_pk",
+        "quarantine_index_pk",
+    }
     index_constants = {"ACCOUNTS_INDEX_PK"}
     for name in dir(t):
         value = getattr(t, name)
@@ -316,6 +322,7 @@ class FakeContext:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:dmarcwatch-rehearsal"
     memory_limit_in_mb = 512
     aws_request_id = "rehearsal-request"
+
     log_group_name = "/aws/lambda/dmarcwatch-rehearsal"
     log_stream_name = "stream"
 
@@ -564,13 +571,44 @@ def rehearse(recorder: Recorder) -> None:
         ]
         assert _handler("scanner")(_sqs_event(*requests), FakeContext()) == {"batchItemFailures": []}
 
+    rehearse_whois(recorder, key, tenant)
+
     with recorder.as_function("reconciler"):
         assert _handler("reconciler")({}, FakeContext())["reconciled"] >= 2
 
-    # Deleting a domain with reports queues a purge of its data (statistics, reports, payloads, ...).
+    # Deleting a domain with reports at once (purge=true) queues a purge of its data (statistics,
+    # reports, payloads, ...); a plain delete removes it for 30 days (the reconciler purges it then).
     with recorder.as_function("domains"):
-        _ok(_api_call("domains", "DELETE", "/domains/example.com", key))
+        _ok(_api_call("domains", "DELETE", "/domains/example.com", key, query={"purge": "true"}))
     _run_parser(recorder, *_drain_ingest_queue())
+
+
+def rehearse_whois(recorder: Recorder, key: str, tenant: Any) -> None:
+    """WHOIS: the API's view and refresh, the scheduler over a due item, the worker's lookup. The shared
+    bootstrap names a closed loopback port for .com, so the lookup fails at once and is recorded."""
+    from dmarcwatch.store import domains as domain_store
+    from dmarcwatch.store import rdap_bootstrap
+    from dmarcwatch.store import whois as whois_store
+    from dmarcwatch.whois import bootstrap
+    from dmarcwatch.whois.messages import WhoisOrigin, WhoisRequest
+
+    bootstrap.forget()
+    services = {"services": [[["com"], ["https://127.0.0.1:9/"]]]}
+    rdap_bootstrap.put(rdap_bootstrap.CachedBootstrap(datetime.now(UTC), "rehearsal", services))
+    with recorder.as_function("domains"):
+        _ok(_api_call("domains", "GET", "/domains/example.com/whois", key))
+        _ok(_api_call("domains", "POST", "/domains/example.com/refresh_whois", key), 202)
+    domain = domain_store.get_by_name(tenant, "example.com")
+    assert domain is not None
+    due = datetime.now(UTC) - timedelta(minutes=1)
+    whois_store.lease([whois_store.WhoisRef(tenant, domain.id, domain.name)], due, due, due_only=False)
+    with recorder.as_function("whois_scheduler"):
+        _handler("whois_scheduler")({}, FakeContext())
+    request = WhoisRequest.of(tenant, domain.id, domain.name, WhoisOrigin.SCHEDULE)
+    with recorder.as_function("whois"):
+        answer = _handler("whois")(_sqs_event(request.model_dump_json()), FakeContext())
+    assert answer == {"batchItemFailures": []}
+    bootstrap.forget()
 
 
 @pytest.fixture
@@ -637,6 +675,11 @@ def test_every_request_of_every_function_is_allowed_by_its_role(synth: Synth, re
     assert ("dispatcher", "dynamodb:UpdateItem", "table") in actions  # a due domain leased
     assert ("parser", "s3:DeleteObject", "object") in actions  # a deleted domain's payloads purged
     assert any(r.function == "scanner" and r.leading_keys[0].startswith("RATE#") for r in recorder.requests)
+    whois_keys = {r.leading_keys[:1] for r in recorder.requests if r.function == "whois"}
+    assert ("RATE#rdap:127.0.0.1",) in whois_keys  # the RDAP server's budget of the minute
+    assert ("whois", "s3:GetObject", "object") in actions  # the shared RDAP bootstrap
+    assert ("whois", "dynamodb:ConditionCheckItem", "table") in actions  # the outcome, on the domain
+    assert ("whois_scheduler", "dynamodb:UpdateItem", "table") in actions  # a due WHOIS item leased
     assert any(r.function == "parser" and "UNROUTED" in r.leading_keys for r in recorder.requests)
 
 

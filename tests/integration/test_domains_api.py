@@ -158,9 +158,15 @@ def test_deactivate_activate_and_delete(client: TestClient, account: ApiAccount)
     on = client.post("/v1/domains/cycle.example/activate", headers=account.headers())
     assert on.json()["data"]["status"] == "active"
     assert client.delete(f"/v1/domains/{domain_id}", headers=account.headers()).status_code == 200
+    assert (
+        client.get(f"/v1/domains/{domain_id}", headers=account.headers()).json()["data"]["status"]
+        == "removed"
+    )
+    assert client.get("/v1/account", headers=account.headers()).json()["data"]["usage"]["domains"] == 0
+    purged = client.delete(f"/v1/domains/{domain_id}", headers=account.headers(), params={"purge": "true"})
+    assert purged.json()["data"]["status"] == "purged"
     assert client.get(f"/v1/domains/{domain_id}", headers=account.headers()).status_code == 404
     assert client.delete(f"/v1/domains/{domain_id}", headers=account.headers()).status_code == 404
-    assert client.get("/v1/account", headers=account.headers()).json()["data"]["usage"]["domains"] == 0
 
 
 def test_cursor_pagination_walks_every_domain_once(client: TestClient, account: ApiAccount) -> None:

@@ -379,7 +379,7 @@ def test_deleting_a_domain_purges_its_statistics_sources_reports_and_scans(
 
     assert partition(f"STATS#{domain.id}")
     assert partition(f"RECORDS#{report.id}")
-    domains.delete_domain(live, "example.com")
+    domains.delete_domain(live, "example.com", purge=True)
     assert drain_ingest_queue() == 1
     assert partition(f"STATS#{domain.id}") == []
     assert partition(f"RECORDS#{report.id}") == []

@@ -236,7 +236,7 @@ def test_facet_filters_equal_a_brute_force_filter_after_random_changes(
 
 
 def test_facet_filters_validation(client: TestClient, account: ApiAccount) -> None:
-    for params in ({"folder_id": "x"}, {"status": "removed"}, {"tag": ["x" * 41]}, {"is_favorite": "maybe"}):
+    for params in ({"folder_id": "x"}, {"status": "gone"}, {"tag": ["x" * 41]}, {"is_favorite": "maybe"}):
         response = client.get("/v1/domains", headers=account.headers(), params=params)
         assert response.status_code == 400, params
 

@@ -31,6 +31,10 @@ def status_facet(status: DomainStatus | str) -> str:
 
 
 def facets_of(domain: Domain) -> frozenset[str]:
+    """A removed domain is in `status:removed` only: it leaves its folder's, tags' and favourites' lists
+    (and the dashboard) until it is restored."""
+    if domain.status == DomainStatus.REMOVED:
+        return frozenset({status_facet(DomainStatus.REMOVED)})
     return frozenset(
         {
             folder_facet(domain.folder_id),

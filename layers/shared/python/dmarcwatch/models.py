@@ -98,6 +98,9 @@ class ApiKey(Model):
 class DomainStatus(StrEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"
+    # Deleted by the account: out of lists, counts and scans, its data kept REMOVED_KEPT_DAYS (adding the
+    # name again restores it with its history), then purged.
+    REMOVED = "removed"
 
 
 class Domain(Model):
@@ -125,6 +128,7 @@ class Domain(Model):
     custom_label: str | None = None
     rev: int = 0
     spf_record: str | None = None
+    removed_at: datetime | None = None
     # From the latest good WHOIS/RDAP answer: the dashboard counts domains expiring soon by it.
     registration_expires_at: datetime | None = None
 

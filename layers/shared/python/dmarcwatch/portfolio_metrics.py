@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from dmarcwatch.facets import folder_facet, tag_facet
-from dmarcwatch.models import Domain
+from dmarcwatch.models import Domain, DomainStatus
 
 ALL = "all"
 DOMAINS = "domains"
@@ -83,6 +83,9 @@ def contribution(domain: Domain, daily: Daily | None = None) -> Counter[str]:
 
 
 def scopes_of(domain: Domain) -> frozenset[str]:
+    """The dashboard scopes of the domain (none while it is removed)."""
+    if domain.status == DomainStatus.REMOVED:
+        return frozenset()
     return frozenset({ALL, folder_facet(domain.folder_id), *(tag_facet(t) for t in domain.tags)})
 
 

@@ -8,6 +8,7 @@ from dmarcwatch.api.dns_schemas import ScanResultsOut
 from dmarcwatch.api.report_schemas import Counts
 from dmarcwatch.domain_names import MAX_BULK
 from dmarcwatch.models import Domain, iso
+from dmarcwatch.services.whois import WhoisView
 
 
 class DomainCreate(BaseModel):
@@ -34,7 +35,7 @@ class DomainOut(BaseModel):
     id: str
     domain: str
     unicode_domain: str
-    status: str
+    status: str = Field(description="active, inactive, or removed (kept 30 days, see DELETE)")
     created_at: str | None
     updated_at: str | None
     verification: VerificationOut
@@ -104,6 +105,9 @@ class DomainDetailOut(DomainOut):
     scan_result: ScanResultsOut | None = Field(description="The latest scan; null before the first")
     change_history: list[ChangeOut] = Field(description="The last 100 DNS changes, newest first")
     stats_30d: Counts = Field(description="DMARC totals of the last 30 days (as GET /domains/{id}/stats)")
+    whois: WhoisView | None = Field(
+        description="Registration data (as GET /domains/{id}/whois); null before any"
+    )
 
 
 class VerifyOut(BaseModel):
@@ -123,6 +127,8 @@ class DomainDeleted(BaseModel):
     id: str
     domain: str
     deleted: bool
+    status: str = Field(description="removed (restorable by adding it again) or purged")
+    restorable_until: str | None = Field(description="When a removed domain and its data are purged")
 
 
 class BulkAddOut(BaseModel):

@@ -50,10 +50,11 @@ FUNCTION_GROUPS: tuple[FunctionGroup, ...] = (
     FunctionGroup("account", ("account", "keys"), "Account and API keys"),
     FunctionGroup(
         "domains",
-        ("domains", "dns", "folders", "dashboard"),
-        "Monitored domains, DNS scans and change history",
-        # Removing a domain queues the deletion of its data for the parser worker.
-        resources=frozenset({Resource.SCAN_QUEUE, Resource.INGEST_QUEUE}),
+        ("domains", "dns", "whois", "folders", "dashboard"),
+        "Monitored domains, DNS scans and change history, WHOIS",
+        # Removing a domain queues the deletion of its data for the parser worker; adding one and
+        # refresh_whois queue RDAP lookups for the WHOIS worker.
+        resources=frozenset({Resource.SCAN_QUEUE, Resource.INGEST_QUEUE, Resource.WHOIS_QUEUE}),
     ),
     FunctionGroup(
         "reports",
@@ -115,6 +116,18 @@ WORKER_FUNCTIONS: tuple[WorkerFunction, ...] = (
         handler="dmarcwatch.scanning.worker:handler",
     ),
     WorkerFunction(
+        "whois",
+        "WHOIS of domains over RDAP, from the WHOIS queue",
+        trigger=Resource.WHOIS_QUEUE,
+        memory_mb=256,
+        # A batch's lookups run concurrently, each within rdap_lookup_deadline_seconds (20 s by default).
+        timeout_seconds=120,
+        batch_size=10,
+        # Sends its own retries (after a 429, delayed); keeps IANA's RDAP bootstrap in the raw bucket.
+        resources=frozenset({Resource.WHOIS_QUEUE, Resource.RAW_BUCKET}),
+        handler="dmarcwatch.whois.worker:handler",
+    ),
+    WorkerFunction(
         "exporter",
         "Export files: dataset pages streamed into an S3 multipart upload",
         trigger=Resource.EXPORT_QUEUE,
@@ -162,8 +175,18 @@ SCHEDULED_FUNCTIONS: tuple[ScheduledFunction, ...] = (
         rate_minutes=60,
         memory_mb=512,
         timeout_seconds=900,
-        resources=frozenset(),
+        # Purging a domain removed 30 days ago queues the deletion of its data for the parser worker.
+        resources=frozenset({Resource.INGEST_QUEUE}),
         handler="dmarcwatch.services.reconciler:handler",
+    ),
+    ScheduledFunction(
+        "whois_scheduler",
+        "Finds domains whose WHOIS is due for its weekly refresh and queues them",
+        rate_minutes=15,
+        memory_mb=256,
+        timeout_seconds=120,
+        resources=frozenset({Resource.WHOIS_QUEUE}),
+        handler="dmarcwatch.whois.scheduler:handler",
     ),
 )
 

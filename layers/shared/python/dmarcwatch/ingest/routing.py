@@ -66,7 +66,7 @@ def candidate_names(policy_domain: str) -> list[str]:
 def monitored_domain(tenant: Tenant, policy_domain: str) -> Domain | None:
     for name in candidate_names(policy_domain):
         domain = domain_store.get_by_name(tenant, name)
-        if domain is not None:
+        if domain is not None and domain.status != DomainStatus.REMOVED:
             return domain
     return None
 

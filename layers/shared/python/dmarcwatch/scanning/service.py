@@ -320,7 +320,7 @@ ScanOutcome = tuple[ScanRun, RecordedScan | None]
 def _admit(request: ScanRequest, now: datetime) -> ScanOutcome | _Job:
     tenant = request.tenant
     domain = domain_store.get_by_name(tenant, request.domain)
-    if domain is None:
+    if domain is None or domain.status == DomainStatus.REMOVED:
         return ScanRun.GONE, None
     if not admit_requested_scan(request, now):
         hand_back(request, domain, now)

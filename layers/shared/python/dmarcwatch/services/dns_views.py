@@ -39,7 +39,7 @@ def summary(result: ScanResult) -> dict[str, Any]:
 def scan_now(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
     """Scan now; within the on-demand cooldown, the latest stored result marked `cached` (see
     `scanning.on_demand` for the cooldown and the hourly budget, and why they answer as they do)."""
-    domain = domains.resolve(tenant, domain_ref)
+    domain = domains.resolve(tenant, domain_ref, removed_ok=False)
     now = utcnow()
     outcome = on_demand.scan_now(tenant, domain, now)
     if isinstance(outcome, on_demand.Cooldown):
@@ -66,7 +66,7 @@ def scan_now(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
 def refresh(tenant: Tenant, domain_ref: str) -> dict[str, Any]:
     """Queue a rescan; `queued` is false with a `reason` within the cooldown, while a request is queued
     already, or without a scan queue (`scanning.on_demand`)."""
-    domain = domains.resolve(tenant, domain_ref)
+    domain = domains.resolve(tenant, domain_ref, removed_ok=False)
     outcome = on_demand.refresh(tenant, domain, utcnow())
     return {
         "domain_id": domain.id,

@@ -61,7 +61,7 @@ def _write(
 ) -> tuple[Domain, bool]:
     """(the domain after the change, whether anything changed); retried on a concurrent change."""
     for _ in range(CHANGE_ATTEMPTS):
-        before = resolve(tenant, id_or_name)
+        before = resolve(tenant, id_or_name, removed_ok=False)
         after = change.apply(before).model_copy(update={"updated_at": utcnow()})
         values = _changed(before, after)
         if not values:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from dmarcwatch import facets
 from dmarcwatch.domain_names import DomainName, InvalidDomain, normalize_domain
@@ -16,6 +17,7 @@ from dmarcwatch.store import domains as store
 from dmarcwatch.store import facets as store_facets
 from dmarcwatch.store import queues
 from dmarcwatch.store import scans as scan_store
+from dmarcwatch.whois import queueing as whois_queueing
 
 
 @dataclass
@@ -28,6 +30,8 @@ class AddResult:
     # First scans sent to the scan queue now; the rest of the added domains are due on the schedule at
     # once (over the per-call or hourly budget, or no queue).
     scans_queued: int = 0
+    # Removed domains added again (also in `added`): same id, history kept.
+    restored: list[str] = field(default_factory=list)
 
 
 def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
@@ -42,10 +46,13 @@ def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
             result.duplicates.append(raw)
         else:
             wanted[parsed.ascii] = parsed
-    existing = store.existing_names(tenant, wanted)
-    result.existing.extend(name for name in wanted if name in existing)
+    existing = store.existing_statuses(tenant, wanted)
+    removed = [name for name, status in existing.items() if status == DomainStatus.REMOVED.value]
+    result.existing.extend(name for name in wanted if name in existing and name not in removed)
     fresh = [name for name in wanted.values() if name.ascii not in existing]
 
+    now = utcnow()
+    restored = _restore(tenant, plan, removed, now, result)
     room = max(plan.domains_allowed - store.domain_count(tenant), 0)
     for over in fresh[room:]:
         result.invalid.append(
@@ -55,7 +62,6 @@ def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
                 f"the {plan.name.value} plan allows {plan.domains_allowed} domains per environment",
             )
         )
-    now = utcnow()
     candidates = [
         Domain(
             id=new_id(IdPrefix.DOMAIN),
@@ -80,11 +86,39 @@ def add_domains(tenant: Tenant, plan: Plan, raw_names: list[str]) -> AddResult:
         result.existing.extend(d.name for d in raced)
         if added:
             result.scans_queued = len(queue_scans(tenant, added, now).queued)
+            whois_queueing.queue_added(tenant, added, now)
+    if restored:
+        result.scans_queued += len(queue_scans(tenant, restored, now).queued)
     return result
 
 
-def resolve(tenant: Tenant, id_or_name: str) -> Domain:
-    """The tenant's domain by `dom_…` id or by name (any case, Unicode or A-label); 404 otherwise."""
+def _restore(tenant: Tenant, plan: Plan, names: list[str], now: datetime, result: AddResult) -> list[Domain]:
+    """Bring removed domains back (added again: same id, history kept), within the allowance."""
+    restored: list[Domain] = []
+    for name in names:
+        domain = store.get_by_name(tenant, name)
+        if domain is None or domain.status != DomainStatus.REMOVED:
+            result.existing.append(name)  # restored or purged meanwhile
+            continue
+        outcome = store.restore(tenant, domain, plan.domains_allowed, now)
+        if outcome == "allowance":
+            message = f"the {plan.name.value} plan allows {plan.domains_allowed} domains per environment"
+            result.invalid.append(InvalidDomain(domain.unicode_name, "plan_limit", message))
+        elif outcome is None:
+            back = store.get_by_name(tenant, name)
+            if back is not None:
+                restored.append(back)
+                result.added.append(back)
+                result.restored.append(back.name)
+        else:
+            result.existing.append(name)
+    return restored
+
+
+def resolve(tenant: Tenant, id_or_name: str, *, removed_ok: bool = True) -> Domain:
+    """The tenant's domain by `dom_…` id or by name (any case, Unicode or A-label); 404 otherwise. A
+    removed domain (kept for REMOVED_KEPT_DAYS, its data readable) is 404 to changes (`removed_ok=False`):
+    adding its name again restores it."""
     if has_prefix(id_or_name, IdPrefix.DOMAIN):
         domain = store.get_by_id(tenant, id_or_name)
     else:
@@ -92,6 +126,11 @@ def resolve(tenant: Tenant, id_or_name: str) -> Domain:
         domain = store.get_by_name(tenant, parsed.ascii) if isinstance(parsed, DomainName) else None
     if domain is None:
         raise not_found("domain")
+    if not removed_ok and domain.status == DomainStatus.REMOVED:
+        raise ApiError(
+            ErrorCode.NOT_FOUND,
+            f"{domain.name} was removed; add it again to restore it with its history",
+        )
     return domain
 
 
@@ -157,9 +196,7 @@ def list_domains(
 ) -> store.DomainPage:
     wanted = filters.facets
     if not wanted:
-        return store.list_page(
-            tenant, limit=limit, search=filters.needle, after=after, equals=filters.equals
-        )
+        return store.list_page(tenant, limit=limit, search=filters.needle, after=after, equals=filters.equals)
     driver, _ = _driver(tenant, wanted)
     return store.list_by_facets(tenant, driver, limit=limit, after=after, accept=filters.accepts)
 
@@ -192,7 +229,7 @@ CHANGE_ATTEMPTS = 5
 def set_status(tenant: Tenant, id_or_name: str, status: DomainStatus) -> Domain:
     """Deactivated domains leave the rescan schedule; activated ones are scanned again soon."""
     for _ in range(CHANGE_ATTEMPTS):
-        domain = resolve(tenant, id_or_name)
+        domain = resolve(tenant, id_or_name, removed_ok=False)
         if domain.status == status:
             return domain
         now = utcnow()
@@ -208,20 +245,41 @@ def set_status(tenant: Tenant, id_or_name: str, status: DomainStatus) -> Domain:
     return domain
 
 
-def delete_domain(tenant: Tenant, id_or_name: str) -> Domain:
-    """Stop monitoring the domain and queue the deletion of everything stored under it (statistics,
-    sources, reports and records, scans, history), which the parser worker carries out."""
+# How long a removed domain's item and data are kept before the reconciler purges them.
+REMOVED_KEPT_DAYS = 30
+
+
+def delete_domain(tenant: Tenant, id_or_name: str, *, purge: bool = False) -> Domain:
+    """Stop monitoring the domain: removed (kept REMOVED_KEPT_DAYS days, restored by adding it again), or
+    with `purge` deleted now with everything stored under it (statistics, sources, reports and records,
+    scans, history: the parser worker carries that out)."""
     for _ in range(CHANGE_ATTEMPTS):
         domain = resolve(tenant, id_or_name)
-        if store.delete(tenant, domain):
-            break
-    else:
-        raise ApiError(ErrorCode.CONFLICT, "the domain kept changing; try again")
+        if purge:
+            if store.delete(tenant, domain):
+                queue_purge(tenant, domain)
+                return domain
+        elif domain.status == DomainStatus.REMOVED:
+            return domain
+        else:
+            now = utcnow()
+            if store.remove(tenant, domain, now):
+                return domain.model_copy(update={"status": DomainStatus.REMOVED, "removed_at": now})
+    raise ApiError(ErrorCode.CONFLICT, "the domain kept changing; try again")
+
+
+def domain_removal_deadline(domain: Domain) -> datetime:
+    """When a removed domain is purged (the reconciler's next run after this)."""
+    removed_at = domain.removed_at or utcnow()
+    return removed_at + timedelta(days=REMOVED_KEPT_DAYS)
+
+
+def queue_purge(tenant: Tenant, domain: Domain) -> None:
+    """Queue the deletion of everything stored under a deleted domain for the parser worker."""
     purge = PurgeDomain(
         account_id=tenant.account_id, environment=tenant.environment.value, domain_id=domain.id
     )
     queues.send_ingest_request(purge.model_dump_json())
-    return domain
 
 
 def domain_count(tenant: Tenant) -> int:

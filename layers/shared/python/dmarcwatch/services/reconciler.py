@@ -3,7 +3,8 @@
 The writers keep the facet members and the counters (`store.facets`) in the transactions of their
 changes; this recomputes both from the domains once a day per tenant and repairs any difference: a
 drift left by a race the guards do not cover (a report's statistics applied while its domain moved), an
-interrupted folder deletion, or domains stored before the index existed (the backfill). It never undoes
+interrupted folder deletion, or domains stored before the index existed (the backfill). It also purges the
+domains removed more than 30 days ago (their data through the parser worker's purge). It never undoes
 a concurrent write: the tenant is skipped when its counters change while it is read, each counter
 correction is conditional on the value read, and each member repair on the domain's revision.
 """
@@ -19,9 +20,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dmarcwatch.facets import facets_of
-from dmarcwatch.models import Domain, Environment, Tenant, utcnow
+from dmarcwatch.models import Domain, DomainStatus, Environment, Tenant, utcnow
 from dmarcwatch.observability import logger, metrics, tracer
 from dmarcwatch.portfolio_metrics import ALL
+from dmarcwatch.services.domains import REMOVED_KEPT_DAYS, queue_purge
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import facets as facet_store
@@ -40,6 +42,7 @@ class TenantOutcome:
     counters_corrected: int = 0
     members_added: int = 0
     members_dropped: int = 0
+    purged: int = 0
 
 
 def reconcile_tenant(tenant: Tenant, now: datetime | None = None) -> TenantOutcome:
@@ -63,7 +66,23 @@ def reconcile_tenant(tenant: Tenant, now: datetime | None = None) -> TenantOutco
         want = {name: value for name, value in expected.get(facet, {}).items() if value}
         outcome.counters_corrected += facet_store.correct_counters(tenant, facet, stored.get(facet, {}), want)
     _repair_members(tenant, domains, set(stored) | set(expected), outcome)
+    # Last: a purge moves the counters itself, in its own guarded transaction.
+    outcome.purged = _purge_removed(tenant, domains, now)
     return outcome
+
+
+def _purge_removed(tenant: Tenant, domains: list[Domain], now: datetime) -> int:
+    """Delete the domains removed more than REMOVED_KEPT_DAYS ago and queue the purge of their data."""
+    deadline = now - timedelta(days=REMOVED_KEPT_DAYS)
+    purged = 0
+    expired = [
+        d for d in domains if d.status == DomainStatus.REMOVED and d.removed_at and d.removed_at <= deadline
+    ]
+    for domain in expired:
+        if domain_store.delete(tenant, domain):  # False: restored (or changed) meanwhile
+            queue_purge(tenant, domain)
+            purged += 1
+    return purged
 
 
 def _repair_members(tenant: Tenant, domains: list[Domain], facets: set[str], outcome: TenantOutcome) -> None:

@@ -61,7 +61,7 @@ def _recheck(tenant: Tenant, domain: Domain) -> Verification:
 
 
 def verify(tenant: Tenant, id_or_name: str) -> Verification:
-    domain = domains.resolve(tenant, id_or_name)
+    domain = domains.resolve(tenant, id_or_name, removed_ok=False)
     name, value = expected_record(domain)
     if domain.verified_at is not None:
         return _recheck(tenant, domain)

@@ -126,22 +126,24 @@ def domain_count_and_counter(tenant: Tenant, counter_pk: str, counter_sk: str) -
     return found.get((_pk(tenant), t.TENANT_META_SK), 0), found.get((counter_pk, counter_sk), 0)
 
 
-def existing_names(tenant: Tenant, names: Iterable[str]) -> set[str]:
+def existing_statuses(tenant: Tenant, names: Iterable[str]) -> dict[str, str]:
+    """The names of these the tenant has a domain item for, with its status (removed ones included)."""
     wanted = list(dict.fromkeys(names))
-    found: set[str] = set()
+    found: dict[str, str] = {}
     client = low_level()
     for start in range(0, len(wanted), 100):
         keys = [to_wire(key(_pk(tenant), t.domain_sk(n))) for n in wanted[start : start + 100]]
         request: dict[str, Any] = {
             table().name: {
                 "Keys": keys,
-                "ProjectionExpression": "#n",
-                "ExpressionAttributeNames": {"#n": "name"},
+                "ProjectionExpression": "#n, #s",
+                "ExpressionAttributeNames": {"#n": "name", "#s": "status"},
             }
         }
         while request:
             response = client.batch_get_item(RequestItems=request)
-            found.update(i["name"]["S"] for i in response["Responses"].get(table().name, []))
+            for item in response["Responses"].get(table().name, []):
+                found[item["name"]["S"]] = item.get("status", {}).get("S", DomainStatus.ACTIVE.value)
             request = response.get("UnprocessedKeys") or {}
     return found
 
@@ -242,8 +244,10 @@ def _domain_query(tenant: Tenant, search: str | None, equals: dict[str, str] | N
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sk)",
         "ExpressionAttributeValues": {":pk": _pk(tenant), ":sk": "DOMAIN#"},
     }
-    filters: list[str] = []
-    names: dict[str, str] = {}
+    # Removed domains are listed only when asked for (through the facet index, `status:removed`).
+    filters: list[str] = ["#st <> :removed"]
+    names: dict[str, str] = {"#st": "status"}
+    query["ExpressionAttributeValues"][":removed"] = DomainStatus.REMOVED.value
     if search:
         filters.append("(contains(#n, :q) OR contains(unicode_name, :q))")
         names["#n"] = "name"
@@ -252,9 +256,8 @@ def _domain_query(tenant: Tenant, search: str | None, equals: dict[str, str] | N
         filters.append(f"#e{i} = :e{i}")
         names[f"#e{i}"] = attribute
         query["ExpressionAttributeValues"][f":e{i}"] = value
-    if filters:
-        query["FilterExpression"] = " AND ".join(filters)
-        query["ExpressionAttributeNames"] = names
+    query["FilterExpression"] = " AND ".join(filters)
+    query["ExpressionAttributeNames"] = names
     return query
 
 
@@ -342,29 +345,7 @@ def update_fields(
     facet members and counts from `before` to `after`, in one transaction guarded by the domain's `rev`
     (so two concurrent changes cannot both move the same members). With `folder_must_exist`, that folder
     must still exist (a folder deleted meanwhile takes no new domains). False when a condition failed."""
-    names = {f"#v{i}": field for i, field in enumerate(values)}
-    sets = [f"#v{i} = :v{i}" for i, v in enumerate(values.values()) if v is not None]
-    removes = [f"#v{i}" for i, v in enumerate(values.values()) if v is None]
-    wire = {f":v{i}": v for i, v in enumerate(values.values()) if v is not None}
-    expression = "SET " + ", ".join([*sets, "updated_at = :u", "rev = :next"])
-    if removes:
-        expression += " REMOVE " + ", ".join(removes)
-    condition = _rev_condition(before)
-    items: list[dict[str, Any]] = [
-        {
-            "Update": {
-                "TableName": table().name,
-                "Key": to_wire(key(_pk(tenant), t.domain_sk(before.name))),
-                "UpdateExpression": expression,
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": to_wire(
-                    {**wire, ":u": ts(after.updated_at), ":rev": before.rev, ":next": before.rev + 1}
-                ),
-            }
-        },
-        *facet_store.change_items(tenant, [(before, after)], _moving_stats(tenant, before, after)),
-    ]
+    items = _change_items(tenant, before, after, values)
     if folder_must_exist is not None:
         items.append(
             {
@@ -376,6 +357,71 @@ def update_fields(
             }
         )
     return transact(items)
+
+
+def _change_items(
+    tenant: Tenant, before: Domain, after: Domain, values: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The guarded update of the domain item and the facet and counter items that move with it."""
+    names = {f"#v{i}": field for i, field in enumerate(values)}
+    sets = [f"#v{i} = :v{i}" for i, v in enumerate(values.values()) if v is not None]
+    removes = [f"#v{i}" for i, v in enumerate(values.values()) if v is None]
+    wire = {f":v{i}": v for i, v in enumerate(values.values()) if v is not None}
+    expression = "SET " + ", ".join([*sets, "updated_at = :u", "rev = :next"])
+    if removes:
+        expression += " REMOVE " + ", ".join(removes)
+    return [
+        {
+            "Update": {
+                "TableName": table().name,
+                "Key": to_wire(key(_pk(tenant), t.domain_sk(before.name))),
+                "UpdateExpression": expression,
+                "ConditionExpression": _rev_condition(before),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_wire(
+                    {**wire, ":u": ts(after.updated_at), ":rev": before.rev, ":next": before.rev + 1}
+                ),
+            }
+        },
+        *facet_store.change_items(tenant, [(before, after)], _moving_stats(tenant, before, after)),
+    ]
+
+
+def remove(tenant: Tenant, domain: Domain, now: datetime) -> bool:
+    """Mark the domain removed: off the schedule, out of the counters and lists, one domain freed of the
+    plan's allowance; its item and data stay until the purge. False if it changed meanwhile."""
+    after = domain.model_copy(update={"status": DomainStatus.REMOVED, "removed_at": now, "updated_at": now})
+    values = {"status": DomainStatus.REMOVED.value, "removed_at": ts(now), **_UNSCHEDULED}
+    return transact([*_change_items(tenant, domain, after, values), _counter_update(tenant, -1, None)])
+
+
+# Attributes a removed domain drops: its place on the rescan schedule.
+_UNSCHEDULED: dict[str, Any] = {"gsi2pk": None, "gsi2sk": None, "next_scan_at": None}
+
+
+def restore(tenant: Tenant, domain: Domain, allowance: int, now: datetime) -> str | None:
+    """Bring a removed domain back, active and due for a scan at once, within the plan's allowance: None
+    when restored, "allowance" or "changed" (nothing written)."""
+    after = domain.model_copy(update={"status": DomainStatus.ACTIVE, "removed_at": None, "updated_at": now})
+    if after.folder_id is not None and not _exists(tenant, t.folder_sk(after.folder_id)):
+        after = after.model_copy(update={"folder_id": None})  # its folder was deleted meanwhile
+    schedule = t.scan_schedule(tenant.account_id, tenant.environment.value, domain.name, str(ts(now)))
+    values = {
+        "status": DomainStatus.ACTIVE.value,
+        "removed_at": None,
+        "folder_id": after.folder_id,
+        **schedule,
+    }
+    reasons = transact_reasons(
+        [*_change_items(tenant, domain, after, values), _counter_update(tenant, 1, allowance)]
+    )
+    if reasons is None:
+        return None
+    return "allowance" if reasons[-1] == "ConditionalCheckFailed" else "changed"
+
+
+def _exists(tenant: Tenant, sk: str) -> bool:
+    return "Item" in table().get_item(Key=key(_pk(tenant), sk), ProjectionExpression="pk")
 
 
 def _moving_stats(tenant: Tenant, before: Domain, after: Domain | None) -> dict[str, metrics.Daily]:
@@ -498,6 +544,8 @@ def tenants_monitoring(name: str, *, verified_since: datetime | None) -> list[Te
     }
     tenants = []
     for item in query_items(query):
+        if item.get("status") == DomainStatus.REMOVED.value:
+            continue
         if verified_since is not None and not _verified_since(item, verified_since):
             continue
         account_id, _, environment = str(item["gsi1sk"]).partition("#")

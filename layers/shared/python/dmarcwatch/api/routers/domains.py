@@ -28,8 +28,8 @@ from dmarcwatch.api.schemas import Envelope, ListEnvelope
 from dmarcwatch.domain_names import public_suffix
 from dmarcwatch.errors import ApiError, ErrorCode, not_found
 from dmarcwatch.models import DomainStatus, iso
-from dmarcwatch.services import dns_views, domain_fields, domains, reports, verification
-from dmarcwatch.services.domains import DomainFilter
+from dmarcwatch.services import dns_views, domain_fields, domains, reports, verification, whois
+from dmarcwatch.services.domains import DomainFilter, domain_removal_deadline
 
 router = APIRouter(tags=["domains"], route_class=DocumentedRoute)
 
@@ -53,7 +53,8 @@ def domain_filters(
     ] = None,
     is_favorite: bool | None = None,
     status: Annotated[
-        DomainStatus | None, Query(description="active or inactive (removed domains are not listed)")
+        DomainStatus | None,
+        Query(description="active, inactive or removed (removed domains are listed only when asked for)"),
     ] = None,
 ) -> DomainFilter:
     """The list's filters. Folder, tag, favourite and status are read through the facet index."""
@@ -208,16 +209,36 @@ def get_domain(request: Request, domain_id: DomainRef, principal: CurrentPrincip
         scan_result=ScanResultsOut.of(latest) if latest else None,
         change_history=[ChangeOut.model_validate(row) for row in history],
         stats_30d=stats["totals"],
+        whois=whois.latest(tenant, domain),
     )
     return data_response(request, data)
 
 
 @router.delete(
-    "/domains/{domain_id}", summary="Stop monitoring a domain", response_model=Envelope[DomainDeleted]
+    "/domains/{domain_id}",
+    summary="Stop monitoring a domain (kept 30 days: adding it again restores it with its history)",
+    description="The domain leaves the lists, counts, dashboard and scans at once and frees its place in "
+    "the plan; its reports, statistics and history stay readable for 30 days, then are purged. "
+    "`purge=true` deletes everything now.",
+    response_model=Envelope[DomainDeleted],
 )
-def delete_domain(request: Request, domain_id: DomainRef, principal: CurrentPrincipal) -> dict[str, Any]:
-    domain = domains.delete_domain(principal.tenant, domain_id)
-    return data_response(request, {"id": domain.id, "domain": domain.name, "deleted": True})
+def delete_domain(
+    request: Request,
+    domain_id: DomainRef,
+    principal: CurrentPrincipal,
+    purge: Annotated[
+        bool, Query(description="Delete it and all its data now, instead of keeping it 30 days")
+    ] = False,
+) -> dict[str, Any]:
+    domain = domains.delete_domain(principal.tenant, domain_id, purge=purge)
+    out = DomainDeleted(
+        id=domain.id,
+        domain=domain.name,
+        deleted=True,
+        status="purged" if purge else "removed",
+        restorable_until=None if purge else iso(domain_removal_deadline(domain)),
+    )
+    return data_response(request, out)
 
 
 @router.patch(
