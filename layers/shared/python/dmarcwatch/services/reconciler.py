@@ -27,6 +27,7 @@ from dmarcwatch.services.domains import REMOVED_KEPT_DAYS, queue_purge
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import domains as domain_store
 from dmarcwatch.store import facets as facet_store
+from dmarcwatch.store import reports as report_store
 
 # A tenant is reconciled again once this long has passed (the function runs hourly and works through
 # the tenants due within its time budget).
@@ -66,6 +67,10 @@ def reconcile_tenant(tenant: Tenant, now: datetime | None = None) -> TenantOutco
         want = {name: value for name, value in expected.get(facet, {}).items() if value}
         outcome.counters_corrected += facet_store.correct_counters(tenant, facet, stored.get(facet, {}), want)
     _repair_members(tenant, domains, set(stored) | set(expected), outcome)
+    stored_reports = report_store.report_count(tenant)
+    counted = report_store.count_reports(tenant, start=None, end=None, filters={})
+    if counted != stored_reports and report_store.correct_report_count(tenant, stored_reports, counted):
+        outcome.counters_corrected += 1
     # Last: a purge moves the counters itself, in its own guarded transaction.
     outcome.purged = _purge_removed(tenant, domains, now)
     return outcome

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -68,6 +69,69 @@ def days_between(start: date, end: date) -> list[str]:
 # --- reports ------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReportFilters:
+    """The report list's filters, resolved: what `store.list_reports` and `store.count_reports` take."""
+
+    start: str | None
+    end: str | None
+    filters: dict[str, str]
+    received_after: datetime | None
+    received_before: datetime | None
+
+    @property
+    def unfiltered(self) -> bool:
+        bounds = (self.start, self.end, self.received_after, self.received_before)
+        return not self.filters and all(bound is None for bound in bounds)
+
+
+def count_reports(tenant: Tenant, wanted: ReportFilters) -> int:
+    """The total a listing holds: the tenant's report counter when unfiltered, else a COUNT query on the
+    same index."""
+    if wanted.unfiltered:
+        return store.report_count(tenant)
+    return store.count_reports(
+        tenant,
+        start=wanted.start,
+        end=wanted.end,
+        filters=wanted.filters,
+        received_after=wanted.received_after,
+        received_before=wanted.received_before,
+    )
+
+
+def report_filters(
+    tenant: Tenant,
+    *,
+    domain_id: str | None,
+    domain: str | None,
+    sender_org: str | None,
+    start_date: str | None,
+    end_date: str | None,
+    kind: str | None,
+    received_after: datetime | None = None,
+    received_before: datetime | None = None,
+) -> ReportFilters:
+    filters: dict[str, str] = {}
+    if domain_id:
+        filters["domain_id"] = domains.resolve(tenant, domain_id).id
+    if domain:
+        filters["domain"] = domain.strip().lower()
+    if sender_org:
+        filters["org_name_lc"] = sender_org.strip().lower()
+    if kind:
+        filters["kind"] = kind
+    start = parse_day(start_date, "start_date")
+    end = parse_day(end_date, "end_date")
+    return ReportFilters(
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
+        filters=filters,
+        received_after=received_after,
+        received_before=received_before,
+    )
+
+
 def list_reports(
     tenant: Tenant,
     *,
@@ -82,26 +146,32 @@ def list_reports(
     received_after: datetime | None = None,
     received_before: datetime | None = None,
 ) -> tuple[list[StoredReport], str | None]:
-    filters: dict[str, str] = {}
-    if domain_id:
-        filters["domain_id"] = domains.resolve(tenant, domain_id).id
-    if domain:
-        filters["domain"] = domain.strip().lower()
-    if sender_org:
-        filters["org_name_lc"] = sender_org.strip().lower()
-    if kind:
-        filters["kind"] = kind
-    start = parse_day(start_date, "start_date")
-    end = parse_day(end_date, "end_date")
+    wanted = report_filters(
+        tenant,
+        domain_id=domain_id,
+        domain=domain,
+        sender_org=sender_org,
+        start_date=start_date,
+        end_date=end_date,
+        kind=kind,
+        received_after=received_after,
+        received_before=received_before,
+    )
+    return list_matching(tenant, wanted, limit=limit, after=after)
+
+
+def list_matching(
+    tenant: Tenant, wanted: ReportFilters, *, limit: int, after: str | None
+) -> tuple[list[StoredReport], str | None]:
     return store.list_reports(
         tenant,
         limit=limit,
-        start=start.isoformat() if start else None,
-        end=end.isoformat() if end else None,
-        filters=filters,
+        start=wanted.start,
+        end=wanted.end,
+        filters=wanted.filters,
         after=after,
-        received_after=received_after,
-        received_before=received_before,
+        received_after=wanted.received_after,
+        received_before=wanted.received_before,
     )
 
 

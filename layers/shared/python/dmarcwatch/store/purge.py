@@ -15,7 +15,7 @@ from typing import Any
 
 from dmarcwatch import table as t
 from dmarcwatch.config import get_settings
-from dmarcwatch.models import Tenant
+from dmarcwatch.models import ReportStatus, Tenant
 from dmarcwatch.store import aws
 from dmarcwatch.store.db import key, query_items, table
 
@@ -45,7 +45,8 @@ def _domain_reports(tenant: Tenant, domain_id: str) -> list[dict[str, Any]]:
             ":pk": t.reports_index_pk(tenant.account_id, tenant.environment),
             ":d": domain_id,
         },
-        "ProjectionExpression": "pk, sk, id, payload_key",
+        "ProjectionExpression": "pk, sk, id, payload_key, #s",
+        "ExpressionAttributeNames": {"#s": "status"},
     }
     return list(query_items(query))
 
@@ -61,16 +62,25 @@ def purge_domain(tenant: Tenant, domain_id: str) -> int:
         for shard in range(t.SOURCE_SHARDS):
             deleted += _delete(_partition_keys(t.sources_pk(account, env, domain_id, day, shard)))
     s3 = aws.client("s3")
+    completed = 0
     for report in _domain_reports(tenant, domain_id):
+        completed += report.get("status") == ReportStatus.COMPLETE.value
         report_id = str(report["id"])
         deleted += _delete(_partition_keys(t.records_pk(account, env, report_id)))
         deleted += _delete(_partition_keys(t.applied_pk(account, env, report_id)))
         if report.get("payload_key"):
             s3.delete_object(Bucket=get_settings().raw_bucket, Key=str(report["payload_key"]))
         deleted += _delete([{"pk": report["pk"], "sk": report["sk"]}])
+    tenant_pk = t.tenant_pk(account, env)
+    if completed:
+        # The tenant's report count (a purge cut short leaves a drift the nightly reconciliation mends).
+        table().update_item(
+            Key=key(tenant_pk, t.TENANT_META_SK),
+            UpdateExpression="ADD report_count :n",
+            ExpressionAttributeValues={":n": -completed},
+        )
     deleted += _delete(_partition_keys(t.changes_pk(account, env, domain_id)))
     deleted += _delete(_partition_keys(stats_pk))
-    tenant_pk = t.tenant_pk(account, env)
     deleted += _delete(
         [
             key(tenant_pk, t.scan_sk(domain_id)),

@@ -35,6 +35,7 @@ from dmarcwatch.store.db import (
     is_conditional_failure,
     key,
     query_items,
+    query_pages,
     table,
     to_wire,
     transact,
@@ -310,8 +311,18 @@ def put_report_sources(report: StoredReport, sources: dict[tuple[str, str], dict
 
 def complete_report(report: StoredReport, event_item: dict[str, Any]) -> bool:
     """Mark the report complete and log its event, once. False if it already was."""
+    tenant = Tenant(account_id=report.account_id, environment=Environment(report.environment))
     items = [
         {"Put": {"TableName": table().name, "Item": to_wire(event_item)}},
+        # The tenant's report count (the unfiltered listing's total_count), once with the completion.
+        {
+            "Update": {
+                "TableName": table().name,
+                "Key": to_wire(key(_tpk(tenant), t.TENANT_META_SK)),
+                "UpdateExpression": "ADD report_count :one",
+                "ExpressionAttributeValues": to_wire({":one": 1}),
+            }
+        },
         {
             "Update": {
                 "TableName": table().name,
@@ -346,22 +357,10 @@ def get_report(tenant: Tenant, report_id: str) -> StoredReport | None:
     return _report_from(item) if item else None
 
 
-def list_reports(
-    tenant: Tenant,
-    *,
-    limit: int,
-    start: str | None,
-    end: str | None,
-    filters: dict[str, str],
-    after: str | None,
-    received_after: datetime | None = None,
-    received_before: datetime | None = None,
-) -> tuple[list[StoredReport], str | None]:
-    """Complete reports, newest first, with date bounds on the index key and the other filters applied
-    (when the report arrived, `received_after` <= received_at < `received_before`, on the read items).
-
-    `after` is the index sort key of the last report returned before; the returned cursor likewise.
-    """
+def _reports_query(
+    tenant: Tenant, start: str | None, end: str | None, filters: dict[str, str]
+) -> dict[str, Any]:
+    """The Query of the tenant's complete reports on gsi1, newest first, dates in the key condition."""
     names: dict[str, str] = {"#s": "status"}
     values: dict[str, Any] = {
         ":pk": t.reports_index_pk(tenant.account_id, tenant.environment),
@@ -380,15 +379,65 @@ def list_reports(
             names[f"#{field}"] = field
             values[f":{field}"] = filters[field]
             conditions.append(f"#{field} = :{field}" if op == "eq" else f"contains(#{field}, :{field})")
-    query: dict[str, Any] = {
+    return {
         "IndexName": "gsi1",
         "KeyConditionExpression": "gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi",
         "FilterExpression": " AND ".join(conditions),
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
         "ScanIndexForward": False,
-        "Limit": max(limit * 2, 50),
     }
+
+
+def count_reports(
+    tenant: Tenant,
+    *,
+    start: str | None,
+    end: str | None,
+    filters: dict[str, str],
+    received_after: datetime | None = None,
+    received_before: datetime | None = None,
+) -> int:
+    """How many reports a filtered listing holds: the same Query read to the end, counted by DynamoDB
+    (Select=COUNT), or, with arrival bounds, by reading only each report's `received_at`."""
+    query = _reports_query(tenant, start, end, filters)
+    if received_after is None and received_before is None:
+        return sum(int(page["Count"]) for page in query_pages({**query, "Select": "COUNT"}))
+    query["ProjectionExpression"] = "received_at"
+    total = 0
+    for item in query_items(query):
+        received = datetime.fromisoformat(str(item["received_at"]))
+        if (received_after is None or received >= received_after) and (
+            received_before is None or received < received_before
+        ):
+            total += 1
+    return total
+
+
+def report_count(tenant: Tenant) -> int:
+    """The tenant's complete reports (the counter the completions and purges keep)."""
+    item = table().get_item(Key=key(_tpk(tenant), t.TENANT_META_SK)).get("Item") or {}
+    return int(item.get("report_count", 0))
+
+
+def list_reports(
+    tenant: Tenant,
+    *,
+    limit: int,
+    start: str | None,
+    end: str | None,
+    filters: dict[str, str],
+    after: str | None,
+    received_after: datetime | None = None,
+    received_before: datetime | None = None,
+) -> tuple[list[StoredReport], str | None]:
+    """Complete reports, newest first, with date bounds on the index key and the other filters applied
+    (when the report arrived, `received_after` <= received_at < `received_before`, on the read items).
+
+    `after` is the index sort key of the last report returned before; the returned cursor likewise.
+    """
+    query = {**_reports_query(tenant, start, end, filters), "Limit": max(limit * 2, 50)}
+    values = query["ExpressionAttributeValues"]
     found: list[StoredReport] = []
     last_key: dict[str, Any] | None = None
     if after:
@@ -575,3 +624,20 @@ def note_reprocess_attempt(entry: QuarantineEntry, at: datetime) -> None:
         UpdateExpression="SET reprocessed_at = :at",
         ExpressionAttributeValues={":at": ts(at)},
     )
+
+
+def correct_report_count(tenant: Tenant, stored: int, counted: int) -> bool:
+    """Set the tenant's report count to `counted` if it still holds `stored` (the reconciliation)."""
+    try:
+        table().update_item(
+            Key=key(_tpk(tenant), t.TENANT_META_SK),
+            UpdateExpression="SET report_count = :counted",
+            ConditionExpression="report_count = :stored"
+            + (" OR attribute_not_exists(report_count)" if stored == 0 else ""),
+            ExpressionAttributeValues={":counted": counted, ":stored": stored},
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True

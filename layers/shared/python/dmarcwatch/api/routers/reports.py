@@ -62,16 +62,18 @@ def list_reports(
         "received_before": received_before.isoformat() if received_before else None,
     }
     after = decode_cursor(tenant, bound, cursor) if cursor else None
-    found, position = reports.list_reports(
-        tenant,
-        limit=limit,
-        after=after,
-        received_after=received_after,
-        received_before=received_before,
-        **query,
+    wanted = reports.report_filters(
+        tenant, received_after=received_after, received_before=received_before, **query
     )
+    found, position = reports.list_matching(tenant, wanted, limit=limit, after=after)
     return list_response(
-        request, tenant, [ReportOut.of(r) for r in found], limit=limit, query=bound, position=position
+        request,
+        tenant,
+        [ReportOut.of(r) for r in found],
+        limit=limit,
+        query=bound,
+        position=position,
+        total_count=reports.count_reports(tenant, wanted),
     )
 
 
