@@ -67,6 +67,7 @@ bench: $(BIN)/.installed knot
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/local_stack.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
