@@ -1,4 +1,5 @@
-"""`dmarcwatch` command line: operator (admin) commands and the local stack."""
+"""`dmarcwatch` command line: operator (admin) commands, the local stack, and the API client's commands
+(`domains`, `export`: `cli_client`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from dmarcwatch.cli_client import add_client_commands
 from dmarcwatch.errors import ApiError
 from dmarcwatch.models import Environment, KeyScope, SubscriptionStatus, iso
 from dmarcwatch.plans import PlanName
@@ -205,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     local = commands.add_parser("local", help="run the whole service locally (what `make dev` runs)")
     local.set_defaults(func=_local)
+    add_client_commands(commands)
     return parser
 
 

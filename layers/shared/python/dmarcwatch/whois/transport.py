@@ -19,9 +19,10 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
+
+from dmarcwatch.retry_after import parse_retry_after
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # A Retry-After beyond this is read as this (a server's mistake must not park a domain for a month).
@@ -77,19 +78,9 @@ Budget = Callable[[str], Awaitable[int | None]]
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> int | None:
-    """A Retry-After header (seconds or an HTTP date) as seconds from `now`, within `MAX_RETRY_AFTER`."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(int(value), MAX_RETRY_AFTER)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0, min(int((when - now).total_seconds() + 0.999), MAX_RETRY_AFTER))
+    """A Retry-After header (seconds or an HTTP date) as whole seconds from `now`, at most MAX_RETRY_AFTER."""
+    seconds = parse_retry_after(value, now)
+    return None if seconds is None else min(int(seconds + 0.999), MAX_RETRY_AFTER)
 
 
 async def _read_capped(response: httpx.Response, url: str) -> bytes:
