@@ -20,6 +20,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -63,7 +64,7 @@ def run(rows: int) -> None:
     from dmarcwatch.local.bootstrap import bootstrap
     from dmarcwatch.local.lambda_runtime import LocalLambdaContext, sqs_event
     from dmarcwatch.models import Domain, Environment, Tenant, utcnow
-    from dmarcwatch.services import exports
+    from dmarcwatch.services import domains, exports
     from dmarcwatch.services.export_worker import handler
     from dmarcwatch.store import aws, export_files
     from dmarcwatch.store import domains as domain_store
@@ -107,6 +108,19 @@ def run(rows: int) -> None:
         ),
     )
     message = aws.client("sqs").receive_message(QueueUrl=queue, AttributeNames=["All"])["Messages"][0]
+    # The time spent in the page reads (moto's Query of the tenant's partition) is measured apart: it is
+    # the emulator's, and on DynamoDB a 1,000-item page takes tens of milliseconds.
+    reading = [0.0]
+    list_domains = domains.list_domains
+
+    def timed_list(*args: Any, **kwargs: Any) -> Any:
+        begun = time.perf_counter()
+        try:
+            return list_domains(*args, **kwargs)
+        finally:
+            reading[0] += time.perf_counter() - begun
+
+    domains.list_domains = timed_list  # type: ignore[assignment]
     before = peak_rss_mb()
     started = time.perf_counter()
     result = handler(
@@ -124,10 +138,13 @@ def run(rows: int) -> None:
     size_mb = (done.file_size or 0) / 1_000_000
 
     parts = -(-(done.file_size or 0) // export_files.PART_BYTES)
+    rest = seconds - reading[0]
     lines = [
         f"export of {rows:,} domains as CSV (in-process moto; the domains inserted in {setup:.1f} s first)",
         f"  run:       {seconds:.1f} s, {rows / seconds:,.0f} rows/s   (reference: >= "
         f"{TARGET_ROWS_PER_SECOND:,} rows/s, a 1,000,000-row export within the worker's 900 s)",
+        f"  of which:  {reading[0]:.1f} s reading pages from moto's DynamoDB, {rest:.1f} s the rest (cells, "
+        f"CSV, parts to moto's S3, progress): {rows / max(rest, 1e-9):,.0f} rows/s",
         f"  file:      {size_mb:.1f} MB in {parts} part(s) of {export_files.PART_BYTES // 2**20} MiB",
         f"  peak RSS:  {before:.0f} MB before the run, {after:.0f} MB after (+{after - before:.0f} MB; the "
         f"emulator in this process holds the {size_mb:.0f} MB file)   (reference: the worker's "
