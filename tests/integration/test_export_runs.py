@@ -173,7 +173,8 @@ def test_a_domain_deleted_after_queueing_fails_the_export(client: TestClient, ac
     export_id, message = queue_one(
         client, account, {"dataset": "stats", "filters": {"domain_id": "brief.example"}}
     )
-    assert client.delete("/v1/domains/brief.example", headers=account.headers()).status_code == 200
+    # Deleted for good (a plain DELETE keeps a removed domain's data readable for 30 days).
+    assert client.delete("/v1/domains/brief.example?purge=true", headers=account.headers()).status_code == 200
     assert not run_messages([message])
     export = get(client, account, export_id)
     assert (export["status"], export["error"]) == ("failed", "domain not found")
@@ -227,20 +228,13 @@ def record_change(
 ) -> None:
     """A change as the scanner records it (store.scans.record_scan), without a DNS server."""
     from dmarcwatch.ids import IdPrefix, new_id
-    from dmarcwatch.models import Domain
+    from dmarcwatch.store import domains as domain_store
     from dmarcwatch.store import scans as scan_store
 
     stamp = at or utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     found = scan_store.latest(tenant, domain["id"])
-    model = Domain.model_validate(
-        {
-            "id": domain["id"],
-            "name": domain["domain"],
-            "unicode_name": domain["domain"],
-            "created_at": utcnow(),
-            "updated_at": utcnow(),
-        }
-    )
+    model = domain_store.get_by_id(tenant, domain["id"])  # as stored: record_scan is guarded by its rev
+    assert model is not None
     result = json.dumps({"domain": domain["domain"], "scanned_at": stamp})
     change = scan_store.ChangeRow(new_id(IdPrefix.CHANGE), field, old, new, stamp)
     assert scan_store.record_scan(
