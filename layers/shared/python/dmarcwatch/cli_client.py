@@ -107,9 +107,13 @@ def _names(args: argparse.Namespace) -> Iterator[str]:
             yield name
 
 
-def _chunks(items: Iterable[str], size: int = MAX_BULK) -> Iterator[list[str]]:
+# Names per request of `add` and `update` (the API's bulk limit).
+CHUNK = MAX_BULK
+
+
+def _chunks(items: Iterable[str]) -> Iterator[list[str]]:
     iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
+    while chunk := list(islice(iterator, CHUNK)):
         yield chunk
 
 

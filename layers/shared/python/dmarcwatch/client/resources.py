@@ -281,13 +281,14 @@ class DmarcwatchClient(ApiSession):
         """Stream a completed export's file to a path or a binary file; the bytes written.
 
         The presigned `file_url` goes to S3 without the API key (a second Authorization would be refused);
-        `download` is the client for it (a plain httpx.Client by default). A fresh link is asked for when
+        `download` (or the client's `files`) fetches it; a plain httpx.Client by default. A fresh link is asked for when
         given an id.
         """
         current = self.get_export(export) if isinstance(export, str) else export
         if current.status != "completed" or not current.file_url:
             raise ClientError(f"export {current.id} is {current.status}: nothing to download yet")
-        http = download or httpx.Client(timeout=300.0, follow_redirects=True)
+        given = download or self.files
+        http = given or httpx.Client(timeout=300.0, follow_redirects=True)
         try:
             with http.stream("GET", current.file_url) as response:
                 if response.status_code >= 400:
@@ -297,7 +298,7 @@ class DmarcwatchClient(ApiSession):
                         return _copy(response, sink)
                 return _copy(response, destination)
         finally:
-            if download is None:
+            if given is None:
                 http.close()
 
 

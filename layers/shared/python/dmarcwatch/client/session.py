@@ -24,16 +24,22 @@ PAGE_SIZE = 1000
 Params = Mapping[str, Any]
 
 
-def _query(params: Params | None) -> httpx.QueryParams:
-    """Query pairs: None dropped, booleans as true/false, sequences repeated (`tag=a&tag=b`)."""
-    pairs: list[tuple[str, str | int | float | bool | None]] = []
+QueryPairs = list[tuple[str, str | int | float | bool | None]]
+
+
+def _query(params: Params | None) -> QueryPairs:
+    """Query pairs: None dropped, booleans as true/false, sequences repeated (`tag=a&tag=b`).
+
+    Pairs, not an httpx.QueryParams: a session built on another httpx (Starlette's TestClient can be)
+    would read that as a mapping and keep one value per name."""
+    pairs: QueryPairs = []
     for name, value in (params or {}).items():
         values = value if isinstance(value, list | tuple) else [value]
         for item in values:
             if item is None:
                 continue
             pairs.append((name, str(item).lower() if isinstance(item, bool) else str(item)))
-    return httpx.QueryParams(pairs)
+    return pairs
 
 
 class ApiSession:
@@ -43,6 +49,7 @@ class ApiSession:
         api_key: str,
         *,
         http: httpx.Client | None = None,
+        files: httpx.Client | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -53,6 +60,8 @@ class ApiSession:
         self.base_url = base_url.rstrip("/")
         self._http = http or httpx.Client(timeout=timeout)
         self._owns_http = http is None
+        # Fetches presigned export links (S3, without the API key); a plain client per download if None.
+        self.files = files
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Accept": "application/json",
