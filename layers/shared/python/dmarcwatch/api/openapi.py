@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dmarcwatch.api.app import create_app
+from dmarcwatch.api.examples import code_samples
 
 
 def openapi_document() -> dict[str, Any]:
@@ -20,4 +21,8 @@ def openapi_document() -> dict[str, Any]:
                 operation["security"] = [{"apiKey": []}]
     document["servers"] = [{"url": "/v1", "description": "The API base path (the API Gateway stage v1)"}]
     document["paths"] = {path.removeprefix("/v1") or "/": ops for path, ops in document["paths"].items()}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if samples := code_samples(method.upper(), path):
+                operation["x-codeSamples"] = samples
     return document
