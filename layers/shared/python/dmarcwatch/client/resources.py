@@ -281,8 +281,8 @@ class DmarcwatchClient(ApiSession):
         """Stream a completed export's file to a path or a binary file; the bytes written.
 
         The presigned `file_url` goes to S3 without the API key (a second Authorization would be refused);
-        `download` (or the client's `files`) fetches it; a plain httpx.Client by default. A fresh link is asked for when
-        given an id.
+        `download` (or the client's `files`) fetches it; a plain httpx.Client by default. A fresh link is
+        asked for when given an id.
         """
         current = self.get_export(export) if isinstance(export, str) else export
         if current.status != "completed" or not current.file_url:
