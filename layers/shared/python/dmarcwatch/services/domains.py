@@ -184,6 +184,13 @@ class DomainFilter:
         return facets.matches(domain, self.facets)
 
 
+def _has_removed(tenant: Tenant) -> bool:
+    """Whether the tenant holds removed domains (their facet count): only then does a listing without a
+    facet filter need a filter to leave them out (a filter makes every page read on until it is full)."""
+    removed = facets.status_facet(DomainStatus.REMOVED)
+    return store_facets.counts(tenant, [removed])[removed] > 0
+
+
 def _driver(tenant: Tenant, wanted: list[str]) -> tuple[str, int]:
     """The facet value with the fewest domains (the cheapest to read through) and its count."""
     counts = store_facets.counts(tenant, wanted)
@@ -196,7 +203,14 @@ def list_domains(
 ) -> store.DomainPage:
     wanted = filters.facets
     if not wanted:
-        return store.list_page(tenant, limit=limit, search=filters.needle, after=after, equals=filters.equals)
+        return store.list_page(
+            tenant,
+            limit=limit,
+            search=filters.needle,
+            after=after,
+            equals=filters.equals,
+            exclude_removed=_has_removed(tenant),
+        )
     driver, _ = _driver(tenant, wanted)
     return store.list_by_facets(tenant, driver, limit=limit, after=after, accept=filters.accepts)
 
@@ -209,7 +223,9 @@ def count_domains(tenant: Tenant, filters: DomainFilter = DomainFilter()) -> int
     if not wanted:
         if not residual:
             return store.domain_count(tenant)
-        return store.count_matching(tenant, search=filters.needle, equals=filters.equals)
+        return store.count_matching(
+            tenant, search=filters.needle, equals=filters.equals, exclude_removed=_has_removed(tenant)
+        )
     driver, count = _driver(tenant, wanted)
     if len(wanted) == 1 and not residual:
         return count

@@ -238,16 +238,22 @@ def get_by_id(tenant: Tenant, domain_id: str) -> Domain | None:
     return get_by_name(tenant, alias["name"]) if alias else None
 
 
-def _domain_query(tenant: Tenant, search: str | None, equals: dict[str, str] | None) -> dict[str, Any]:
-    """The Query of the tenant's domains whose name contains `search` and whose `equals` attributes match."""
+def _domain_query(
+    tenant: Tenant, search: str | None, equals: dict[str, str] | None, exclude_removed: bool = True
+) -> dict[str, Any]:
+    """The Query of the tenant's domains whose name contains `search` and whose `equals` attributes match
+    (without the removed ones unless `exclude_removed` is false: the caller knows there are none)."""
     query: dict[str, Any] = {
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sk)",
         "ExpressionAttributeValues": {":pk": _pk(tenant), ":sk": "DOMAIN#"},
     }
     # Removed domains are listed only when asked for (through the facet index, `status:removed`).
-    filters: list[str] = ["#st <> :removed"]
-    names: dict[str, str] = {"#st": "status"}
-    query["ExpressionAttributeValues"][":removed"] = DomainStatus.REMOVED.value
+    filters: list[str] = []
+    names: dict[str, str] = {}
+    if exclude_removed:
+        filters.append("#st <> :removed")
+        names["#st"] = "status"
+        query["ExpressionAttributeValues"][":removed"] = DomainStatus.REMOVED.value
     if search:
         filters.append("(contains(#n, :q) OR contains(unicode_name, :q))")
         names["#n"] = "name"
@@ -256,15 +262,18 @@ def _domain_query(tenant: Tenant, search: str | None, equals: dict[str, str] | N
         filters.append(f"#e{i} = :e{i}")
         names[f"#e{i}"] = attribute
         query["ExpressionAttributeValues"][f":e{i}"] = value
-    query["FilterExpression"] = " AND ".join(filters)
-    query["ExpressionAttributeNames"] = names
+    if filters:
+        query["FilterExpression"] = " AND ".join(filters)
+        query["ExpressionAttributeNames"] = names
     return query
 
 
-def count_matching(tenant: Tenant, *, search: str | None, equals: dict[str, str] | None = None) -> int:
+def count_matching(
+    tenant: Tenant, *, search: str | None, equals: dict[str, str] | None = None, exclude_removed: bool = True
+) -> int:
     """How many of the tenant's domains a filtered listing holds: the same Query with Select=COUNT, read
     to the end (DynamoDB reads, and bills, the tenant's domain items; no item is returned)."""
-    query = {**_domain_query(tenant, search, equals), "Select": "COUNT"}
+    query = {**_domain_query(tenant, search, equals, exclude_removed), "Select": "COUNT"}
     return sum(int(page["Count"]) for page in query_pages(query))
 
 
@@ -275,6 +284,7 @@ def list_page(
     search: str | None,
     after: str | None,
     equals: dict[str, str] | None = None,
+    exclude_removed: bool = True,
 ) -> DomainPage:
     """Up to `limit` domains in name order whose name contains `search`.
 
@@ -282,7 +292,7 @@ def list_page(
     is the key of the last item returned (not DynamoDB's LastEvaluatedKey), so no item is skipped.
     """
     items: list[Domain] = []
-    query = _domain_query(tenant, search, equals)
+    query = _domain_query(tenant, search, equals, exclude_removed)
     query["Limit"] = max(limit, 25)
     cursor = key(_pk(tenant), after) if after else None
     while True:

@@ -19,6 +19,8 @@ from dmarcwatch.whois.messages import WhoisOrigin, WhoisRequest
 from dmarcwatch.whois_record import WhoisState
 
 QUEUED_LEASE = timedelta(hours=1)
+# Lookups sent at once when domains are added; the others wait for the scheduler (every 15 minutes).
+FIRST_LOOKUPS_PER_CALL = 20
 
 
 def pending_state(domain_id: str, name: str) -> WhoisState:
@@ -32,15 +34,21 @@ def send(refs: Iterable[whois_store.WhoisRef], origin: WhoisOrigin) -> int:
 
 
 def queue_added(tenant: Tenant, domains: list[Domain], now: datetime) -> int:
-    """First lookups of newly added domains: each gets its WHOIS item (pending, leased) and a request."""
+    """First lookups of newly added domains: each gets its WHOIS item (pending). The first
+    FIRST_LOOKUPS_PER_CALL are leased and sent now; the rest are due at once for the scheduler, which
+    spreads them over its runs (registries rate-limit, and a bulk add must stay a quick call)."""
     if not domains:
         return 0
     queued = bool(get_settings().whois_queue_url)
-    at = now + QUEUED_LEASE if queued else now
-    created = whois_store.ensure_scheduled(tenant, [pending_state(d.id, d.name) for d in domains], at)
-    fresh = [d for d, made in zip(domains, created, strict=True) if made]
-    if not queued:
+    first = domains[:FIRST_LOOKUPS_PER_CALL] if queued else []
+    rest = domains[len(first) :]
+    whois_store.put_new(tenant, [pending_state(d.id, d.name) for d in rest], now)
+    if not first:
         return 0
+    created = whois_store.ensure_scheduled(
+        tenant, [pending_state(d.id, d.name) for d in first], now + QUEUED_LEASE
+    )
+    fresh = [d for d, made in zip(first, created, strict=True) if made]
     return send((whois_store.WhoisRef(tenant, d.id, d.name) for d in fresh), WhoisOrigin.ADDED)
 
 
