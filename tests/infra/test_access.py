@@ -235,12 +235,26 @@ class Recorder:
         raise AssertionError(f"{fn}: DynamoDB {operation} is not modelled by this test (add it)")
 
     def _s3(self, operation: str, params: dict[str, Any]) -> Request:
+        from dmarcwatch.config import get_settings
+
         assert self.current is not None
-        if operation not in ("GetObject", "PutObject", "PutObjectTagging", "HeadObject", "DeleteObject"):
+        # HeadObject is authorized by s3:GetObject, the parts of a multipart upload by s3:PutObject.
+        actions = {
+            "GetObject": "s3:GetObject",
+            "HeadObject": "s3:GetObject",
+            "PutObject": "s3:PutObject",
+            "PutObjectTagging": "s3:PutObjectTagging",
+            "DeleteObject": "s3:DeleteObject",
+            "CreateMultipartUpload": "s3:PutObject",
+            "UploadPart": "s3:PutObject",
+            "CompleteMultipartUpload": "s3:PutObject",
+            "AbortMultipartUpload": "s3:AbortMultipartUpload",
+        }
+        if operation not in actions:
             raise AssertionError(f"{self.current}: S3 {operation} is not modelled by this test (add it)")
-        # HeadObject is authorized by s3:GetObject.
-        action = "s3:GetObject" if operation == "HeadObject" else f"s3:{operation}"
-        return Request(self.current, action, f"object/{params['Key']}")
+        # Objects of the exports bucket are "exports-object/<key>", of the raw bucket "object/<key>".
+        kind = "exports-object" if params.get("Bucket") == get_settings().exports_bucket else "object"
+        return Request(self.current, actions[operation], f"{kind}/{params['Key']}")
 
 
 def _s(value: Any) -> str:
@@ -271,6 +285,7 @@ class Policy:
     statements: list[dict[str, Any]]
     table_id: str
     bucket_id: str
+    exports_bucket_id: str
 
     def _resources(self, statement: dict[str, Any]) -> list[Any]:
         resource = statement["Resource"]
@@ -282,13 +297,12 @@ class Policy:
             return bool(arn == table_arn)
         if resource.startswith("index/"):
             return bool(arn == {"Fn::Join": ["", [table_arn, f"/{resource}"]]})
-        key = resource.removeprefix("object/")
+        kind, _, key = resource.partition("/")
+        bucket_id = self.exports_bucket_id if kind == "exports-object" else self.bucket_id
         if not isinstance(arn, dict) or "Fn::Join" not in arn:
             return False
         head, *tail = arn["Fn::Join"][1]
-        return (
-            head == {"Fn::GetAtt": [self.bucket_id, "Arn"]} and len(tail) == 1 and _like(tail[0], f"/{key}")
-        )
+        return head == {"Fn::GetAtt": [bucket_id, "Arn"]} and len(tail) == 1 and _like(tail[0], f"/{key}")
 
     def _condition_holds(self, statement: dict[str, Any], request: Request) -> bool:
         condition = statement.get("Condition")
@@ -573,6 +587,8 @@ def rehearse(recorder: Recorder) -> None:
 
     rehearse_whois(recorder, key, tenant)
 
+    rehearse_exports(recorder, key)
+
     with recorder.as_function("reconciler"):
         assert _handler("reconciler")({}, FakeContext())["reconciled"] >= 2
 
@@ -581,6 +597,29 @@ def rehearse(recorder: Recorder) -> None:
     with recorder.as_function("domains"):
         _ok(_api_call("domains", "DELETE", "/domains/example.com", key, query={"purge": "true"}))
     _run_parser(recorder, *_drain_ingest_queue())
+
+
+def rehearse_exports(recorder: Recorder, key: str) -> None:
+    """Exports: create, list and read one through the API, run the worker on its queued message (a
+    multipart upload into the exports bucket), read it again (a presigned link), delete it."""
+    from dmarcwatch.config import get_settings
+    from dmarcwatch.store import aws
+
+    with recorder.as_function("exports"):
+        export = _ok(
+            _api_call("exports", "POST", "/exports", key, {"export_type": "csv", "dataset": "domains"}), 202
+        )
+        _ok(_api_call("exports", "GET", "/exports", key))
+    sqs = aws.client("sqs")
+    messages = sqs.receive_message(QueueUrl=get_settings().export_queue_url, MaxNumberOfMessages=10)
+    bodies = [m["Body"] for m in messages.get("Messages", [])]
+    assert bodies, "the rehearsal expected a queued export"
+    with recorder.as_function("exporter"):
+        assert _handler("exporter")(_sqs_event(*bodies), FakeContext()) == {"batchItemFailures": []}
+    with recorder.as_function("exports"):
+        done = _ok(_api_call("exports", "GET", f"/exports/{export['id']}", key))
+        assert done["status"] == "completed", done
+        _ok(_api_call("exports", "DELETE", f"/exports/{export['id']}", key))
 
 
 def rehearse_whois(recorder: Recorder, key: str, tenant: Any) -> None:
@@ -616,7 +655,7 @@ def recorder(aws: None, monkeypatch: pytest.MonkeyPatch) -> Recorder:
     import botocore.client
 
     from dmarcwatch.config import get_settings
-    from dmarcwatch.store import blobs
+    from dmarcwatch.store import blobs, export_files
 
     recorder = Recorder(table_name=get_settings().table_name)
     original = botocore.client.BaseClient._make_api_call
@@ -637,14 +676,22 @@ def recorder(aws: None, monkeypatch: pytest.MonkeyPatch) -> Recorder:
         return presign(key, expires_in)
 
     monkeypatch.setattr(blobs, "presigned_url", recording_presign)
+    download_url = export_files.download_url
+
+    def recording_download_url(key: str, filename: str, expires_in: int) -> str:
+        recorder.record("s3", "GetObject", {"Key": key, "Bucket": get_settings().exports_bucket})
+        return download_url(key, filename, expires_in)
+
+    monkeypatch.setattr(export_files, "download_url", recording_download_url)
     return recorder
 
 
 def _policies(synth: Synth) -> dict[str, Policy]:
     table_id, _ = _single(synth, "AWS::DynamoDB::Table")
     [bucket_id] = [k for k in synth.of_type("AWS::S3::Bucket") if k.startswith("InboundRawBucket")]
+    [exports_id] = [k for k in synth.of_type("AWS::S3::Bucket") if k.startswith("TasksExportsBucket")]
     return {
-        name: Policy(_role_statements(synth, props), table_id, bucket_id)
+        name: Policy(_role_statements(synth, props), table_id, bucket_id, exports_id)
         for name, (_, props) in _functions_by_name(synth).items()
     }
 

@@ -393,7 +393,12 @@ def test_only_functions_with_the_raw_bucket_get_it(synth: Synth) -> None:
     for name, (_, props) in functions.items():
         env = props["Environment"]["Variables"]
         statements = _role_statements(synth, props)
-        s3 = [s for s in statements if any(a.startswith("s3:") for a in _actions(s))]
+        # S3 rights on the raw bucket (the exports bucket's are asserted in test_tasks.py).
+        s3 = [
+            s
+            for s in statements
+            if any(a.startswith("s3:") for a in _actions(s)) and bucket_id in json.dumps(s["Resource"])
+        ]
         # SQS rights on the ingest queue (the scan queue's are asserted in test_scanning.py).
         sqs = {
             a for s in statements for a in _actions(s) if a.startswith("sqs:") and s["Resource"] == ingest_arn

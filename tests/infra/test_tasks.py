@@ -68,3 +68,32 @@ def test_task_queue_dead_letters_alarm(synth: Synth) -> None:
     tasks = synth.stack.tasks
     for queue in (tasks.export_dead_letter_queue, tasks.whois_dead_letter_queue, tasks.export_queue):
         assert _logical_id(synth, queue) in watched
+
+
+def test_only_functions_with_the_exports_bucket_reach_it_and_only_exports_prefix(synth: Synth) -> None:
+    import json
+
+    from dmarcwatch.api.registry import FUNCTION_GROUPS, WORKER_FUNCTIONS, Resource
+    from tests.infra.test_stack import _actions, _functions_by_name, _role_statements
+
+    bucket_id = _logical_id(synth, synth.stack.tasks.exports_bucket)
+    entitled = {g.name for g in FUNCTION_GROUPS if Resource.EXPORTS_BUCKET in g.resources} | {
+        w.name for w in WORKER_FUNCTIONS if Resource.EXPORTS_BUCKET in w.resources
+    }
+    assert entitled == {"exports", "exporter"}
+    for name, (_, props) in _functions_by_name(synth).items():
+        statements = [s for s in _role_statements(synth, props) if bucket_id in json.dumps(s["Resource"])]
+        env = props["Environment"]["Variables"]
+        if name not in entitled:
+            assert statements == [], name
+            assert "DMARCWATCH_EXPORTS_BUCKET" not in env, name
+            continue
+        assert env["DMARCWATCH_EXPORTS_BUCKET"] == {"Ref": bucket_id}, name
+        [statement] = statements
+        assert set(_actions(statement)) == {
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:AbortMultipartUpload",
+        }
+        assert statement["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/exports/*"]]}
