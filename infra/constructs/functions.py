@@ -193,6 +193,32 @@ EXPORTS_BUCKET_REASON = (
 )
 
 
+# Context value `geoipDir`: a directory of MaxMind-format files (a name holding "ASN", one holding "City",
+# ending in .mmdb; docs/geo.md). It becomes a layer, extracted under /opt, of the functions that look
+# addresses up (GEOIP_FUNCTIONS), whose settings then name the files. Without it the fields are null.
+GEOIP_DIR_CONTEXT = "geoipDir"
+GEOIP_FUNCTIONS = frozenset({"domains", "reports", "exports", "scanner", "exporter"})
+
+
+def geoip_environment(directory: Path) -> dict[str, str]:
+    """The settings naming the files of a `geoipDir` as the layer puts them (/opt/<name>)."""
+    if not directory.is_dir():
+        raise ValueError(f"{GEOIP_DIR_CONTEXT} {directory} is not a directory")
+    names = sorted(p.name for p in directory.iterdir() if p.suffix == ".mmdb")
+    asn = [n for n in names if "asn" in n.lower()]
+    city = [n for n in names if "city" in n.lower()]
+    if len(asn) > 1 or len(city) > 1 or not (asn or city):
+        raise ValueError(
+            f"{GEOIP_DIR_CONTEXT} {directory} must hold one *ASN*.mmdb and/or one *City*.mmdb, found {names}"
+        )
+    environment = {}
+    if asn:
+        environment["DMARCWATCH_GEOIP_ASN_FILE"] = f"/opt/{asn[0]}"
+    if city:
+        environment["DMARCWATCH_GEOIP_CITY_FILE"] = f"/opt/{city[0]}"
+    return environment
+
+
 class DepsLayerMissingError(RuntimeError):
     pass
 
@@ -250,6 +276,19 @@ class Functions(Construct):
             description="dmarcwatch third-party dependencies ([project.dependencies] of pyproject.toml)",
         )
 
+        geoip_dir = self.node.try_get_context(GEOIP_DIR_CONTEXT)
+        self.geoip_layer: lambda_.LayerVersion | None = None
+        self._geoip_environment: dict[str, str] = {}
+        if geoip_dir:
+            self._geoip_environment = geoip_environment(Path(str(geoip_dir)))
+            self.geoip_layer = lambda_.LayerVersion(
+                self,
+                "GeoipLayer",
+                code=lambda_.Code.from_asset(str(geoip_dir), exclude=ASSET_EXCLUDES),
+                compatible_architectures=[ARCHITECTURE],
+                description="MaxMind-format ASN/city files supplied by the operator (context geoipDir)",
+            )
+
         self._names = DeploymentNames(
             table_name=storage.table.table_name,
             stage=stage,
@@ -272,6 +311,7 @@ class Functions(Construct):
                 timeout_seconds=group.timeout_seconds,
                 environment=function_environment(self._names, group.resources, api=True),
                 snap_start=True,
+                geoip=group.name in GEOIP_FUNCTIONS,
             )
             self._grant_table(function, table_access_of(group))
             storage.cursor_secret.grant_read(function)
@@ -308,6 +348,7 @@ class Functions(Construct):
                 timeout_seconds=worker.timeout_seconds,
                 environment=function_environment(self._names, worker.resources, api=False),
                 reserved_concurrency=concurrency,
+                geoip=worker.name in GEOIP_FUNCTIONS,
             )
             self._grant_table(function, table_access_of(worker))
             self._grant_resources(function, worker.name, worker.resources, consumes=worker.trigger)
@@ -468,6 +509,7 @@ class Functions(Construct):
         environment: Mapping[str, str],
         reserved_concurrency: int | None = None,
         snap_start: bool = False,
+        geoip: bool = False,
     ) -> lambda_.Function:
         log_group = logs.LogGroup(
             self,
@@ -496,11 +538,12 @@ class Functions(Construct):
             architecture=ARCHITECTURE,
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(code_dir), exclude=ASSET_EXCLUDES),
-            layers=[self.shared_layer, self.deps_layer],
+            layers=[self.shared_layer, self.deps_layer]
+            + ([self.geoip_layer] if geoip and self.geoip_layer is not None else []),
             description=description,
             memory_size=memory_mb,
             timeout=Duration.seconds(timeout_seconds),
-            environment=dict(environment),
+            environment={**environment, **(self._geoip_environment if geoip else {})},
             tracing=lambda_.Tracing.ACTIVE,
             role=role,
             log_group=log_group,
