@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from dmarcwatch import __version__
 from dmarcwatch.api.context import request_id_of
 from dmarcwatch.api.contracts import without_fastapi_422
 from dmarcwatch.api.errors import install_error_handlers
 from dmarcwatch.api.etag import etag_of, matches
+from dmarcwatch.api.query_guard import reject_unknown_query
 from dmarcwatch.api.registry import API_PREFIX, FUNCTION_GROUPS, FunctionGroup, routers_for
 from dmarcwatch.observability import logger
 
@@ -35,6 +36,7 @@ def create_app(groups: Sequence[FunctionGroup] = FUNCTION_GROUPS, *, prefix: str
         redoc_url=None,
         openapi_url=f"{prefix}/openapi.json" if prefix else None,
         servers=[{"url": API_PREFIX if not prefix else "/"}],
+        dependencies=[Depends(reject_unknown_query)],
     )
     app.state.prefix = prefix
     install_error_handlers(app)
