@@ -97,6 +97,17 @@ def test_meta_function_health_and_account_function(aws: None, account: ApiAccoun
     assert json.loads(response["body"])["error"]["request_id"] == "gw-request-42"
 
 
+def test_a_handler_still_answers_after_asyncio_run_on_its_thread(aws: None) -> None:
+    """`asyncio.run` leaves the thread without an event loop; Mangum needs one for every request."""
+    import asyncio
+
+    async def nothing() -> None:
+        return None
+
+    asyncio.run(nothing())
+    assert handler_of("api_meta")(rest_event("GET", "/health", None), FakeContext())["statusCode"] == 200
+
+
 def token_event(token: str) -> dict[str, Any]:
     return {
         "type": "TOKEN",

@@ -7,6 +7,7 @@ snapshot holds and what each restored environment makes its own.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any, cast
 
@@ -33,12 +34,23 @@ def make_handler(group_name: str) -> Any:
     @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        _ensure_event_loop()
         # Mangum's context protocol and Powertools' LambdaContext describe the same object differently.
         response: dict[str, Any] = asgi(event, cast(Any, context))
         metrics.add_metric(name=f"Responses{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)
         return response
 
     return handler
+
+
+def _ensure_event_loop() -> None:
+    """Mangum runs each request on the thread's current event loop (`asyncio.get_event_loop`). Once any
+    code of the process has run `asyncio.run` on this thread, there is none (it sets the loop to None),
+    and every later request would fail: give the thread a new loop then."""
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def before_snapshot() -> None:
