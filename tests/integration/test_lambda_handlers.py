@@ -105,6 +105,7 @@ def test_a_handler_still_answers_after_asyncio_run_on_its_thread(aws: None) -> N
         return None
 
     asyncio.run(nothing())
+    asyncio.set_event_loop(None)  # what asyncio.run leaves on the main thread outside pytest's plugins
     assert handler_of("api_meta")(rest_event("GET", "/health", None), FakeContext())["statusCode"] == 200
 
 
