@@ -489,6 +489,8 @@ def rehearse(recorder: Recorder) -> None:
     with recorder.as_function("account"):
         _ok(_api_call("account", "GET", "/account", key))
         _ok(_api_call("account", "GET", "/keys", key))
+        _ok(_api_call("account", "GET", "/events", key, query={"type": "report.received"}))
+        _ok(_api_call("account", "GET", "/events/types", key))
         new_key = _ok(_api_call("account", "POST", "/keys", key, {"name": "rehearsal"}), 201)
         _ok(_api_call("account", "DELETE", f"/keys/{new_key['id']}", key))
 

@@ -254,6 +254,11 @@ CASES: dict[tuple[str, str], Case] = {
         lambda w: (f"/folders/{w.folder_id()}", {}), lambda w: (f"/folders/{TOO_LONG}", {})
     ),
     ("GET", "/tags"): Case(lambda w: ("/tags", {})),
+    ("GET", "/events"): Case(
+        lambda w: ("/events", {"params": {"type": "report.received"}}),
+        lambda w: ("/events", {"params": {"type": "nope"}}),
+    ),
+    ("GET", "/events/types"): Case(lambda w: ("/events/types", {})),
     ("GET", "/dashboard/summary"): Case(
         lambda w: ("/dashboard/summary", {}),
         lambda w: ("/dashboard/summary", {"params": {"folder_id": "none", "tag": "eu"}}),

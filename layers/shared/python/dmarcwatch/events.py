@@ -23,6 +23,8 @@ class EventType(StrEnum):
 
 
 class ReportReceived(Model):
+    """A DMARC aggregate or SMTP TLS report was stored for one of the tenant's domains."""
+
     type: Literal[EventType.REPORT_RECEIVED] = EventType.REPORT_RECEIVED
     report_id: str
     kind: str
@@ -38,6 +40,8 @@ class ReportReceived(Model):
 
 
 class ReportQuarantined(Model):
+    """An input (mail or upload) could not be taken: kept in quarantine with the reason."""
+
     type: Literal[EventType.REPORT_QUARANTINED] = EventType.REPORT_QUARANTINED
     quarantine_id: str
     reason: str
@@ -45,6 +49,8 @@ class ReportQuarantined(Model):
 
 
 class DomainScanCompleted(Model):
+    """A DNS scan of the domain was recorded; `changes` counts the fields that changed."""
+
     type: Literal[EventType.DOMAIN_SCAN_COMPLETED] = EventType.DOMAIN_SCAN_COMPLETED
     domain_id: str
     domain: str
@@ -52,6 +58,8 @@ class DomainScanCompleted(Model):
 
 
 class DnsChanged(Model):
+    """One field of the domain's DNS changed between two scans (old and new value)."""
+
     type: Literal[EventType.DNS_CHANGED] = EventType.DNS_CHANGED
     domain_id: str
     domain: str
@@ -61,6 +69,8 @@ class DnsChanged(Model):
 
 
 class DomainVerified(Model):
+    """The domain's ownership was proven (its verification token was found in the DNS)."""
+
     type: Literal[EventType.DOMAIN_VERIFIED] = EventType.DOMAIN_VERIFIED
     domain_id: str
     domain: str

@@ -123,6 +123,8 @@ EXAMPLES: dict[tuple[str, str], Example] = {
         path_params={"folder_id": FOLDER_ID}, python=f'deleted = client.delete_folder("{FOLDER_ID}")'
     ),
     ("GET", "/tags"): Example(python="tags = client.list_tags()"),
+    ("GET", "/events"): Example(query={"type": "report.received", "limit": 50}),
+    ("GET", "/events/types"): Example(),
     ("GET", "/dashboard/summary"): Example(
         query={"tag": "prod"}, python='summary = client.dashboard_summary(tag="prod")'
     ),

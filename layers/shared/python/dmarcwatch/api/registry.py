@@ -47,7 +47,7 @@ class FunctionGroup:
 
 FUNCTION_GROUPS: tuple[FunctionGroup, ...] = (
     FunctionGroup("meta", ("meta",), "Health and API index"),
-    FunctionGroup("account", ("account", "keys"), "Account and API keys"),
+    FunctionGroup("account", ("account", "keys", "events"), "Account, API keys and the event log"),
     FunctionGroup(
         "domains",
         ("domains", "dns", "whois", "folders", "dashboard"),

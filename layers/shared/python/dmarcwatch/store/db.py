@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -23,6 +23,9 @@ _deserializer = TypeDeserializer()
 
 # table name -> (the resource it was made from, the Table object).
 _tables: dict[str, tuple[Any, Any]] = {}
+
+
+T = TypeVar("T")
 
 
 def table() -> Any:
@@ -46,6 +49,43 @@ def query_pages(query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if "LastEvaluatedKey" not in response:
             return
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+# A filtered list that matches little must not walk a whole partition in one request (review M4): after
+# this many reads the page is returned short, with a cursor to go on from.
+MAX_PAGES_PER_LIST = 5
+
+
+def bounded_page(
+    query: dict[str, Any],
+    *,
+    start_key: dict[str, Any] | None,
+    limit: int,
+    convert: Callable[[dict[str, Any]], T | None],
+    cursor_attribute: str,
+) -> tuple[list[T], str | None]:
+    """Up to `limit` items of a Query (each through `convert`; None leaves an item out), reading at most
+    MAX_PAGES_PER_LIST pages from `start_key`; and the cursor to go on from: the `cursor_attribute` of the
+    last item returned (or of the last one read, on a short page), None at the end."""
+    found: list[T] = []
+    request = dict(query)
+    for _ in range(MAX_PAGES_PER_LIST):
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        response = table().query(**request)
+        items = response["Items"]
+        for position, item in enumerate(items):
+            converted = convert(item)
+            if converted is None:
+                continue
+            found.append(converted)
+            if len(found) == limit:
+                more = position < len(items) - 1 or "LastEvaluatedKey" in response
+                return found, (str(item[cursor_attribute]) if more else None)
+        start_key = response.get("LastEvaluatedKey")
+        if not start_key:
+            return found, None
+    return found, str(start_key[cursor_attribute]) if start_key else None
 
 
 def query_items(query: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from dmarcwatch import table as t
 from dmarcwatch.events import Event
-from dmarcwatch.store.db import key, query_pages, table, ts
+from dmarcwatch.store.db import bounded_page, key, query_pages, table, ts
 
 RETENTION = timedelta(days=30)
 
@@ -55,6 +55,30 @@ def events_since(
         if len(found) >= limit:
             break
     return found[:limit]
+
+
+def list_events(
+    account_id: str, environment: str, *, limit: int, before: str | None, event_type: str | None
+) -> tuple[list[Event], str | None]:
+    """Newest first; `before` is the sort key of the last event returned before, and so is the cursor (a
+    type filter that matches little answers a short page after a few reads: `db.bounded_page`)."""
+    pk = f"{t.tenant_pk(account_id, environment)}#EVENTS"
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": pk},
+        "ScanIndexForward": False,
+        "Limit": max(limit, 25),
+    }
+    if event_type:
+        query["FilterExpression"] = "event_type = :type"
+        query["ExpressionAttributeValues"][":type"] = event_type
+    return bounded_page(
+        query,
+        start_key=key(pk, before) if before else None,
+        limit=limit,
+        convert=lambda item: Event.model_validate(json.loads(item["body"])),
+        cursor_attribute="sk",
+    )
 
 
 def put_event(event: Event) -> None:
