@@ -111,3 +111,19 @@ def test_the_reconciler_purges_domains_removed_30_days_ago(client: TestClient, a
     drain_ingest_queue()
     assert client.get("/v1/domains/old.example", headers=headers).status_code == 404
     assert _names(client, account, status="removed") == []
+
+
+def test_purging_a_removed_domain_does_not_count_it_out_twice(
+    client: TestClient, account: ApiAccount
+) -> None:
+    headers = account.headers()
+    client.post("/v1/domains", headers=headers, json={"domains": ["a.example", "b.example"]})
+    client.delete("/v1/domains/a.example", headers=headers)
+    assert client.get("/v1/account", headers=headers).json()["data"]["usage"]["domains"] == 1
+    purged = client.delete("/v1/domains/a.example", headers=headers, params={"purge": "true"})
+    assert purged.json()["data"]["status"] == "purged"
+    assert client.get("/v1/account", headers=headers).json()["data"]["usage"]["domains"] == 1
+    assert client.get("/v1/domains", headers=headers).json()["meta"]["total_count"] == 1
+    assert client.get("/v1/dashboard/summary", headers=headers).json()["data"]["total_domains"] == 1
+    tenant = Tenant(account_id=account.id, environment=Environment.LIVE)
+    assert reconciler.reconcile_tenant(tenant).counters_corrected == 0

@@ -73,6 +73,11 @@ def test_drift_and_missing_members_are_repaired(client: TestClient, account: Api
     )
     table().delete_item(Key=key(t.facet_pk(tenant.account_id, "live", "favorite:true"), "a.example"))
     table().delete_item(Key=key(pk, t.facet_count_sk("status:active")))
+    table().update_item(
+        Key=key(pk, t.TENANT_META_SK),
+        UpdateExpression="SET domain_count = :n",
+        ExpressionAttributeValues={":n": 1},
+    )
     summary_before = client.get(
         "/v1/dashboard/summary", headers=account.headers(), params={"folder_id": folder}
     )
@@ -86,6 +91,7 @@ def test_drift_and_missing_members_are_repaired(client: TestClient, account: Api
     assert {f: {n: v for n, v in c.items() if v} for f, c in good[0].items()} == repaired[0]
     summary = client.get("/v1/dashboard/summary", headers=account.headers(), params={"folder_id": folder})
     assert summary.json()["data"]["total_domains"] == 2
+    assert client.get("/v1/account", headers=account.headers()).json()["data"]["usage"]["domains"] == 3
     listed = client.get("/v1/domains", headers=account.headers(), params={"is_favorite": True}).json()
     assert [d["domain"] for d in listed["data"]] == ["a.example"]
 

@@ -67,6 +67,12 @@ def reconcile_tenant(tenant: Tenant, now: datetime | None = None) -> TenantOutco
         want = {name: value for name, value in expected.get(facet, {}).items() if value}
         outcome.counters_corrected += facet_store.correct_counters(tenant, facet, stored.get(facet, {}), want)
     _repair_members(tenant, domains, set(stored) | set(expected), outcome)
+    stored_domains = domain_store.domain_count(tenant)
+    counted_domains = sum(1 for d in domains if d.status != DomainStatus.REMOVED)
+    if counted_domains != stored_domains and domain_store.correct_domain_count(
+        tenant, stored_domains, counted_domains
+    ):
+        outcome.counters_corrected += 1
     stored_reports = report_store.report_count(tenant)
     counted = report_store.count_reports(tenant, start=None, end=None, filters={})
     if counted != stored_reports and report_store.correct_report_count(tenant, stored_reports, counted):

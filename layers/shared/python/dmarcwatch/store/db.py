@@ -88,6 +88,24 @@ def bounded_page(
     return found, str(start_key[cursor_attribute]) if start_key else None
 
 
+def set_counter_if(item_key: dict[str, Any], attribute: str, stored: int, counted: int) -> bool:
+    """Set a counter to `counted` if it still holds `stored` (absent counts as 0): a reconciliation's
+    correction that never undoes a write made since it read. False when the counter moved meanwhile."""
+    try:
+        table().update_item(
+            Key=item_key,
+            UpdateExpression="SET #c = :counted",
+            ConditionExpression="#c = :stored" + (" OR attribute_not_exists(#c)" if stored == 0 else ""),
+            ExpressionAttributeNames={"#c": attribute},
+            ExpressionAttributeValues={":counted": counted, ":stored": stored},
+        )
+    except ClientError as error:
+        if is_conditional_failure(error):
+            return False
+        raise
+    return True
+
+
 def query_items(query: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every item a Query of the table returns, page after page."""
     for page in query_pages(query):

@@ -37,6 +37,7 @@ from dmarcwatch.store.db import (
     parse_ts,
     query_items,
     query_pages,
+    set_counter_if,
     table,
     to_wire,
     transact,
@@ -524,9 +525,10 @@ def drop_verification(tenant: Tenant, name: str, verified_at: datetime, event: E
 
 
 def delete(tenant: Tenant, domain: Domain) -> bool:
-    """Delete the domain, its id alias, its facet members and one from the counters; False if it was
-    already gone or changed since it was read."""
-    items = [
+    """Delete the domain, its id alias, its facet members and one from the counters (a removed domain
+    left the domain count when it was removed); False if it was already gone or changed since it was
+    read."""
+    items: list[dict[str, Any]] = [
         {
             "Delete": {
                 "TableName": table().name,
@@ -536,9 +538,10 @@ def delete(tenant: Tenant, domain: Domain) -> bool:
             }
         },
         {"Delete": {"TableName": table().name, "Key": to_wire(key(_pk(tenant), t.domain_id_sk(domain.id)))}},
-        _counter_update(tenant, -1, None),
         *facet_store.change_items(tenant, [(domain, None)], _moving_stats(tenant, domain, None)),
     ]
+    if domain.status != DomainStatus.REMOVED:
+        items.append(_counter_update(tenant, -1, None))
     return transact(items)
 
 
@@ -599,3 +602,8 @@ def mark_reconciled(tenant: Tenant, at: datetime) -> None:
         UpdateExpression="SET reconciled_at = :at",
         ExpressionAttributeValues={":at": ts(at)},
     )
+
+
+def correct_domain_count(tenant: Tenant, stored: int, counted: int) -> bool:
+    """Set the tenant's `domain_count` to `counted` if it still holds `stored` (the reconciliation)."""
+    return set_counter_if(key(_pk(tenant), t.TENANT_META_SK), "domain_count", stored, counted)

@@ -37,6 +37,7 @@ from dmarcwatch.store.db import (
     key,
     query_items,
     query_pages,
+    set_counter_if,
     table,
     to_wire,
     transact,
@@ -617,17 +618,5 @@ def note_reprocess_attempt(entry: QuarantineEntry, at: datetime) -> None:
 
 
 def correct_report_count(tenant: Tenant, stored: int, counted: int) -> bool:
-    """Set the tenant's report count to `counted` if it still holds `stored` (the reconciliation)."""
-    try:
-        table().update_item(
-            Key=key(_tpk(tenant), t.TENANT_META_SK),
-            UpdateExpression="SET report_count = :counted",
-            ConditionExpression="report_count = :stored"
-            + (" OR attribute_not_exists(report_count)" if stored == 0 else ""),
-            ExpressionAttributeValues={":counted": counted, ":stored": stored},
-        )
-    except ClientError as error:
-        if is_conditional_failure(error):
-            return False
-        raise
-    return True
+    """Set the tenant's `report_count` to `counted` if it still holds `stored` (the reconciliation)."""
+    return set_counter_if(key(_tpk(tenant), t.TENANT_META_SK), "report_count", stored, counted)
