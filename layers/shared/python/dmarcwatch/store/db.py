@@ -88,6 +88,43 @@ def bounded_page(
     return found, str(start_key[cursor_attribute]) if start_key else None
 
 
+def due_page(
+    due_pk: str,
+    now: datetime,
+    limit: int,
+    after: str | None,
+    table_key: Callable[[str, str, str], dict[str, Any]],
+) -> tuple[list[tuple[str, str, str, dict[str, Any]]], str | None]:
+    """One page of a sparse gsi2 schedule (`gsi2sk` = `<due time>#<account>#<environment>#<ref>`): the
+    entries due by `now` in schedule order after the sort key `after`, as (account, environment, ref,
+    item), and the sort key to go on from (None at the end). `table_key(account, environment, ref)` is
+    the item's table key, which the index's ExclusiveStartKey needs.
+
+    Paging forward (instead of asking again from the start) keeps a just-leased entry, which the eventually
+    consistent index may still list as due for a moment, from being queued twice."""
+    query: dict[str, Any] = {
+        "IndexName": "gsi2",
+        "KeyConditionExpression": "gsi2pk = :pk AND gsi2sk <= :now",
+        "ExpressionAttributeValues": {":pk": due_pk, ":now": f"{ts(now)}#~"},
+        "Limit": limit,
+    }
+    if after:
+        _, account_id, environment, ref = after.split("#", 3)
+        query["ExclusiveStartKey"] = {
+            **table_key(account_id, environment, ref),
+            "gsi2pk": due_pk,
+            "gsi2sk": after,
+        }
+    response = table().query(**query)
+    items = response["Items"]
+    found = []
+    for item in items:
+        _, account_id, environment, ref = str(item["gsi2sk"]).split("#", 3)
+        found.append((account_id, environment, ref, item))
+    last = str(items[-1]["gsi2sk"]) if items and "LastEvaluatedKey" in response else None
+    return found, last
+
+
 def set_counter_if(item_key: dict[str, Any], attribute: str, stored: int, counted: int) -> bool:
     """Set a counter to `counted` if it still holds `stored` (absent counts as 0): a reconciliation's
     correction that never undoes a write made since it read. False when the counter moved meanwhile."""

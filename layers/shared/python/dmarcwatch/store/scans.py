@@ -26,6 +26,7 @@ from dmarcwatch import table as t
 from dmarcwatch.dkim_selector import normalize_selector
 from dmarcwatch.models import Domain, Environment, Tenant, utcnow
 from dmarcwatch.store.db import (
+    due_page,
     from_wire,
     is_conditional_failure,
     key,
@@ -267,36 +268,19 @@ def unschedule(tenant: Tenant, domain: Domain) -> None:
 def due(
     shard: int, now: datetime, limit: int, after: str | None = None
 ) -> tuple[list[DueDomain], str | None]:
-    """Due domains of one shard in schedule order, continuing after the gsi2 sort key `after`.
-
-    Paging forward (instead of asking again from the start) keeps a just-leased domain, which the
-    eventually consistent index may still list as due for a moment, from being queued twice.
-    """
-    query: dict[str, Any] = {
-        "IndexName": "gsi2",
-        "KeyConditionExpression": "gsi2pk = :pk AND gsi2sk <= :now",
-        "ExpressionAttributeValues": {":pk": t.scan_due_pk(shard), ":now": f"{ts(now)}#~"},
-        "Limit": limit,
-    }
-    if after:
-        _, account_id, environment, name = after.split("#", 3)
-        query["ExclusiveStartKey"] = {
-            **key(t.tenant_pk(account_id, environment), t.domain_sk(name)),
-            "gsi2pk": t.scan_due_pk(shard),
-            "gsi2sk": after,
-        }
-    response = table().query(**query)
-    found = []
-    for item in response["Items"]:
-        _, account_id, environment, name = str(item["gsi2sk"]).split("#", 3)
-        found.append(
-            DueDomain(
-                Tenant(account_id=account_id, environment=Environment(environment)), name, str(item["id"])
-            )
-        )
-    last = (
-        str(response["Items"][-1]["gsi2sk"]) if response["Items"] and "LastEvaluatedKey" in response else None
+    """Due domains of one shard in schedule order, continuing after the gsi2 sort key `after`
+    (`db.due_page`)."""
+    entries, last = due_page(
+        t.scan_due_pk(shard),
+        now,
+        limit,
+        after,
+        lambda account, environment, name: key(t.tenant_pk(account, environment), t.domain_sk(name)),
     )
+    found = [
+        DueDomain(Tenant(account_id=account, environment=Environment(environment)), name, str(item["id"]))
+        for account, environment, name, item in entries
+    ]
     return found, last
 
 

@@ -25,6 +25,7 @@ from dmarcwatch.events import Event
 from dmarcwatch.models import Environment, Tenant
 from dmarcwatch.store.db import (
     conditional_updates,
+    due_page,
     is_conditional_failure,
     key,
     parse_ts,
@@ -181,29 +182,23 @@ def lease(refs: list[WhoisRef], now: datetime, until: datetime, *, due_only: boo
 
 
 def due(shard: int, now: datetime, limit: int, after: str | None = None) -> tuple[list[WhoisRef], str | None]:
-    """Items of one shard due by `now` in schedule order, continuing after the gsi2 sort key `after`."""
-    query: dict[str, Any] = {
-        "IndexName": "gsi2",
-        "KeyConditionExpression": "gsi2pk = :pk AND gsi2sk <= :now",
-        "ExpressionAttributeValues": {":pk": t.whois_due_pk(shard), ":now": f"{ts(now)}#~"},
-        "Limit": limit,
-    }
-    if after:
-        _, account_id, environment, domain_id = after.split("#", 3)
-        tenant = Tenant(account_id=account_id, environment=Environment(environment))
-        query["ExclusiveStartKey"] = {
-            **_key(tenant, domain_id),
-            "gsi2pk": t.whois_due_pk(shard),
-            "gsi2sk": after,
-        }
-    response = table().query(**query)
-    found = []
-    for item in response["Items"]:
-        _, account_id, environment, domain_id = str(item["gsi2sk"]).split("#", 3)
-        tenant = Tenant(account_id=account_id, environment=Environment(environment))
-        found.append(WhoisRef(tenant, domain_id, str(item["domain"])))
-    items = response["Items"]
-    last = str(items[-1]["gsi2sk"]) if items and "LastEvaluatedKey" in response else None
+    """Items of one shard due by `now` in schedule order, continuing after the gsi2 sort key `after`
+    (`db.due_page`)."""
+
+    def tenant_of(account: str, environment: str) -> Tenant:
+        return Tenant(account_id=account, environment=Environment(environment))
+
+    entries, last = due_page(
+        t.whois_due_pk(shard),
+        now,
+        limit,
+        after,
+        lambda account, environment, domain_id: _key(tenant_of(account, environment), domain_id),
+    )
+    found = [
+        WhoisRef(tenant_of(account, environment), domain_id, str(item["domain"]))
+        for account, environment, domain_id, item in entries
+    ]
     return found, last
 
 
