@@ -2,7 +2,7 @@
 filters each accepts.
 
 An export therefore holds what paging the API's own lists would give: domains come from
-`domains.list_domains` (the same filters, the same name order), reports from `reports.list_reports`,
+`domains.list_domains` (the same filters, the same name order), reports from `reports.list_matching`,
 statistics and sources from `reports.daily_statistics` and `reports.sources`. Per-domain datasets
 (scan_results, changes, sources, stats, diff) walk the tenant's domains (narrowed by the domain filters or
 one `domain_id`) and read each domain's rows; their progress is the share of domains done.
@@ -262,16 +262,13 @@ def _stat_rows(tenant: Tenant, domain: Domain, parameters: ExportParameters) -> 
 
 def _reports(tenant: Tenant, parameters: ExportParameters) -> Iterator[Batch]:
     filters = ReportFilters.model_validate(parameters.filters)
+    # Resolved once (the domain filter is a lookup), then every page reads with the same filters.
+    wanted = reports.report_filters(
+        tenant, received_after=parameters.since, received_before=parameters.until, **filters.model_dump()
+    )
     after: str | None = None
     while True:
-        found, after = reports.list_reports(
-            tenant,
-            limit=PAGE,
-            after=after,
-            received_after=parameters.since,
-            received_before=parameters.until,
-            **filters.model_dump(),
-        )
+        found, after = reports.list_matching(tenant, wanted, limit=PAGE, after=after)
         yield Batch(list(found), None)
         if after is None:
             return

@@ -132,34 +132,6 @@ def report_filters(
     )
 
 
-def list_reports(
-    tenant: Tenant,
-    *,
-    limit: int,
-    after: str | None,
-    domain_id: str | None,
-    domain: str | None,
-    sender_org: str | None,
-    start_date: str | None,
-    end_date: str | None,
-    kind: str | None,
-    received_after: datetime | None = None,
-    received_before: datetime | None = None,
-) -> tuple[list[StoredReport], str | None]:
-    wanted = report_filters(
-        tenant,
-        domain_id=domain_id,
-        domain=domain,
-        sender_org=sender_org,
-        start_date=start_date,
-        end_date=end_date,
-        kind=kind,
-        received_after=received_after,
-        received_before=received_before,
-    )
-    return list_matching(tenant, wanted, limit=limit, after=after)
-
-
 def list_matching(
     tenant: Tenant, wanted: ReportFilters, *, limit: int, after: str | None
 ) -> tuple[list[StoredReport], str | None]:
