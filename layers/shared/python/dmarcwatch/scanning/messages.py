@@ -9,11 +9,11 @@ scheduled.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
+from dmarcwatch.interleave import interleave
 from dmarcwatch.modeling import Model
 from dmarcwatch.models import Environment, Tenant
 
@@ -45,13 +45,4 @@ class ScanRequest(Model):
 def round_robin(requests: Iterable[ScanRequest]) -> list[ScanRequest]:
     """The requests reordered to take one of each account in turn (each account's own order kept), so a
     queue filled from a batch gives every account its share of the scanner from the start."""
-    by_account: dict[str, deque[ScanRequest]] = {}
-    for request in requests:
-        by_account.setdefault(request.account_id, deque()).append(request)
-    turns = list(by_account.values())
-    ordered: list[ScanRequest] = []
-    while turns:
-        for turn in turns:
-            ordered.append(turn.popleft())
-        turns = [turn for turn in turns if turn]
-    return ordered
+    return interleave(requests, lambda request: request.account_id)

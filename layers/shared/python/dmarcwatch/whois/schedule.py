@@ -10,11 +10,11 @@ themselves are spread (`outcome.next_refresh`), so a week's lookups do not arriv
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dmarcwatch import table as t
+from dmarcwatch.interleave import interleave
 from dmarcwatch.models import SubscriptionStatus, utcnow
 from dmarcwatch.store import accounts as account_store
 from dmarcwatch.store import whois as whois_store
@@ -30,19 +30,6 @@ class Dispatched:
     queued: int = 0
     skipped: int = 0
     canceled: int = 0
-
-
-def _interleaved(refs: list[whois_store.WhoisRef]) -> list[whois_store.WhoisRef]:
-    """One of each account in turn, so a tenant with thousands due does not hold everyone else back."""
-    by_account: dict[str, deque[whois_store.WhoisRef]] = {}
-    for ref in refs:
-        by_account.setdefault(ref.tenant.account_id, deque()).append(ref)
-    turns = list(by_account.values())
-    ordered: list[whois_store.WhoisRef] = []
-    while turns:
-        ordered.extend(turn.popleft() for turn in turns)
-        turns = [turn for turn in turns if turn]
-    return ordered
 
 
 def _lease(due: list[whois_store.WhoisRef], now: datetime, outcome: Dispatched) -> list[whois_store.WhoisRef]:
@@ -73,5 +60,5 @@ def dispatch_due(now: datetime | None = None, max_per_shard: int = 100) -> Dispa
                 leased.extend(_lease(due, now, outcome))
             if after is None:
                 break
-    outcome.queued = send(_interleaved(leased), WhoisOrigin.SCHEDULE)
+    outcome.queued = send(interleave(leased, lambda ref: ref.tenant.account_id), WhoisOrigin.SCHEDULE)
     return outcome
