@@ -184,58 +184,80 @@ class DomainFilter:
         return facets.matches(domain, self.facets)
 
 
-def _has_removed(tenant: Tenant) -> bool:
-    """Whether the tenant holds removed domains (their facet count): only then does a listing without a
-    facet filter need a filter to leave them out (a filter makes every page read on until it is full)."""
+@dataclass(frozen=True)
+class _ReadPlan:
+    """How a listing reads: through the facet value with the fewest domains (`driver`, with its count),
+    or the tenant's domain items, filtering removed ones out only when the tenant has any."""
+
+    driver: str | None
+    driver_count: int
+    exclude_removed: bool
+
+
+def _read_plan(tenant: Tenant, filters: DomainFilter) -> _ReadPlan:
+    """One read of counts: the facet values asked for, or the count of removed domains."""
+    wanted = filters.facets
+    if wanted:
+        counts = store_facets.counts(tenant, wanted)
+        driver = min(wanted, key=lambda f: (counts[f], f))
+        return _ReadPlan(driver, counts[driver], exclude_removed=False)
     removed = facets.status_facet(DomainStatus.REMOVED)
-    return store_facets.counts(tenant, [removed])[removed] > 0
+    return _ReadPlan(None, 0, exclude_removed=store_facets.counts(tenant, [removed])[removed] > 0)
 
 
-def _driver(tenant: Tenant, wanted: list[str]) -> tuple[str, int]:
-    """The facet value with the fewest domains (the cheapest to read through) and its count."""
-    counts = store_facets.counts(tenant, wanted)
-    driver = min(wanted, key=lambda f: (counts[f], f))
-    return driver, counts[driver]
+def _page(
+    tenant: Tenant, plan: _ReadPlan, filters: DomainFilter, *, limit: int, after: str | None
+) -> store.DomainPage:
+    if plan.driver is not None:
+        return store.list_by_facets(tenant, plan.driver, limit=limit, after=after, accept=filters.accepts)
+    return store.list_page(
+        tenant,
+        limit=limit,
+        search=filters.needle,
+        after=after,
+        equals=filters.equals,
+        exclude_removed=plan.exclude_removed,
+    )
+
+
+def _total(tenant: Tenant, plan: _ReadPlan, filters: DomainFilter) -> int:
+    """The tenant counter when unfiltered, a facet count for one facet filter alone, else a COUNT query
+    (no facet) or a read of the smallest facet's members."""
+    residual = filters.needle is not None or bool(filters.equals)
+    if plan.driver is None:
+        if not residual:
+            return store.domain_count(tenant)
+        return store.count_matching(
+            tenant, search=filters.needle, equals=filters.equals, exclude_removed=plan.exclude_removed
+        )
+    if len(filters.facets) == 1 and not residual:
+        return plan.driver_count
+    total, after = 0, None
+    while True:
+        page = _page(tenant, plan, filters, limit=1000, after=after)
+        total += len(page.items)
+        if page.after is None:
+            return total
+        after = page.after
 
 
 def list_domains(
     tenant: Tenant, *, limit: int, after: str | None, filters: DomainFilter = DomainFilter()
 ) -> store.DomainPage:
-    wanted = filters.facets
-    if not wanted:
-        return store.list_page(
-            tenant,
-            limit=limit,
-            search=filters.needle,
-            after=after,
-            equals=filters.equals,
-            exclude_removed=_has_removed(tenant),
-        )
-    driver, _ = _driver(tenant, wanted)
-    return store.list_by_facets(tenant, driver, limit=limit, after=after, accept=filters.accepts)
+    return _page(tenant, _read_plan(tenant, filters), filters, limit=limit, after=after)
 
 
 def count_domains(tenant: Tenant, filters: DomainFilter = DomainFilter()) -> int:
-    """The total a listing with these filters holds: the tenant counter when unfiltered, a facet count for
-    one facet filter alone, else a COUNT query (no facet) or a read of the smallest facet's members."""
-    wanted = filters.facets
-    residual = filters.needle is not None or bool(filters.equals)
-    if not wanted:
-        if not residual:
-            return store.domain_count(tenant)
-        return store.count_matching(
-            tenant, search=filters.needle, equals=filters.equals, exclude_removed=_has_removed(tenant)
-        )
-    driver, count = _driver(tenant, wanted)
-    if len(wanted) == 1 and not residual:
-        return count
-    total, after = 0, None
-    while True:
-        page = store.list_by_facets(tenant, driver, limit=1000, after=after, accept=filters.accepts)
-        total += len(page.items)
-        if page.after is None:
-            return total
-        after = page.after
+    """The total a listing with these filters holds (see `_total`)."""
+    return _total(tenant, _read_plan(tenant, filters), filters)
+
+
+def list_with_total(
+    tenant: Tenant, *, limit: int, after: str | None, filters: DomainFilter
+) -> tuple[store.DomainPage, int]:
+    """A page and the listing's total, planned from one read of counts (the list endpoint's two)."""
+    plan = _read_plan(tenant, filters)
+    return _page(tenant, plan, filters, limit=limit, after=after), _total(tenant, plan, filters)
 
 
 # A change guarded by the domain's revision is read and tried again this often when another change won.

@@ -95,7 +95,7 @@ def list_domains(
     tenant = principal.tenant
     query = _bound(filters)
     after = decode_cursor(tenant, query, cursor) if cursor else None
-    page = domains.list_domains(tenant, limit=limit, after=after, filters=filters)
+    page, total = domains.list_with_total(tenant, limit=limit, after=after, filters=filters)
     next_cursor = encode_cursor(tenant, query, page.after) if page.after else None
     params = {k: v for k, v in {**query, "limit": limit, "cursor": next_cursor}.items() if v}
     base = public_base_url(request, request.app.state.prefix)
@@ -104,7 +104,7 @@ def list_domains(
         "limit": limit,
         "next_cursor": next_cursor,
         "next": f"{base}{_list_path(request)}?{urlencode(params, doseq=True)}" if next_cursor else None,
-        "total_count": domains.count_domains(tenant, filters),
+        "total_count": total,
     }
     return {"data": [DomainOut.of(d).model_dump() for d in page.items], "meta": meta}
 
